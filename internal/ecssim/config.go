@@ -1,0 +1,192 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config seeds a Simulator. It is the document --state reads (YAML or JSON)
+// and what the control API's reset returns the simulator to.
+type Config struct {
+	// Accounts are the Alibaba Cloud accounts the simulator knows. An account
+	// without AccessKeys can receive shares but cannot call the API.
+	Accounts []Account `json:"accounts,omitempty"`
+	// Images are custom images, each owned by one account in one region.
+	Images []Image `json:"images,omitempty"`
+	Limits Limits  `json:"limits,omitempty"`
+	// AcceptAnyAccount lets AddAccount name any numeric account id, as on the
+	// real service where every account exists. Off by default so that an
+	// unknown target answers InvalidAccount.NotFound.
+	AcceptAnyAccount bool   `json:"acceptAnyAccount,omitempty"`
+	Faults           Faults `json:"faults,omitempty"`
+}
+
+// Account is an Alibaba Cloud account (a numeric UID) and its credentials.
+type Account struct {
+	ID         string      `json:"id"`
+	AccessKeys []AccessKey `json:"accessKeys,omitempty"`
+}
+
+// AccessKey is an AccessKey pair. With SecurityToken set it is an STS
+// credential: every call must carry that token, and it stops working at
+// Expiration.
+type AccessKey struct {
+	ID            string     `json:"id"`
+	Secret        string     `json:"secret"`
+	SecurityToken string     `json:"securityToken,omitempty"`
+	Expiration    *time.Time `json:"expiration,omitempty"`
+	// AllowedActions, when set, is the RAM policy of the key's user: calling
+	// any other action answers Forbidden.RAM. Empty allows every action.
+	AllowedActions []string `json:"allowedActions,omitempty"`
+}
+
+// Image is a custom image.
+type Image struct {
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	Owner  string `json:"owner"`
+	// Status is one of ImageStatuses; empty means Available.
+	Status     string   `json:"status,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	IsPublic   bool     `json:"isPublic,omitempty"`
+	SharedWith []string `json:"sharedWith,omitempty"`
+	// MaxShares overrides Limits.MaxSharesPerImage for this image, as a
+	// support ticket does on the real service.
+	MaxShares int `json:"maxShares,omitempty"`
+}
+
+// Limits are the service quotas.
+type Limits struct {
+	// MaxSharesPerImage is how many accounts one image can be shared with;
+	// 0 means the ECS default, DefaultMaxSharesPerImage.
+	MaxSharesPerImage int `json:"maxSharesPerImage,omitempty"`
+}
+
+// DefaultMaxSharesPerImage is ECS's documented per-image share quota.
+const DefaultMaxSharesPerImage = 50
+
+// ImageStatuses are the statuses ECS reports for custom images.
+var ImageStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// Duration is a time.Duration written as "250ms" or "2s" in state files.
+type Duration struct{ time.Duration }
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a Go duration string such as "250ms".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"250ms\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// LoadConfig reads a state file (YAML or JSON) and validates it.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate reports the first inconsistency in the configuration.
+func (c Config) Validate() error {
+	accounts := map[string]bool{}
+	keys := map[string]bool{}
+	for _, a := range c.Accounts {
+		if !accountIDPattern.MatchString(a.ID) {
+			return fmt.Errorf("account %q: id must be a numeric Alibaba Cloud UID", a.ID)
+		}
+		if accounts[a.ID] {
+			return fmt.Errorf("account %q listed twice", a.ID)
+		}
+		accounts[a.ID] = true
+		for _, k := range a.AccessKeys {
+			if k.ID == "" || k.Secret == "" {
+				return fmt.Errorf("account %q: every access key needs an id and a secret", a.ID)
+			}
+			if keys[k.ID] {
+				return fmt.Errorf("access key %q listed twice", k.ID)
+			}
+			keys[k.ID] = true
+		}
+	}
+	images := map[string]bool{}
+	for _, im := range c.Images {
+		if im.ID == "" || im.Region == "" {
+			return fmt.Errorf("image %q: id and region are required", im.ID)
+		}
+		if images[im.Region+"/"+im.ID] {
+			return fmt.Errorf("image %q in %s listed twice", im.ID, im.Region)
+		}
+		images[im.Region+"/"+im.ID] = true
+		if !accounts[im.Owner] {
+			return fmt.Errorf("image %q: owner %q is not among accounts", im.ID, im.Owner)
+		}
+		if err := validStatus(im.Status); err != nil {
+			return fmt.Errorf("image %q: %w", im.ID, err)
+		}
+		for _, s := range im.SharedWith {
+			if !accountIDPattern.MatchString(s) {
+				return fmt.Errorf("image %q: shared account %q is not a numeric UID", im.ID, s)
+			}
+		}
+	}
+	return c.Faults.Validate()
+}
+
+func validStatus(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, v := range ImageStatuses {
+		if s == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("status %q is not one of %v", s, ImageStatuses)
+}
+
+// DemoConfig is the tenant the simulator starts with when given no state:
+// one owner account with an AccessKey, two accounts to share with, a shared
+// image, an unshared one, a deprecated one, and another tenant's image.
+func DemoConfig() Config {
+	const owner, other = "1234567890123456", "9999999999999999"
+	return Config{
+		Accounts: []Account{
+			{ID: owner, AccessKeys: []AccessKey{{ID: "LTAIdemoOwnerKey0001", Secret: "demoOwnerSecret"}}},
+			{ID: "2222222222222222"},
+			{ID: "3333333333333333"},
+			{ID: other, AccessKeys: []AccessKey{{ID: "LTAIdemoOtherKey0001", Secret: "demoOtherSecret"}}},
+		},
+		Images: []Image{
+			{ID: "m-demo0001", Region: "cn-hangzhou", Owner: owner, Name: "demo-shared", SharedWith: []string{"2222222222222222"}},
+			{ID: "m-demo0002", Region: "cn-hangzhou", Owner: owner, Name: "demo-unshared"},
+			{ID: "m-demo0003", Region: "cn-hangzhou", Owner: owner, Name: "demo-deprecated", Status: "Deprecated"},
+			{ID: "m-demo0004", Region: "cn-shanghai", Owner: owner, Name: "demo-shanghai"},
+			{ID: "m-foreign01", Region: "cn-hangzhou", Owner: other, Name: "another-tenants-image"},
+		},
+	}
+}

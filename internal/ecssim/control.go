@@ -1,0 +1,94 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// ControlPrefix is where the control API lives, beside the ECS surface at "/".
+// It is unauthenticated: bind the simulator to loopback.
+//
+//	GET    /_sim/healthz                          200 when serving
+//	POST   /_sim/reset                            back to the seed state; counters, nonces, buckets cleared
+//	PUT    /_sim/state                            replace the whole state (and the seed) with a Config
+//	POST   /_sim/accounts                         add an Account
+//	POST   /_sim/images                           create or replace an Image, with its shares
+//	DELETE /_sim/images/{region}/{id}             delete an image
+//	PUT    /_sim/images/{region}/{id}/status      {"status": "Deprecated"}
+//	GET    /_sim/images/{region}/{id}/shares      {"accounts": [...]}: the true shares, oldest first
+//	POST   /_sim/images/{region}/{id}/shares      {"accounts": [...]}: share out of band
+//	DELETE /_sim/images/{region}/{id}/shares/{account}  unshare out of band (drift)
+//	GET    /_sim/faults, PUT /_sim/faults         read or replace the Faults
+//	GET    /_sim/counters                         {"Action": {"Outcome": calls}}
+//	DELETE /_sim/counters                         zero the counters
+const ControlPrefix = "/_sim/"
+
+type accountsDoc struct {
+	Accounts []string `json:"accounts"`
+}
+
+func (s *Simulator) registerControl(mux *http.ServeMux) {
+	p := ControlPrefix
+	mux.HandleFunc("GET "+p+"healthz", func(w http.ResponseWriter, _ *http.Request) { reply(w, nil, nil) })
+	mux.HandleFunc("POST "+p+"reset", func(w http.ResponseWriter, _ *http.Request) { s.Reset(); reply(w, nil, nil) })
+	mux.HandleFunc("PUT "+p+"state", withBody(func(c Config) error { return s.Load(c) }))
+	mux.HandleFunc("POST "+p+"accounts", withBody(s.AddAccount))
+	mux.HandleFunc("POST "+p+"images", withBody(s.PutImage))
+	mux.HandleFunc("DELETE "+p+"images/{region}/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, s.DeleteImage(r.PathValue("region"), r.PathValue("id")))
+	})
+	mux.HandleFunc("PUT "+p+"images/{region}/{id}/status", func(w http.ResponseWriter, r *http.Request) {
+		withBody(func(d struct {
+			Status string `json:"status"`
+		}) error {
+			return s.SetImageStatus(r.PathValue("region"), r.PathValue("id"), d.Status)
+		})(w, r)
+	})
+	mux.HandleFunc("GET "+p+"images/{region}/{id}/shares", func(w http.ResponseWriter, r *http.Request) {
+		accounts, err := s.SharedWith(r.PathValue("region"), r.PathValue("id"))
+		reply(w, accountsDoc{Accounts: append([]string{}, accounts...)}, err)
+	})
+	mux.HandleFunc("POST "+p+"images/{region}/{id}/shares", func(w http.ResponseWriter, r *http.Request) {
+		withBody(func(d accountsDoc) error {
+			return s.Share(r.PathValue("region"), r.PathValue("id"), true, d.Accounts...)
+		})(w, r)
+	})
+	mux.HandleFunc("DELETE "+p+"images/{region}/{id}/shares/{account}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, s.Share(r.PathValue("region"), r.PathValue("id"), false, r.PathValue("account")))
+	})
+	mux.HandleFunc("GET "+p+"faults", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Faults(), nil) })
+	mux.HandleFunc("PUT "+p+"faults", withBody(s.SetFaults))
+	mux.HandleFunc("GET "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Counters(), nil) })
+	mux.HandleFunc("DELETE "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { s.ResetCounters(); reply(w, nil, nil) })
+}
+
+// withBody decodes a JSON request body strictly into T and applies it.
+func withBody[T any](apply func(T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&v); err != nil {
+			reply(w, nil, errors.Join(errBadRequest, err))
+			return
+		}
+		reply(w, nil, apply(v))
+	}
+}
+
+var errBadRequest = errors.New("malformed JSON body")
+
+// reply answers a control call: doc as JSON on success, {"error": "..."}
+// with 400 otherwise.
+func reply(w http.ResponseWriter, doc any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		doc = map[string]string{"error": err.Error()}
+	} else if doc == nil {
+		doc = map[string]string{"status": "ok"}
+	}
+	_ = json.NewEncoder(w).Encode(doc)
+}
