@@ -174,7 +174,7 @@ func (s *Simulator) modifyImageSharePermission(c call) (any, *APIError) {
 			return nil, apiErr(http.StatusNotFound, CodeAccountForbidden, "The image cannot be shared with its owner's own account.")
 		}
 		if !accountIDPattern.MatchString(a) || (!s.anyAcct && !s.accounts[a]) {
-			return nil, apiErr(http.StatusNotFound, CodeAccountNotFound, "The specified account %s does not exist.", a)
+			return nil, apiErr(http.StatusNotFound, CodeAccountNotFound, "An account in AddAccount or RemoveAccount does not exist.")
 		}
 	}
 	final := map[string]bool{}

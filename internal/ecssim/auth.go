@@ -27,6 +27,8 @@ type signedRequest struct {
 	securityToken string
 	date          string
 	nonce         string
+	// dateName and nonceName are where the scheme carries them, for errors.
+	dateName, nonceName string
 	// verify reports whether the request was signed with secret.
 	verify func(secret string) bool
 }
@@ -38,8 +40,9 @@ func acs3Request(r *http.Request, body []byte) (signedRequest, *APIError) {
 	auth := r.Header.Get("Authorization")
 	algorithm, rest, _ := strings.Cut(auth, " ")
 	if algorithm != acs3Algorithm {
+		// Never echo the value: a misplaced secret would come back in the body.
 		return signedRequest{}, apiErr(http.StatusBadRequest, CodeIncompleteSignature,
-			"The request signature does not conform to Aliyun standards: unsupported algorithm %q.", algorithm)
+			"The request signature does not conform to Aliyun standards: the only supported algorithm is %s.", acs3Algorithm)
 	}
 	fields := map[string]string{}
 	for _, part := range strings.Split(rest, ",") {
@@ -52,7 +55,15 @@ func acs3Request(r *http.Request, body []byte) (signedRequest, *APIError) {
 			"The request signature does not conform to Aliyun standards: Credential, SignedHeaders and Signature are required.")
 	}
 	names := strings.Split(signedHeaders, ";")
-	for _, required := range []string{"host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"} {
+	required := []string{"host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
+	// An STS token travels in headers the signature must cover, or it could
+	// be swapped in transit.
+	for _, h := range []string{"x-acs-security-token", "x-acs-accesskey-id"} {
+		if r.Header.Get(h) != "" {
+			required = append(required, h)
+		}
+	}
+	for _, required := range required {
 		if !slices.Contains(names, required) {
 			return signedRequest{}, apiErr(http.StatusBadRequest, CodeIncompleteSignature,
 				"The request signature does not conform to Aliyun standards: header %q must be signed.", required)
@@ -66,6 +77,8 @@ func acs3Request(r *http.Request, body []byte) (signedRequest, *APIError) {
 		securityToken: r.Header.Get("x-acs-security-token"),
 		date:          r.Header.Get("x-acs-date"),
 		nonce:         r.Header.Get("x-acs-signature-nonce"),
+		dateName:      "x-acs-date",
+		nonceName:     "x-acs-signature-nonce",
 		verify: func(secret string) bool {
 			if contentHash != payloadHash {
 				return false
@@ -102,13 +115,13 @@ func acs3Request(r *http.Request, body []byte) (signedRequest, *APIError) {
 // 1.0, what alibaba-cloud-sdk-go and Terraform's provider send): every
 // parameter, from the query and a form body alike, except Signature is signed.
 func rpcRequest(r *http.Request, params url.Values) (signedRequest, *APIError) {
-	if m := params.Get("SignatureMethod"); m != "HMAC-SHA1" {
+	if params.Get("SignatureMethod") != "HMAC-SHA1" {
 		return signedRequest{}, apiErr(http.StatusBadRequest, CodeIncompleteSignature,
-			"The request signature does not conform to Aliyun standards: SignatureMethod %q is not supported.", m)
+			"The request signature does not conform to Aliyun standards: SignatureMethod must be HMAC-SHA1.")
 	}
-	if v := params.Get("SignatureVersion"); v != "1.0" {
+	if params.Get("SignatureVersion") != "1.0" {
 		return signedRequest{}, apiErr(http.StatusBadRequest, CodeIncompleteSignature,
-			"The request signature does not conform to Aliyun standards: SignatureVersion %q is not supported.", v)
+			"The request signature does not conform to Aliyun standards: SignatureVersion must be 1.0.")
 	}
 	if params.Get("AccessKeyId") == "" {
 		return signedRequest{}, errMissing("AccessKeyId")
@@ -119,6 +132,8 @@ func rpcRequest(r *http.Request, params url.Values) (signedRequest, *APIError) {
 		securityToken: params.Get("SecurityToken"),
 		date:          params.Get("Timestamp"),
 		nonce:         params.Get("SignatureNonce"),
+		dateName:      "Timestamp",
+		nonceName:     "SignatureNonce",
 		verify: func(secret string) bool {
 			stringToSign := r.Method + "&" + percentEncode("/") + "&" + percentEncode(canonicalQuery(params, "Signature"))
 			mac := hmac.New(sha1.New, []byte(secret+"&"))
@@ -166,7 +181,7 @@ func (s *Simulator) authenticate(req signedRequest, action string, now time.Time
 		return credential{}, errSignature()
 	}
 	if req.date == "" {
-		return credential{}, errMissing("Timestamp")
+		return credential{}, errMissing(req.dateName)
 	}
 	t, err := time.Parse(timeLayout, req.date)
 	if err != nil {
@@ -176,7 +191,7 @@ func (s *Simulator) authenticate(req signedRequest, action string, now time.Time
 		return credential{}, apiErr(http.StatusBadRequest, CodeTimestampExpired, "Specified time stamp or date value is expired.")
 	}
 	if req.nonce == "" {
-		return credential{}, errMissing("SignatureNonce")
+		return credential{}, errMissing(req.nonceName)
 	}
 	if !s.nonces.add(req.accessKeyID+"/"+req.nonce, now) {
 		return credential{}, apiErr(http.StatusBadRequest, CodeNonceUsed, "Specified signature nonce was used already.")

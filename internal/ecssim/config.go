@@ -18,12 +18,12 @@ type Config struct {
 	Accounts []Account `json:"accounts,omitempty"`
 	// Images are custom images, each owned by one account in one region.
 	Images []Image `json:"images,omitempty"`
-	Limits Limits  `json:"limits,omitempty"`
+	Limits Limits  `json:"limits,omitzero"`
 	// AcceptAnyAccount lets AddAccount name any numeric account id, as on the
 	// real service where every account exists. Off by default so that an
 	// unknown target answers InvalidAccount.NotFound.
 	AcceptAnyAccount bool   `json:"acceptAnyAccount,omitempty"`
-	Faults           Faults `json:"faults,omitempty"`
+	Faults           Faults `json:"faults,omitzero"`
 }
 
 // Account is an Alibaba Cloud account (a numeric UID) and its credentials.

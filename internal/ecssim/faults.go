@@ -14,8 +14,8 @@ import (
 type Faults struct {
 	Seed int64 `json:"seed,omitempty"`
 	// Latency is added to every call, plus a uniform random part of up to Jitter.
-	Latency Duration `json:"latency,omitempty"`
-	Jitter  Duration `json:"jitter,omitempty"`
+	Latency Duration `json:"latency,omitzero"`
+	Jitter  Duration `json:"jitter,omitzero"`
 	// ErrorRate is the fraction (0..1) of authenticated calls answered with a
 	// server error instead of being served.
 	ErrorRate float64 `json:"errorRate,omitempty"`
@@ -24,9 +24,9 @@ type Faults struct {
 	ErrorCode string `json:"errorCode,omitempty"`
 	// VisibilityLag delays when Describe calls see a share added or removed by
 	// ModifyImageSharePermission; the quota always counts the true state.
-	VisibilityLag Duration `json:"visibilityLag,omitempty"`
+	VisibilityLag Duration `json:"visibilityLag,omitzero"`
 	// RateLimits answer Throttling.User past a token-bucket rate.
-	RateLimits RateLimits `json:"rateLimits,omitempty"`
+	RateLimits RateLimits `json:"rateLimits,omitzero"`
 }
 
 // RateLimits are token buckets checked after authentication.
