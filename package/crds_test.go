@@ -1,0 +1,243 @@
+// Package package_test checks the generated CRDs as the API server would use
+// them, against every example and against the bad input people will write.
+package package_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"sigs.k8s.io/yaml"
+)
+
+// schema validates objects of one kind: OpenAPI validation, pruning of
+// unknown fields and CEL rules, as the API server applies them.
+type schema struct {
+	structural *structuralschema.Structural
+	openAPI    validation.SchemaValidator
+	cel        *cel.Validator
+}
+
+// validate returns every error the API server would give for obj (an update
+// from old when old is not nil).
+func (s schema) validate(obj, old map[string]any) []string {
+	var errs []string
+	if unknown := pruning.PruneWithOptions(deepCopy(obj), s.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}); len(unknown) > 0 {
+		errs = append(errs, "unknown fields: "+strings.Join(unknown, ", "))
+	}
+	var fieldErrs field.ErrorList
+	if old == nil {
+		fieldErrs = validation.ValidateCustomResource(nil, obj, s.openAPI)
+	} else {
+		fieldErrs = validation.ValidateCustomResourceUpdate(nil, obj, old, s.openAPI)
+	}
+	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, obj, old, celconfig.RuntimeCELCostBudget)
+	for _, e := range append(fieldErrs, celErrs...) {
+		errs = append(errs, e.Error())
+	}
+	return errs
+}
+
+func deepCopy(o map[string]any) map[string]any {
+	b, _ := yaml.Marshal(o)
+	var out map[string]any
+	_ = yaml.Unmarshal(b, &out)
+	return out
+}
+
+// loadSchemas reads every CRD in crds/ and returns a schema per
+// "apiVersion/kind".
+func loadSchemas(t *testing.T) map[string]schema {
+	t.Helper()
+	files, err := filepath.Glob("crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in package/crds (%v): run make generate", err)
+	}
+	out := map[string]schema{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.UnmarshalStrict(b, crd); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, v := range crd.Spec.Versions {
+			internal := &apiextensions.JSONSchemaProps{}
+			if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			structural, err := structuralschema.NewStructural(internal)
+			if err != nil {
+				t.Fatalf("%s: schema is not structural: %v", f, err)
+			}
+			openAPI, _, err := validation.NewSchemaValidator(internal)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			out[crd.Spec.Group+"/"+v.Name+"/"+crd.Spec.Names.Kind] = schema{
+				structural: structural, openAPI: openAPI, cel: cel.NewValidator(structural, true, celconfig.PerCallLimit),
+			}
+		}
+	}
+	return out
+}
+
+// readObjects reads every object of a multi-document YAML file.
+func readObjects(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, doc := range strings.Split(string(b), "\n---") {
+		var o map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func schemaFor(t *testing.T, schemas map[string]schema, o map[string]any) (schema, bool) {
+	t.Helper()
+	key := fmt.Sprintf("%v/%v", o["apiVersion"], o["kind"])
+	if !strings.Contains(key, "crossplane.io/") {
+		return schema{}, false // a core kind such as Secret
+	}
+	s, ok := schemas[key]
+	if !ok {
+		t.Fatalf("no CRD for %s", key)
+	}
+	return s, true
+}
+
+// TestExamplesValidate proves every example in examples/ is accepted by the
+// generated CRDs.
+func TestExamplesValidate(t *testing.T) {
+	schemas := loadSchemas(t)
+	var files []string
+	err := filepath.WalkDir("../examples", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	covered := map[string]bool{}
+	for _, f := range files {
+		for _, o := range readObjects(t, f) {
+			s, ok := schemaFor(t, schemas, o)
+			if !ok {
+				continue
+			}
+			covered[fmt.Sprintf("%v/%v", o["apiVersion"], o["kind"])] = true
+			if errs := s.validate(o, nil); len(errs) > 0 {
+				t.Errorf("%s: %s", f, strings.Join(errs, "; "))
+			}
+		}
+	}
+	for _, want := range []string{
+		"ecs.alibabacloud.m.crossplane.io/v1beta1/ImageSharePermission",
+		"ecs.alibabacloud.crossplane.io/v1beta1/ImageSharePermission",
+		"alibabacloud.m.crossplane.io/v1beta1/ProviderConfig",
+		"alibabacloud.m.crossplane.io/v1beta1/ClusterProviderConfig",
+		"alibabacloud.crossplane.io/v1beta1/ProviderConfig",
+	} {
+		if !covered[want] {
+			t.Errorf("examples/ has no %s", want)
+		}
+	}
+}
+
+// TestRejectsBadInput checks that what people get wrong is refused with a
+// message that says what to do, for both scopes.
+func TestRejectsBadInput(t *testing.T) {
+	schemas := loadSchemas(t)
+	bases := map[string]string{
+		"namespaced": "../examples/namespaced/imagesharepermission.yaml",
+		"cluster":    "../examples/cluster/imagesharepermission.yaml",
+	}
+	cases := []struct {
+		name   string
+		update bool // the change is an update of the valid example
+		set    func(fp map[string]any)
+		want   string
+	}{
+		{name: "letters in accountId", set: func(fp map[string]any) { fp["accountId"] = "alice" }, want: "accountId must be the numeric ID of an Alibaba Cloud account"},
+		{name: "too long accountId", set: func(fp map[string]any) { fp["accountId"] = strings.Repeat("1", 21) }, want: "Too long"},
+		{name: "not an image id", set: func(fp map[string]any) { fp["imageId"] = "ubuntu_22_04" }, want: "imageId must be a custom image ID"},
+		{name: "not a region", set: func(fp map[string]any) { fp["region"] = "Hangzhou" }, want: "region must be an Alibaba Cloud region ID"},
+		{name: "missing accountId", set: func(fp map[string]any) { delete(fp, "accountId") }, want: "accountId: Required value"},
+		{name: "unknown field", set: func(fp map[string]any) { fp["accountIds"] = []any{"1"} }, want: "unknown fields: spec.forProvider.accountIds"},
+		{name: "changing imageId", update: true, set: func(fp map[string]any) { fp["imageId"] = "m-other0001" }, want: "imageId is immutable: create a new ImageSharePermission instead"},
+		{name: "changing accountId", update: true, set: func(fp map[string]any) { fp["accountId"] = "4444444444444444" }, want: "accountId is immutable"},
+		{name: "changing region", update: true, set: func(fp map[string]any) { fp["region"] = "cn-beijing" }, want: "region is immutable"},
+	}
+	for scope, path := range bases {
+		for _, tc := range cases {
+			t.Run(scope+"/"+tc.name, func(t *testing.T) {
+				old := readObjects(t, path)[0]
+				s, _ := schemaFor(t, schemas, old)
+				obj := deepCopy(old)
+				tc.set(obj["spec"].(map[string]any)["forProvider"].(map[string]any))
+				var prev map[string]any
+				if tc.update {
+					prev = old
+				}
+				errs := strings.Join(s.validate(obj, prev), "; ")
+				if !strings.Contains(errs, tc.want) {
+					t.Errorf("errors %q do not contain %q", errs, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestProviderConfigValidation(t *testing.T) {
+	schemas := loadSchemas(t)
+	old := readObjects(t, "../examples/clusterproviderconfig.yaml")[0]
+	s, _ := schemaFor(t, schemas, old)
+	cases := []struct {
+		name string
+		set  func(spec map[string]any)
+		want string
+	}{
+		{name: "Secret source without secretRef", set: func(spec map[string]any) { delete(spec["credentials"].(map[string]any), "secretRef") }, want: "credentials.secretRef is required when the source is Secret"},
+		{name: "endpoint without scheme", set: func(spec map[string]any) { spec["endpoint"] = "ecs.cn-hangzhou.aliyuncs.com" }, want: "endpoint must be a URL with an http or https scheme"},
+		{name: "endpoint with a path", set: func(spec map[string]any) { spec["endpoint"] = "https://ecs.aliyuncs.com/api" }, want: "endpoint must be a URL"},
+		{name: "unsupported source", set: func(spec map[string]any) { spec["credentials"].(map[string]any)["source"] = "InjectedIdentity" }, want: "Unsupported value"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := deepCopy(old)
+			tc.set(obj["spec"].(map[string]any))
+			if errs := strings.Join(s.validate(obj, nil), "; "); !strings.Contains(errs, tc.want) {
+				t.Errorf("errors %q do not contain %q", errs, tc.want)
+			}
+		})
+	}
+	ok := deepCopy(old)
+	ok["spec"].(map[string]any)["endpoint"] = "http://127.0.0.1:8080"
+	if errs := s.validate(ok, nil); len(errs) > 0 {
+		t.Errorf("a simulator endpoint is refused: %v", errs)
+	}
+}
