@@ -1,0 +1,94 @@
+package ecs
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// Defaults for the timeouts the SDK otherwise leaves unbounded.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultReadTimeout    = 20 * time.Second
+)
+
+// Config is what New needs to reach ECS in one region as one account.
+type Config struct {
+	// Region, e.g. cn-hangzhou, is required. It is set on every request
+	// because the SDK does not copy it from its own configuration.
+	Region string
+	// Endpoint is an optional URL such as
+	// "https://ecs-vpc.cn-hangzhou.aliyuncs.com" or "http://127.0.0.1:8080";
+	// empty means the SDK's default for Region.
+	Endpoint    string
+	Credentials Credentials
+	// ConnectTimeout bounds establishing a connection; 0 means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// ReadTimeout bounds a whole call once connected; 0 means
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
+}
+
+// regionPattern admits region ids only. Without an Endpoint the SDK builds
+// the host name from the region, so anything else could point the signed
+// request at another host.
+var regionPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+func (c Config) validate() error {
+	var errs []error
+	switch {
+	case c.Region == "":
+		errs = append(errs, errors.New("the region is required, e.g. cn-hangzhou"))
+	case !regionPattern.MatchString(c.Region):
+		errs = append(errs, fmt.Errorf("the region %q is not a region id such as cn-hangzhou", c.Region))
+	}
+	if c.Credentials.AccessKeyID == "" || c.Credentials.AccessKeySecret == "" {
+		errs = append(errs, errors.New("the credentials need both an AccessKey ID and an AccessKey secret"))
+	}
+	if c.ConnectTimeout < 0 || c.ReadTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// milliseconds is how the SDK takes timeouts. It rounds up because the SDK
+// reads 0 as "no timeout".
+func milliseconds(d, def time.Duration) int {
+	if d == 0 {
+		d = def
+	}
+	return int((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// ParseEndpoint turns an endpoint URL into the host[:port] and protocol the
+// SDK wants separately: given a scheme in its Endpoint the SDK dials a broken
+// URL. Only http and https, with no path but "/", no query, fragment or user
+// info, are accepted. Errors do not quote the URL, which might hold a
+// password in its user info.
+func ParseEndpoint(u string) (host, protocol string, err error) {
+	const example = "e.g. https://ecs-vpc.cn-hangzhou.aliyuncs.com"
+	if u == "" {
+		return "", "", fmt.Errorf("the endpoint is empty: want a URL, %s", example)
+	}
+	p, err := url.Parse(u)
+	switch {
+	case err != nil || p.Opaque != "":
+		return "", "", fmt.Errorf("the endpoint is not a URL: want scheme://host[:port], %s", example)
+	case p.Scheme == "":
+		return "", "", fmt.Errorf("the endpoint has no scheme: want http:// or https://, %s", example)
+	case p.Scheme != "http" && p.Scheme != "https":
+		return "", "", fmt.Errorf("the endpoint's scheme %q is not http or https", p.Scheme)
+	case p.User != nil:
+		return "", "", errors.New("the endpoint must not contain user info: credentials belong in the credentials Secret")
+	case p.Host == "":
+		return "", "", fmt.Errorf("the endpoint has no host, %s", example)
+	case p.Path != "" && p.Path != "/":
+		return "", "", errors.New("the endpoint must not have a path: ECS is served at /")
+	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+		return "", "", errors.New("the endpoint must not have a query or a fragment")
+	}
+	return p.Host, p.Scheme, nil
+}

@@ -1,0 +1,164 @@
+package ecs_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+)
+
+func TestParseCredentials(t *testing.T) {
+	const id, secret, token = "LTAIparseKeyId", "parse-secret-value", "parse-token-value"
+	cases := []struct {
+		name string
+		doc  string
+		want ecs.Credentials
+		// wantErr lists what the error must say; empty means no error.
+		wantErr []string
+	}{
+		{name: "this provider's keys", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `"}`,
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
+		{name: "with a token", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `","securityToken":"` + token + `"}`,
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}},
+		{name: "provider-upjet-alibabacloud's keys", doc: `{"access_key":"` + id + `","secret_key":"` + secret + `","security_token":"` + token + `"}`,
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}},
+		{name: "unknown keys and whitespace tolerated", doc: " {\"accessKeyId\":\" " + id + "\\n\",\"accessKeySecret\":\"" + secret + "\",\"region\":\"cn-hangzhou\",\"note\":{\"a\":1}}\n",
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
+		{name: "the same value under both spellings", doc: `{"accessKeyId":"` + id + `","access_key":"` + id + `","accessKeySecret":"` + secret + `"}`,
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
+		{name: "null token is absent", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `","securityToken":null}`,
+			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
+
+		{name: "missing secret", doc: `{"accessKeyId":"` + id + `"}`, wantErr: []string{"accessKeySecret (or secret_key)"}},
+		{name: "missing id", doc: `{"secret_key":"` + secret + `"}`, wantErr: []string{"accessKeyId (or access_key)"}},
+		{name: "empty secret", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"  "}`, wantErr: []string{"accessKeySecret (or secret_key)"}},
+		{name: "empty object", doc: `{}`, wantErr: []string{"accessKeyId (or access_key) and accessKeySecret (or secret_key)"}},
+		{name: "empty document", doc: "", wantErr: []string{"empty"}},
+		{name: "whitespace document", doc: " \n", wantErr: []string{"empty"}},
+		{name: "not JSON", doc: id + ":" + secret, wantErr: []string{"not a JSON object"}},
+		{name: "truncated JSON", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret, wantErr: []string{"not a JSON object"}},
+		{name: "JSON array", doc: `["` + id + `","` + secret + `"]`, wantErr: []string{"not a JSON object"}},
+		{name: "JSON null", doc: `null`, wantErr: []string{"not a JSON object"}},
+		{name: "a secret that is not a string", doc: `{"accessKeyId":"` + id + `","accessKeySecret":12345}`, wantErr: []string{"accessKeySecret must be a string"}},
+		{name: "conflicting spellings", doc: `{"accessKeyId":"` + id + `","access_key":"LTAIanother","accessKeySecret":"` + secret + `"}`,
+			wantErr: []string{"both accessKeyId and access_key"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ecs.ParseCredentials([]byte(tc.doc))
+			if len(tc.wantErr) == 0 {
+				if err != nil || got != tc.want {
+					t.Fatalf("ParseCredentials = %#v, %v; want %#v", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ParseCredentials = %#v, want an error", got)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			for _, v := range []string{id, secret, token, "12345", "LTAIanother"} {
+				if strings.Contains(err.Error(), v) {
+					t.Errorf("error %q echoes a value from the document", err)
+				}
+			}
+		})
+	}
+}
+
+func TestCredentialsAreRedacted(t *testing.T) {
+	sts := ecs.Credentials{AccessKeyID: "LTAIshownKeyId", AccessKeySecret: "hidden-secret", SecurityToken: "hidden-token"}
+	ak := ecs.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret}
+	for _, creds := range []ecs.Credentials{sts, ak} {
+		cfg := ecs.Config{Region: region, Credentials: creds}
+		for _, v := range []any{creds, &creds, cfg, &cfg} {
+			for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+				text := fmt.Sprintf(format, v)
+				if strings.Contains(text, sts.AccessKeySecret) || strings.Contains(text, sts.SecurityToken) {
+					t.Errorf("%s of %T leaks a credential: %s", format, v, text)
+				}
+				if !strings.Contains(text, creds.AccessKeyID) {
+					t.Errorf("%s of %T hides the AccessKey ID, which identifies the key: %s", format, v, text)
+				}
+			}
+		}
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	cases := []struct {
+		url          string
+		host, scheme string
+		wantErr      string
+	}{
+		{url: "https://ecs-vpc.cn-hangzhou.aliyuncs.com", host: "ecs-vpc.cn-hangzhou.aliyuncs.com", scheme: "https"},
+		{url: "http://127.0.0.1:8080", host: "127.0.0.1:8080", scheme: "http"},
+		{url: "https://ecs.cn-shanghai.aliyuncs.com/", host: "ecs.cn-shanghai.aliyuncs.com", scheme: "https"},
+		{url: "HTTP://[::1]:8080", host: "[::1]:8080", scheme: "http"},
+		{url: "", wantErr: "empty"},
+		{url: "ecs.cn-hangzhou.aliyuncs.com", wantErr: "no scheme"},
+		{url: "127.0.0.1:8080", wantErr: "not a URL"},
+		{url: "ftp://ecs.cn-hangzhou.aliyuncs.com", wantErr: `scheme "ftp" is not http or https`},
+		{url: "https://ecs.cn-hangzhou.aliyuncs.com/ecs", wantErr: "must not have a path"},
+		{url: "https://ecs.cn-hangzhou.aliyuncs.com?a=b", wantErr: "must not have a query"},
+		{url: "https://ecs.cn-hangzhou.aliyuncs.com#top", wantErr: "fragment"},
+		{url: "https://LTAIkey:p4ssw0rd@ecs.cn-hangzhou.aliyuncs.com", wantErr: "must not contain user info"},
+		{url: "https://", wantErr: "no host"},
+		{url: "https:ecs.cn-hangzhou.aliyuncs.com", wantErr: "not a URL"},
+	}
+	for _, tc := range cases {
+		host, scheme, err := ecs.ParseEndpoint(tc.url)
+		switch {
+		case tc.wantErr == "" && (err != nil || host != tc.host || scheme != tc.scheme):
+			t.Errorf("ParseEndpoint(%q) = %q, %q, %v; want %q, %q", tc.url, host, scheme, err, tc.host, tc.scheme)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("ParseEndpoint(%q) error = %v, want one saying %q", tc.url, err, tc.wantErr)
+		case err != nil && strings.Contains(err.Error(), "p4ssw0rd"):
+			t.Errorf("ParseEndpoint(%q) error %q quotes the password", tc.url, err)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	good := ecs.Config{Region: region, Credentials: ownerCreds}
+	cases := []struct {
+		name    string
+		edit    func(*ecs.Config)
+		wantErr string
+	}{
+		{name: "the SDK's regional endpoint", edit: func(*ecs.Config) {}},
+		{name: "an endpoint URL and timeouts", edit: func(c *ecs.Config) {
+			c.Endpoint, c.ConnectTimeout, c.ReadTimeout = "https://ecs-vpc.cn-hangzhou.aliyuncs.com", time.Second, 500*time.Microsecond
+		}},
+		{name: "STS credentials", edit: func(c *ecs.Config) { c.Credentials = stsCreds }},
+		{name: "no region", edit: func(c *ecs.Config) { c.Region = "" }, wantErr: "region is required"},
+		{name: "a region that is not an id", edit: func(c *ecs.Config) { c.Region = "evil.example.com/x" }, wantErr: "not a region id"},
+		{name: "no credentials", edit: func(c *ecs.Config) { c.Credentials = ecs.Credentials{} }, wantErr: "AccessKey ID and an AccessKey secret"},
+		{name: "no secret", edit: func(c *ecs.Config) { c.Credentials.AccessKeySecret = "" }, wantErr: "AccessKey ID and an AccessKey secret"},
+		{name: "an endpoint without scheme", edit: func(c *ecs.Config) { c.Endpoint = "127.0.0.1:8080" }, wantErr: "not a URL"},
+		{name: "a negative timeout", edit: func(c *ecs.Config) { c.ReadTimeout = -time.Second }, wantErr: "negative"},
+		{name: "nothing at all", edit: func(c *ecs.Config) { *c = ecs.Config{} }, wantErr: "region is required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			tc.edit(&cfg)
+			c, err := ecs.New(cfg)
+			if tc.wantErr == "" {
+				if err != nil || c == nil {
+					t.Fatalf("New = %v, %v; want a client", c, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("New error = %v, want one saying %q", err, tc.wantErr)
+			}
+			assertNoSecrets(t, err)
+		})
+	}
+}

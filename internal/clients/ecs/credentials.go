@@ -1,0 +1,112 @@
+package ecs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Credentials are an AccessKey pair, optionally with an STS token.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// String shows the AccessKey ID, which identifies the key without granting
+// anything, and hides the secret and the token, so that %v and %+v of
+// Credentials or of anything holding them never leak them into logs.
+func (c Credentials) String() string {
+	return fmt.Sprintf("{AccessKeyID: %s, AccessKeySecret: %s, SecurityToken: %s}",
+		c.AccessKeyID, redacted(c.AccessKeySecret), redacted(c.SecurityToken))
+}
+
+// GoString does for %#v what String does for %v.
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("ecs.Credentials{AccessKeyID: %q, AccessKeySecret: %q, SecurityToken: %q}",
+		c.AccessKeyID, redacted(c.AccessKeySecret), redacted(c.SecurityToken))
+}
+
+// redactedText stands for a credential wherever one would be shown.
+const redactedText = "REDACTED"
+
+// redacted says whether a secret is set without saying what it is.
+func redacted(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redactedText
+}
+
+// credentialField is one field of the credentials document under the
+// spellings accepted for it: this provider's own first, then
+// provider-upjet-alibabacloud's, so that one Secret can serve both providers.
+type credentialField struct {
+	keys     [2]string
+	required bool
+	set      func(*Credentials, string)
+}
+
+var credentialFields = []credentialField{
+	{keys: [2]string{"accessKeyId", "access_key"}, required: true, set: func(c *Credentials, v string) { c.AccessKeyID = v }},
+	{keys: [2]string{"accessKeySecret", "secret_key"}, required: true, set: func(c *Credentials, v string) { c.AccessKeySecret = v }},
+	{keys: [2]string{"securityToken", "security_token"}, set: func(c *Credentials, v string) { c.SecurityToken = v }},
+}
+
+// ParseCredentials reads the JSON credentials document
+// {"accessKeyId", "accessKeySecret", "securityToken" (optional)}, or the same
+// under provider-upjet-alibabacloud's keys {"access_key", "secret_key",
+// "security_token"}. Unknown keys are ignored; surrounding whitespace, which
+// copying a key from a console tends to add, is trimmed.
+//
+// Errors name keys but never quote the document: it holds the secret, and
+// encoding/json's syntax errors can quote input, so they are not wrapped.
+func ParseCredentials(doc []byte) (Credentials, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return Credentials{}, errors.New("the credentials document is empty: want a JSON object with accessKeyId and accessKeySecret")
+	}
+	var raw map[string]any
+	if json.Unmarshal(doc, &raw) != nil || raw == nil {
+		return Credentials{}, errors.New("the credentials are not a JSON object: want {\"accessKeyId\": ..., \"accessKeySecret\": ..., \"securityToken\": ... (optional)}")
+	}
+	var c Credentials
+	var missing []string
+	for _, f := range credentialFields {
+		v, err := f.read(raw)
+		if err != nil {
+			return Credentials{}, err
+		}
+		if v == "" && f.required {
+			missing = append(missing, fmt.Sprintf("%s (or %s)", f.keys[0], f.keys[1]))
+		}
+		f.set(&c, v)
+	}
+	if len(missing) > 0 {
+		return Credentials{}, fmt.Errorf("the credentials lack %s", strings.Join(missing, " and "))
+	}
+	return c, nil
+}
+
+// read returns the field's value under whichever spelling is used; null
+// counts as absent.
+func (f credentialField) read(raw map[string]any) (string, error) {
+	var found, foundKey string
+	for _, k := range f.keys {
+		v, ok := raw[k]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("the credentials' %s must be a string", k)
+		}
+		s = strings.TrimSpace(s)
+		if foundKey != "" && s != found {
+			return "", fmt.Errorf("the credentials give both %s and %s, with different values: keep one", foundKey, k)
+		}
+		found, foundKey = s, k
+	}
+	return found, nil
+}

@@ -1,0 +1,179 @@
+package ecs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// ECS error codes the client explains. Match on codes, never on HTTP
+// statuses: ECS's documentation disagrees with itself about the statuses.
+const (
+	CodeImageNotFound       = "InvalidImageId.NotFound"
+	CodeQuotaShareImageUser = "QuotaExceed.ShareImageUser"
+	CodeAccountForbidden    = "InvalidAccount.Forbbiden" // sic: ECS spells it so.
+	CodeAccountNotFound     = "InvalidAccount.NotFound"
+	CodeInvalidImageStatus  = "OperationDenied.InvalidImageStatus"
+	CodeForbiddenRAM        = "Forbidden.RAM"
+	CodeAccessKeyNotFound   = "InvalidAccessKeyId.NotFound"
+	CodeSignatureMismatch   = "SignatureDoesNotMatch"
+	CodeTimestampExpired    = "InvalidTimeStamp.Expired"
+	CodeServiceUnavailable  = "ServiceUnavailable"
+	CodeInternalError       = "InternalError"
+	CodeMissingParameter    = "MissingParameter"
+	CodeInvalidParameter    = "InvalidParameter"
+	codePrefixThrottling    = "Throttling"            // Throttling, Throttling.User, Throttling.Api
+	codePrefixSecurityToken = "InvalidSecurityToken." // .Expired, .MismatchWithAccessKey, .Malformed
+)
+
+// Error is a failed ECS call. Code is ECS's error code, or empty when ECS
+// could not be reached or did not answer as ECS does.
+type Error struct {
+	Action     string
+	Code       string
+	StatusCode int
+	RequestID  string
+	// ECSMessage is ECS's own message, with any credential removed.
+	ECSMessage string
+	// AuthAction is the RAM action a Forbidden.RAM answer names.
+	AuthAction string
+
+	// host is the endpoint named when ECS was unreachable.
+	host string
+	// cause is the transport error when Code is empty. An ECS answer keeps no
+	// cause: the SDK's error text repeats the body unredacted.
+	cause error
+}
+
+// Error says what went wrong and what to change:
+// "<Action>: <Code>: <meaning and advice> (ECS request id <id>)".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Action)
+	b.WriteString(": ")
+	if e.Code != "" {
+		b.WriteString(e.Code)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.advice())
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (ECS request id %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// Unwrap exposes the transport error behind an unreachable ECS.
+func (e *Error) Unwrap() error { return e.cause }
+
+func (e *Error) advice() string {
+	switch c := e.Code; {
+	case c == "":
+		var u *url.Error
+		if errors.As(e.cause, &u) {
+			what := "was unreachable"
+			if u.Timeout() {
+				what = "did not answer in time"
+			}
+			// url.Error's own text quotes the request URL; its cause does not.
+			return fmt.Sprintf("ECS at %s %s (%v); will retry", e.host, what, u.Err)
+		}
+		return fmt.Sprintf("ECS at %s did not answer as ECS does (is the endpoint right, or is a proxy in the way?); will retry", e.host)
+	case c == CodeImageNotFound:
+		return "the image does not exist in this region for the account whose AccessKey is used " +
+			"(a missing image, another account's image and an image in another region look alike); " +
+			"check imageId, region and the credentials"
+	case c == CodeQuotaShareImageUser:
+		return "the image is already shared with the maximum number of accounts (50 by default); " +
+			"unshare it from another account or raise the quota by a support ticket"
+	case c == CodeAccountForbidden:
+		return "an image cannot be shared with its owner's own account; choose another accountId"
+	case c == CodeAccountNotFound:
+		return "the account to share with does not exist; check accountId"
+	case c == CodeInvalidImageStatus:
+		return "the image cannot be shared in its current status (e.g. Deprecated); " +
+			"make it Available or share another image"
+	case c == CodeForbiddenRAM:
+		action := e.AuthAction
+		if action == "" {
+			action = "ecs:" + e.Action
+		}
+		return fmt.Sprintf("the RAM user of the AccessKey lacks permission for %s; grant it (the minimal policy allows ecs:%s and ecs:%s)",
+			action, actionDescribe, actionModify)
+	case c == CodeAccessKeyNotFound:
+		return "the AccessKey ID is unknown; check the AccessKey ID in the credentials Secret"
+	case c == CodeSignatureMismatch:
+		return "the AccessKey secret does not match the AccessKey ID; check the secret in the credentials Secret"
+	case strings.HasPrefix(c, codePrefixSecurityToken):
+		return "the STS security token is expired, malformed or not the AccessKey's; refresh it in the credentials Secret"
+	case c == CodeTimestampExpired:
+		return "this machine's clock is more than 15 minutes off; fix the clock (e.g. NTP)"
+	case strings.HasPrefix(c, codePrefixThrottling):
+		return "ECS is throttling requests; will retry with backoff"
+	case c == CodeServiceUnavailable || c == CodeInternalError || e.StatusCode >= 500:
+		return "ECS failed temporarily; will retry"
+	case c == CodeMissingParameter || c == CodeInvalidParameter:
+		return fmt.Sprintf("ECS rejected the request as malformed, which is a bug in the provider: please report it with ECS's message: %q", e.ECSMessage)
+	case e.ECSMessage != "":
+		return e.ECSMessage
+	}
+	return "ECS gave no message"
+}
+
+// IsNotFound reports whether err says the image does not exist (for the
+// caller's account, in the client's region).
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeImageNotFound
+}
+
+// IsRetryable reports whether the same call may succeed later without any
+// change: throttling, a temporary ECS failure, or ECS being unreachable or
+// timing out. The caller's own context ending is not retryable here: it is
+// never an *Error.
+func IsRetryable(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code == "" || strings.HasPrefix(e.Code, codePrefixThrottling) ||
+		e.Code == CodeServiceUnavailable || e.Code == CodeInternalError || e.StatusCode >= 500
+}
+
+// errorBody is the part of ECS's error body the SDK does not lift into
+// SDKError; SDKError.Data holds the body as JSON.
+type errorBody struct {
+	RequestID          string `json:"RequestId"`
+	Message            string `json:"Message"`
+	AccessDeniedDetail struct {
+		AuthAction string `json:"AuthAction"`
+	} `json:"AccessDeniedDetail"`
+}
+
+// classify turns what an SDK call returned into an *Error.
+func (c *client) classify(action string, err error) error {
+	var sdkErr *tea.SDKError
+	if !errors.As(err, &sdkErr) {
+		return &Error{Action: action, host: c.host, cause: err}
+	}
+	// The SDK's own errors have no Data and their text in Message; for an
+	// ECS answer Message is the SDK's summary, and the body has ECS's words.
+	msg := tea.StringValue(sdkErr.Message)
+	var body errorBody
+	if sdkErr.Data != nil {
+		_ = json.Unmarshal([]byte(*sdkErr.Data), &body) // A body that is not JSON leaves the fields empty.
+		msg = body.Message
+	}
+	return &Error{
+		Action:     action,
+		Code:       tea.StringValue(sdkErr.Code),
+		StatusCode: tea.IntValue(sdkErr.StatusCode),
+		RequestID:  body.RequestID,
+		ECSMessage: c.redact.Replace(msg),
+		AuthAction: body.AccessDeniedDetail.AuthAction,
+		host:       c.host,
+	}
+}

@@ -1,0 +1,26 @@
+// Package controller sets up every controller of the provider.
+package controller
+
+import (
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/imagesharepermission"
+)
+
+// Setup adds every controller to the manager.
+func Setup(mgr ctrl.Manager, o controller.Options, newClient imagesharepermission.NewClientFn) error {
+	if err := config.Setup(mgr, o); err != nil {
+		return err
+	}
+	return imagesharepermission.Setup(mgr, o, newClient)
+}
+
+// SetupGated adds every controller behind the safe-start gate.
+func SetupGated(mgr ctrl.Manager, o controller.Options, newClient imagesharepermission.NewClientFn) error {
+	if err := config.SetupGated(mgr, o); err != nil {
+		return err
+	}
+	return imagesharepermission.SetupGated(mgr, o, newClient)
+}

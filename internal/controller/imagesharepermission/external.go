@@ -1,0 +1,132 @@
+// Package imagesharepermission reconciles ImageSharePermission, in both
+// scopes, against ECS: one external client serves the namespaced and the
+// cluster-scoped kind, which differ only in how they find their credentials.
+package imagesharepermission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+)
+
+// shareResource is what both scopes' ImageSharePermission offer.
+type shareResource interface {
+	resource.Managed
+	GetParameters() ecsv1beta1.ImageSharePermissionParameters
+	SetObservation(ecsv1beta1.ImageSharePermissionObservation)
+}
+
+var errNotShareResource = errors.New("managed resource is not an ImageSharePermission")
+
+// external reconciles one ImageSharePermission with ECS.
+type external struct {
+	ecs ecs.Client
+}
+
+// Observe looks for our account among the image's shares. The share exists
+// only if that account is listed: that the image has shares at all says
+// nothing (Terraform's resource gets this wrong). Nothing of a share can
+// change, so an existing one is always up to date.
+func (e *external) Observe(ctx context.Context, mg resource.Managed) (managed.ExternalObservation, error) {
+	cr, ok := mg.(shareResource)
+	if !ok {
+		return managed.ExternalObservation{}, errNotShareResource
+	}
+	p := cr.GetParameters()
+	share, err := e.ecs.FindShare(ctx, p.ImageID, p.AccountID)
+	if ecs.IsNotFound(err) {
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if share == nil {
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	o := ecsv1beta1.ImageSharePermissionObservation{
+		ID: p.ExternalName(), Region: p.Region, ImageID: share.ImageID, AccountID: share.AccountID,
+	}
+	if !share.SharedTime.IsZero() {
+		t := metav1.NewTime(share.SharedTime)
+		o.SharedTime = &t
+	}
+	cr.SetObservation(o)
+	cr.SetConditions(xpv2.Available())
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+}
+
+// Create shares the image with the account.
+func (e *external) Create(ctx context.Context, mg resource.Managed) (managed.ExternalCreation, error) {
+	cr, ok := mg.(shareResource)
+	if !ok {
+		return managed.ExternalCreation{}, errNotShareResource
+	}
+	p := cr.GetParameters()
+	return managed.ExternalCreation{}, e.ecs.AddAccounts(ctx, p.ImageID, p.AccountID)
+}
+
+// Update has nothing to do: every parameter is immutable.
+func (e *external) Update(context.Context, resource.Managed) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{}, nil
+}
+
+// Delete unshares the image. An image that is gone has no shares left, so
+// that counts as deleted (Terraform's resource fails here).
+func (e *external) Delete(ctx context.Context, mg resource.Managed) (managed.ExternalDelete, error) {
+	cr, ok := mg.(shareResource)
+	if !ok {
+		return managed.ExternalDelete{}, errNotShareResource
+	}
+	p := cr.GetParameters()
+	err := e.ecs.RemoveAccounts(ctx, p.ImageID, p.AccountID)
+	if ecs.IsNotFound(err) {
+		return managed.ExternalDelete{}, nil
+	}
+	return managed.ExternalDelete{}, err
+}
+
+// Disconnect has nothing to release: the SDK keeps no per-client state.
+func (e *external) Disconnect(context.Context) error { return nil }
+
+// externalName sets the external name to <image_id>:<account_id> before
+// anything is created, so that a crash between the ECS call and the
+// annotation write leaks nothing. It replaces crossplane-runtime's default,
+// which would use metadata.name. An annotation a person set to adopt an
+// existing share must agree with forProvider.
+type externalName struct {
+	kube client.Client
+}
+
+func (i externalName) Initialize(ctx context.Context, mg resource.Managed) error {
+	cr, ok := mg.(shareResource)
+	if !ok {
+		return errNotShareResource
+	}
+	want := cr.GetParameters().ExternalName()
+	got := meta.GetExternalName(cr)
+	if got == want {
+		return nil
+	}
+	if got != "" {
+		if _, _, ok := ecsv1beta1.ParseExternalName(got); !ok {
+			return fmt.Errorf("external name %q is malformed: it must be <image_id>:<account_id>, here %q", got, want)
+		}
+		return fmt.Errorf("external name %q does not match spec.forProvider, which names %q: set the crossplane.io/external-name annotation to %q, or forProvider.imageId and accountId to the share you mean to adopt",
+			got, want, want)
+	}
+	meta.SetExternalName(cr, want)
+	if err := i.kube.Update(ctx, cr); err != nil {
+		return fmt.Errorf("cannot set external name: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package imagesharepermission
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+)
+
+// Reconcile budgets. All ECS calls of one reconcile share the timeout; a
+// share takes a Describe page or two and at most one Modify.
+const (
+	reconcileTimeout    = 2 * time.Minute
+	creationGracePeriod = 30 * time.Second
+	pollJitter          = 10 * time.Second
+)
+
+// NewClientFn builds an ECS client; tests point it at the simulator.
+type NewClientFn func(ecs.Config) (ecs.Client, error)
+
+// connector builds an external client for one resource: resolve turns the
+// resource into an ECS client configuration, which is all the two scopes do
+// differently.
+type connector struct {
+	resolve   func(ctx context.Context, mg shareResource) (ecs.Config, error)
+	newClient NewClientFn
+}
+
+func (c *connector) Connect(ctx context.Context, mg resource.Managed) (managed.ExternalClient, error) {
+	cr, ok := mg.(shareResource)
+	if !ok {
+		return nil, errNotShareResource
+	}
+	cfg, err := c.resolve(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	client, err := c.newClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create ECS client: %w", err)
+	}
+	return &external{ecs: client}, nil
+}
+
+// scope is one of the two kinds of ImageSharePermission.
+type scope struct {
+	gvk     schema.GroupVersionKind
+	object  resource.Managed
+	list    resource.ManagedList
+	resolve func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error)
+}
+
+var scopes = []scope{
+	{
+		gvk: ecsv1beta1.ImageSharePermissionGroupVersionKind, object: &ecsv1beta1.ImageSharePermission{},
+		list: &ecsv1beta1.ImageSharePermissionList{},
+		resolve: func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error) {
+			return func(ctx context.Context, mg shareResource) (ecs.Config, error) {
+				return r.Namespaced(ctx, mg.(resource.ModernManaged), mg.GetParameters().Region)
+			}
+		},
+	},
+	{
+		gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{},
+		list: &clusterecsv1beta1.ImageSharePermissionList{},
+		resolve: func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error) {
+			return func(ctx context.Context, mg shareResource) (ecs.Config, error) {
+				return r.Cluster(ctx, mg.(resource.LegacyManaged), mg.GetParameters().Region)
+			}
+		},
+	},
+}
+
+// Setup adds a controller for ImageSharePermission in each scope.
+func Setup(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error {
+	for _, s := range scopes {
+		if err := setup(mgr, o, s, newClient); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetupGated is Setup behind the safe-start gate: each scope's controller
+// starts once its CRD exists.
+func SetupGated(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error {
+	for _, s := range scopes {
+		o.Gate.Register(func() {
+			if err := setup(mgr, o, s, newClient); err != nil {
+				mgr.GetLogger().Error(err, "cannot set up ImageSharePermission controller", "gvk", s.gvk.String())
+			}
+		}, s.gvk)
+	}
+	return nil
+}
+
+func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientFn) error {
+	name := managed.ControllerName(s.gvk.GroupKind().String())
+	kube := mgr.GetClient()
+	opts := []managed.ReconcilerOption{
+		managed.WithExternalConnector(&connector{resolve: s.resolve(config.NewResolver(kube)), newClient: newClient}),
+		managed.WithInitializers(externalName{kube: kube}),
+		managed.WithDeterministicExternalName(true),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithPollJitterHook(pollJitter),
+		managed.WithTimeout(reconcileTimeout),
+		managed.WithCreationGracePeriod(creationGracePeriod),
+	}
+	if o.Features.Enabled(feature.EnableBetaManagementPolicies) {
+		opts = append(opts, managed.WithManagementPolicies())
+	}
+	if m := o.MetricOptions; m != nil {
+		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
+		if m.MRStateMetrics != nil {
+			rec := statemetrics.NewMRStateRecorder(kube, o.Logger, m.MRStateMetrics, s.list, m.PollStateMetricInterval)
+			if err := mgr.Add(rec); err != nil {
+				return fmt.Errorf("cannot register state metrics recorder: %w", err)
+			}
+		}
+	}
+	r := managed.NewReconciler(mgr, resource.ManagedKind(s.gvk), opts...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(s.object).
+		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
