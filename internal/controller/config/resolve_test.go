@@ -1,0 +1,261 @@
+package config
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
+	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
+	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
+	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+)
+
+const (
+	owner     = "1234567890123456"
+	friend    = "2222222222222222"
+	keyID     = "LTAItestOwnerKey"
+	keySecret = "ownerSecret"
+	stsKey    = "STS.testOwnerKey"
+	stsSecret = "stsSecret"
+	stsToken  = "CAIS-test-token"
+	region    = "cn-hangzhou"
+	imageID   = "m-test0001"
+)
+
+// simulator serves an ECS whose owner has a permanent and an STS key.
+func simulator(t *testing.T) string {
+	t.Helper()
+	sim, err := ecssim.New(ecssim.Config{
+		Accounts: []ecssim.Account{
+			{ID: owner, AccessKeys: []ecssim.AccessKey{{ID: keyID, Secret: keySecret}, {ID: stsKey, Secret: stsSecret, SecurityToken: stsToken}}},
+			{ID: friend},
+		},
+		Images: []ecssim.Image{{ID: imageID, Region: region, Owner: owner, SharedWith: []string{friend}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func scheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := apis.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func secret(ns, name string, data map[string]string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data, Data: bytesOf(data)}
+}
+
+func bytesOf(m map[string]string) map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
+}
+
+func spec(endpoint, secretNS string) alibabacloudv1beta1.ProviderConfigSpec {
+	return alibabacloudv1beta1.ProviderConfigSpec{
+		Endpoint: &endpoint,
+		Credentials: alibabacloudv1beta1.ProviderCredentials{
+			Source: xpv2.CredentialsSourceSecret,
+			CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
+				SecretReference: xpv2.SecretReference{Namespace: secretNS, Name: "creds"}, Key: "credentials",
+			}},
+		},
+	}
+}
+
+func namespacedShare(kind, pc string) *ecsv1beta1.ImageSharePermission {
+	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s", UID: "uid-1"}}
+	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: kind, Name: pc}
+	return cr
+}
+
+// TestCredentialStyles resolves each accepted credentials document and uses
+// the result against ECS: the simulator checks the signature, so a wrongly
+// read key or token fails the call.
+func TestCredentialStyles(t *testing.T) {
+	endpoint := simulator(t)
+	cases := map[string]string{
+		"camelCase":                   `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`,
+		"provider-upjet-alibabacloud": `{"access_key": "` + keyID + `", "secret_key": "` + keySecret + `"}`,
+		"camelCase STS":               `{"accessKeyId": "` + stsKey + `", "accessKeySecret": "` + stsSecret + `", "securityToken": "` + stsToken + `"}`,
+		"upjet STS":                   `{"access_key": "` + stsKey + `", "secret_key": "` + stsSecret + `", "security_token": "` + stsToken + `"}`,
+	}
+	for name, doc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
+			kube := fake.NewClientBuilder().WithScheme(scheme(t)).
+				WithObjects(pc, secret("team", "creds", map[string]string{"credentials": doc})).Build()
+			cfg, err := NewResolver(kube).Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := ecs.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, err := c.FindShare(context.Background(), imageID, friend); err != nil || s == nil {
+				t.Fatalf("FindShare with the resolved credentials: %v, %v", s, err)
+			}
+		})
+	}
+}
+
+// TestResolve covers every way a configuration can be wrong, in both scopes,
+// and that each says what to fix without quoting credentials.
+func TestResolve(t *testing.T) {
+	endpoint := simulator(t)
+	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
+	cases := []struct {
+		name    string
+		objects []client.Object
+		resolve func(r *Resolver) (ecs.Config, error)
+		wantErr string
+	}{
+		{
+			name: "ClusterProviderConfig with a Secret in another namespace",
+			objects: []client.Object{
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
+			},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+			},
+		},
+		{
+			name: "ProviderConfig with a Secret in another namespace is refused",
+			objects: []client.Object{
+				&alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "crossplane-system")},
+				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
+			},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+			},
+			wantErr: `refers to a Secret in namespace "crossplane-system": a namespaced ProviderConfig may only use Secrets in its own namespace`,
+		},
+		{
+			name: "missing ProviderConfig",
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "nope"), region)
+			},
+			wantErr: `ProviderConfig "nope" not found in namespace team`,
+		},
+		{
+			name:    "missing Secret",
+			objects: []client.Object{&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+			},
+			wantErr: "cannot read credentials (source Secret)",
+		},
+		{
+			name: "Secret without the key",
+			objects: []client.Object{
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				secret("crossplane-system", "creds", map[string]string{"other": good}),
+			},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+			},
+			wantErr: `credentials are empty: key "credentials" of Secret crossplane-system/creds`,
+		},
+		{
+			name: "malformed credentials",
+			objects: []client.Object{
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId": "` + keyID + `", "secret": "` + keySecret + `"}`}),
+			},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+			},
+			wantErr: `credentials in key "credentials" of Secret crossplane-system/creds`,
+		},
+		{
+			name: "cluster-scoped ProviderConfig",
+			objects: []client.Object{
+				&clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
+			},
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
+				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
+				return r.Cluster(context.Background(), cr, region)
+			},
+		},
+		{
+			name: "missing cluster-scoped ProviderConfig",
+			resolve: func(r *Resolver) (ecs.Config, error) {
+				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
+				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "gone"}
+				return r.Cluster(context.Background(), cr, region)
+			},
+			wantErr: `ProviderConfig "gone" not found: create it`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(tc.objects...).Build()
+			cfg, err := tc.resolve(NewResolver(kube))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.Credentials.AccessKeyID != keyID || cfg.Endpoint != endpoint || cfg.Region != region {
+					t.Errorf("resolved %+v", cfg)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), keySecret) {
+				t.Errorf("error quotes the secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestUsageTracked checks that resolving records the use, so the
+// configuration cannot be deleted from under the resource.
+func TestUsageTracked(t *testing.T) {
+	endpoint := simulator(t)
+	kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+		secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
+	).Build()
+	if _, err := NewResolver(kube).Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
+		t.Fatal(err)
+	}
+	usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
+	if err := kube.List(context.Background(), usages, client.InNamespace("team")); err != nil {
+		t.Fatal(err)
+	}
+	if len(usages.Items) != 1 || usages.Items[0].ProviderConfigReference.Name != "default" {
+		t.Fatalf("usages = %+v, want one for ClusterProviderConfig default", usages.Items)
+	}
+}
