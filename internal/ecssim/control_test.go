@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 // control calls the control API and decodes its JSON answer into out.
@@ -37,7 +38,7 @@ func control(t *testing.T, base, method, path, body string, out any) int {
 }
 
 func TestControlAPI(t *testing.T) {
-	_, srv := start(t, testConfig())
+	_, srv := simtest.Serve(t, testConfig())
 	c := ownerClient(t, srv)
 	shares := func() []string {
 		var d struct{ Accounts []string }
@@ -139,7 +140,7 @@ func TestControlAPI(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	_, srv := start(t, testConfig())
+	_, srv := simtest.Serve(t, testConfig())
 	c := ownerClient(t, srv)
 	_, _ = describe(c, imageID, 0, 0)
 	_, _ = describe(c, foreignID, 0, 0)
@@ -163,7 +164,7 @@ func TestMetrics(t *testing.T) {
 // and never a credential.
 func TestCallLog(t *testing.T) {
 	var buf bytes.Buffer
-	_, srv := start(t, testConfig(), ecssim.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	_, srv := simtest.Serve(t, testConfig(), ecssim.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	_ = modify(ownerClient(t, srv), imageID, []string{stranger}, nil)
 	_ = modify(v4Client(t, srv, ownerKey, "wrong-secret", ""), imageID, []string{stranger}, nil)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

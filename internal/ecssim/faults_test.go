@@ -9,6 +9,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 func TestRateLimits(t *testing.T) {
@@ -34,10 +35,10 @@ func TestRateLimits(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock()
+			clk := simtest.NewClock()
 			cfg := testConfig()
 			cfg.Faults.RateLimits = tc.limits
-			_, srv := start(t, cfg, ecssim.WithClock(clk.Now))
+			_, srv := simtest.Serve(t, cfg, ecssim.WithClock(clk.Now))
 			c, o := ownerClient(t, srv), v4Client(t, srv, otherKey, otherSec, "")
 			for i, step := range tc.calls {
 				var err error
@@ -72,7 +73,7 @@ func TestInjectedErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.code, func(t *testing.T) {
-			sim, srv := start(t, testConfig())
+			sim, srv := simtest.Serve(t, testConfig())
 			if err := sim.SetFaults(ecssim.Faults{ErrorRate: 1, ErrorCode: tc.code}); err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +101,7 @@ func TestSeededFaultsRepeat(t *testing.T) {
 	run := func(seed int64) []string {
 		cfg := testConfig()
 		cfg.Faults = ecssim.Faults{Seed: seed, ErrorRate: 0.5}
-		_, srv := start(t, cfg)
+		_, srv := simtest.Serve(t, cfg)
 		c := ownerClient(t, srv)
 		var out []string
 		for range 32 {
@@ -125,7 +126,7 @@ func TestLatency(t *testing.T) {
 	const latency = 40 * time.Millisecond
 	cfg := testConfig()
 	cfg.Faults = ecssim.Faults{Latency: ecssim.Duration{Duration: latency}, Jitter: ecssim.Duration{Duration: 5 * time.Millisecond}}
-	_, srv := start(t, cfg)
+	_, srv := simtest.Serve(t, cfg)
 	c := ownerClient(t, srv)
 	begin := time.Now()
 	if _, err := describe(c, imageID, 0, 0); err != nil {
@@ -139,12 +140,12 @@ func TestLatency(t *testing.T) {
 
 func TestVisibilityLag(t *testing.T) {
 	const lag = 10 * time.Second
-	clk := newClock()
+	clk := simtest.NewClock()
 	cfg := testConfig()
 	cfg.Limits.MaxSharesPerImage = 2
 	cfg.AcceptAnyAccount = true
 	cfg.Faults.VisibilityLag = ecssim.Duration{Duration: lag}
-	sim, srv := start(t, cfg, ecssim.WithClock(clk.Now))
+	sim, srv := simtest.Serve(t, cfg, ecssim.WithClock(clk.Now))
 	c := ownerClient(t, srv)
 	seen := func() []string {
 		t.Helper()
@@ -198,7 +199,7 @@ func TestFaultsValidation(t *testing.T) {
 		"negative lag":        {VisibilityLag: ecssim.Duration{Duration: -time.Second}},
 		"negative burst size": {RateLimits: ecssim.RateLimits{PerAccount: &ecssim.Rate{PerSecond: 1, Burst: -1}}},
 	}
-	sim, _ := start(t, testConfig())
+	sim, _ := simtest.Serve(t, testConfig())
 	for name, f := range bad {
 		if err := sim.SetFaults(f); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -3,9 +3,7 @@ package ecssim_test
 import (
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v4/client"
@@ -43,39 +41,6 @@ func testConfig() ecssim.Config {
 			{ID: foreignID, Region: region, Owner: other},
 		},
 	}
-}
-
-// clock is a settable clock that starts at the wall time, so that SDK
-// signatures dated now are fresh.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// start serves a simulator seeded with cfg on a loopback port.
-func start(t *testing.T, cfg ecssim.Config, opts ...ecssim.Option) (*ecssim.Simulator, *httptest.Server) {
-	t.Helper()
-	sim, err := ecssim.New(cfg, opts...)
-	if err != nil {
-		t.Fatalf("ecssim.New: %v", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return sim, srv
 }
 
 // hostPort is the endpoint form the SDKs want: no scheme.

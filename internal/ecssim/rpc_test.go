@@ -15,6 +15,7 @@ import (
 	rpcecs "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 // Keys the owner account gets on top of testConfig, for the credential checks
@@ -219,7 +220,7 @@ func TestRPCSDK(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, srv := start(t, credConfig(time.Now()))
+			_, srv := simtest.Serve(t, credConfig(time.Now()))
 			c := rpcClient(t, srv, tc.keyID, tc.secret, tc.tok)
 
 			var err error
@@ -273,7 +274,7 @@ func TestRPCSDK(t *testing.T) {
 // nonces too eagerly: the SDK sends a fresh one every call, so a burst of
 // calls with one client must all succeed.
 func TestRPCSDKNonceFreshPerCall(t *testing.T) {
-	_, srv := start(t, credConfig(time.Now()))
+	_, srv := simtest.Serve(t, credConfig(time.Now()))
 	c := rpcClient(t, srv, ownerKey, ownerSec, "")
 	for i := range 5 {
 		if _, err := rpcDescribe(c, srv, "", imageID); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 // accountIDs makes n distinct 16-digit account ids.
@@ -35,7 +36,7 @@ func TestDescribePagination(t *testing.T) {
 	for _, n := range []int{0, 1, 10, 100, 101} {
 		t.Run(fmt.Sprintf("%d accounts", n), func(t *testing.T) {
 			want := accountIDs(n)
-			_, srv := start(t, withShares(want))
+			_, srv := simtest.Serve(t, withShares(want))
 			c := ownerClient(t, srv)
 
 			// Page through at the largest page size, as the provider does.
@@ -79,7 +80,7 @@ func TestDescribePagination(t *testing.T) {
 func head(s []string) []string { return s[:min(len(s), 3)] }
 
 func TestDescribePageParameters(t *testing.T) {
-	_, srv := start(t, withShares(accountIDs(3)))
+	_, srv := simtest.Serve(t, withShares(accountIDs(3)))
 	c := ownerClient(t, srv)
 	cases := []struct {
 		name             string
@@ -169,7 +170,7 @@ func TestModify(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			sim, srv := start(t, cfg)
+			sim, srv := simtest.Serve(t, cfg)
 			image := tc.image
 			if image == "" {
 				image = imageID
@@ -197,7 +198,7 @@ func TestQuotaDefault(t *testing.T) {
 	cfg := testConfig()
 	cfg.AcceptAnyAccount = true
 	cfg.Images[0].SharedWith = nil
-	_, srv := start(t, cfg)
+	_, srv := simtest.Serve(t, cfg)
 	c := ownerClient(t, srv)
 	accounts := accountIDs(51)
 	for i := 0; i < 50; i += 10 {
@@ -215,7 +216,7 @@ func TestQuotaDefault(t *testing.T) {
 }
 
 func TestMissingParameters(t *testing.T) {
-	_, srv := start(t, testConfig())
+	_, srv := simtest.Serve(t, testConfig())
 	c := ownerClient(t, srv)
 	cases := map[string]func() error{
 		"describe without ImageId": func() error {
@@ -245,7 +246,7 @@ func TestMissingParameters(t *testing.T) {
 }
 
 func TestIsPublic(t *testing.T) {
-	_, srv := start(t, testConfig())
+	_, srv := simtest.Serve(t, testConfig())
 	c := ownerClient(t, srv)
 	for _, public := range []bool{true, false} {
 		if _, err := c.ModifyImageSharePermission(&ecs.ModifyImageSharePermissionRequest{
@@ -273,7 +274,7 @@ func TestDescribeImages(t *testing.T) {
 	cfg := testConfig()
 	// Another tenant's image shared with the owner shows as "others".
 	cfg.Images = append(cfg.Images, ecssim.Image{ID: "m-sharedin", Region: region, Owner: other, SharedWith: []string{owner}})
-	_, srv := start(t, cfg)
+	_, srv := simtest.Serve(t, cfg)
 	c := ownerClient(t, srv)
 	allStatuses := "Creating,Waiting,Available,UnAvailable,CreateFailed,Deprecated"
 	cases := []struct {
@@ -320,7 +321,7 @@ func TestConcurrentCalls(t *testing.T) {
 	cfg.AcceptAnyAccount = true
 	cfg.Images[0].SharedWith = nil
 	cfg.Images[0].MaxShares = 200
-	sim, srv := start(t, cfg)
+	sim, srv := simtest.Serve(t, cfg)
 	accounts := accountIDs(40)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(accounts))

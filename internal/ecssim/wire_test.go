@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 // These signers are written from the reference document, not from the
@@ -525,8 +526,8 @@ func TestWire(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock()
-			_, srv := start(t, credConfig(clk.Now()), ecssim.WithClock(clk.Now))
+			clk := simtest.NewClock()
+			_, srv := simtest.Serve(t, credConfig(clk.Now()), ecssim.WithClock(clk.Now))
 			w := &wireReq{
 				style: wireACS3Signed, method: http.MethodPost,
 				action: "DescribeImageSharePermission", version: wireVersion,

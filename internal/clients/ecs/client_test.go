@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 // withShares puts accounts on imageID, with room for all of them.
@@ -46,7 +47,7 @@ func TestFindShare(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&cfg)
 			}
-			sim, srv := startSim(t, cfg)
+			sim, srv := simtest.Serve(t, cfg)
 			creds := ownerCreds
 			if tc.creds != nil {
 				creds = *tc.creds
@@ -80,7 +81,7 @@ func TestFindShare(t *testing.T) {
 }
 
 func TestAddAndRemove(t *testing.T) {
-	sim, srv := startSim(t, testConfig())
+	sim, srv := simtest.Serve(t, testConfig())
 	c := newClient(t, srv.URL, ownerCreds)
 	ctx := context.Background()
 	steps := []struct {
@@ -121,7 +122,7 @@ func TestModifyChunks(t *testing.T) {
 	cfg := testConfig()
 	withShares([]string{friend})(&cfg)
 	cfg.Images[0].MaxShares = 30
-	sim, srv := startSim(t, cfg)
+	sim, srv := simtest.Serve(t, cfg)
 	c := newClient(t, srv.URL, ownerCreds)
 	ctx := context.Background()
 	steps := []struct {
@@ -150,7 +151,7 @@ func TestModifyChunks(t *testing.T) {
 // TestMissingArguments checks that empty ids are refused before any call:
 // ECS would read an empty account list as nothing to do.
 func TestMissingArguments(t *testing.T) {
-	sim, srv := startSim(t, testConfig())
+	sim, srv := simtest.Serve(t, testConfig())
 	c := newClient(t, srv.URL, ownerCreds)
 	ctx := context.Background()
 	calls := map[string]func() error{
@@ -177,7 +178,7 @@ func TestConcurrentClients(t *testing.T) {
 	cfg := testConfig()
 	withShares([]string{friend})(&cfg)
 	cfg.Images[0].MaxShares = 10
-	sim, srv := startSim(t, cfg)
+	sim, srv := simtest.Serve(t, cfg)
 	var wg sync.WaitGroup
 	for i, account := range accounts {
 		c := newClient(t, srv.URL, ownerCreds, func(c *ecs.Config) { c.ReadTimeout = 2*time.Second + time.Duration(i)*time.Millisecond })

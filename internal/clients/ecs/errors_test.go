@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 const (
@@ -121,7 +122,7 @@ func TestECSErrors(t *testing.T) {
 				if tc.edit != nil {
 					tc.edit(&cfg)
 				}
-				_, srv := startSim(t, cfg, tc.opts...)
+				_, srv := simtest.Serve(t, cfg, tc.opts...)
 				endpoint = srv.URL
 			}
 			creds := tc.creds
@@ -161,10 +162,10 @@ func TestECSErrors(t *testing.T) {
 // TestThrottlingThenRecovery checks that throttling is retryable and that a
 // retry succeeds once the rate limit's bucket has refilled.
 func TestThrottlingThenRecovery(t *testing.T) {
-	clk := newClock()
+	clk := simtest.NewClock()
 	cfg := testConfig()
 	cfg.Faults.RateLimits.PerAction = map[string]ecssim.Rate{describeAction: {PerSecond: 1, Burst: 1}}
-	_, srv := startSim(t, cfg, ecssim.WithClock(clk.Now))
+	_, srv := simtest.Serve(t, cfg, ecssim.WithClock(clk.Now))
 	c := newClient(t, srv.URL, ownerCreds)
 	steps := []struct {
 		name      string
@@ -206,7 +207,7 @@ func TestTransportErrors(t *testing.T) {
 		{
 			name: "connection refused",
 			endpoint: func(t *testing.T) string {
-				_, srv := startSim(t, testConfig())
+				_, srv := simtest.Serve(t, testConfig())
 				srv.Close()
 				return srv.URL
 			},
@@ -220,7 +221,7 @@ func TestTransportErrors(t *testing.T) {
 			endpoint: func(t *testing.T) string {
 				cfg := testConfig()
 				cfg.Faults.Latency = ecssim.Duration{Duration: latency}
-				_, srv := startSim(t, cfg)
+				_, srv := simtest.Serve(t, cfg)
 				return srv.URL
 			},
 			readTimeout: readTimeout,
@@ -330,7 +331,7 @@ func TestContext(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Faults.Latency = ecssim.Duration{Duration: latency}
-			sim, srv := startSim(t, cfg)
+			sim, srv := simtest.Serve(t, cfg)
 			c := newClient(t, srv.URL, ownerCreds)
 			ctx, cancel := tc.ctx()
 			defer cancel()

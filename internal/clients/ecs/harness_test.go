@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,19 +84,6 @@ func accountIDs(n int) []string {
 	return out
 }
 
-// startSim serves a simulator seeded with cfg on a loopback port. Each test
-// has its own server, so its own port and so its own tea client pool.
-func startSim(t *testing.T, cfg ecssim.Config, opts ...ecssim.Option) (*ecssim.Simulator, *httptest.Server) {
-	t.Helper()
-	sim, err := ecssim.New(cfg, opts...)
-	if err != nil {
-		t.Fatalf("ecssim.New: %v", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return sim, srv
-}
-
 // newClient is the client under test pointed at endpoint, with short
 // timeouts unless edit changes them.
 func newClient(t *testing.T, endpoint string, creds ecs.Credentials, edit ...func(*ecs.Config)) ecs.Client {
@@ -134,27 +120,6 @@ func ecsErrorBody(code, message, requestID, authAction string) string {
 	}
 	return fmt.Sprintf(`{"RequestId":%q,"HostId":"ecs.aliyuncs.com","Code":%q,"Message":%q,"Recommend":"https://api.aliyun.com/troubleshoot?q=%s&product=Ecs&requestId=%s"%s}`,
 		requestID, code, message, code, requestID, detail)
-}
-
-// clock is a settable clock that starts at the wall time, so that SDK
-// signatures dated now are fresh.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // assertNoSecrets fails if any rendering of err contains a secret or token.

@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -21,6 +20,7 @@ import (
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 const (
@@ -38,18 +38,13 @@ const (
 // simulator serves an ECS whose owner has a permanent and an STS key.
 func simulator(t *testing.T) string {
 	t.Helper()
-	sim, err := ecssim.New(ecssim.Config{
+	_, srv := simtest.Serve(t, ecssim.Config{
 		Accounts: []ecssim.Account{
 			{ID: owner, AccessKeys: []ecssim.AccessKey{{ID: keyID, Secret: keySecret}, {ID: stsKey, Secret: stsSecret, SecurityToken: stsToken}}},
 			{ID: friend},
 		},
 		Images: []ecssim.Image{{ID: imageID, Region: region, Owner: owner, SharedWith: []string{friend}}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
 	return srv.URL
 }
 

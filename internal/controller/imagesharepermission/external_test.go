@@ -3,10 +3,8 @@ package imagesharepermission
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
 const (
@@ -55,29 +54,11 @@ func simConfig() ecssim.Config {
 	}
 }
 
-// clock is a settable clock for the simulator, starting at the wall time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newExternal serves a simulator and returns our external client for it,
 // through the real SDK, with the given AccessKey.
 func newExternal(t *testing.T, cfg ecssim.Config, keyID, keySecret string, opts ...ecssim.Option) (*external, *ecssim.Simulator) {
 	t.Helper()
-	sim, err := ecssim.New(cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
+	sim, srv := simtest.Serve(t, cfg, opts...)
 	c, err := ecs.New(ecs.Config{
 		Region: region, Endpoint: srv.URL, Credentials: ecs.Credentials{AccessKeyID: keyID, AccessKeySecret: keySecret},
 		ReadTimeout: 5 * time.Second, ConnectTimeout: 2 * time.Second,
@@ -293,7 +274,7 @@ func TestDeleteVanished(t *testing.T) {
 // TestThrottlingThenSuccess shows a throttled call fails retryably and the
 // next reconcile, once the rate allows, succeeds.
 func TestThrottlingThenSuccess(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := simtest.NewClock()
 	cfg := simConfig()
 	cfg.Faults.RateLimits.PerAccount = &ecssim.Rate{PerSecond: 1, Burst: 1}
 	e, _ := newExternal(t, cfg, key, secret, ecssim.WithClock(clk.Now))
