@@ -10,7 +10,7 @@ SIM_STATE     ?=
 GO_TEST_FLAGS ?= -race -count=1
 
 .DEFAULT_GOAL := build
-.PHONY: build test generate lint reviewable simulator dev help
+.PHONY: build test generate lint reviewable simulator run dev help
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,4 +35,7 @@ reviewable: generate lint test ## What every change must pass.
 simulator: ## Run the ECS simulator (SIM_LISTEN, SIM_STATE=file.yaml to seed it).
 	$(GO) run ./cmd/ecs-simulator --listen $(SIM_LISTEN) $(if $(SIM_STATE),--state $(SIM_STATE))
 
-dev: simulator ## Run locally. Until the provider lands this serves the ECS simulator alone.
+run: ## Run the provider from source against the cluster in KUBECONFIG (CRDs installed).
+	$(GO) run ./cmd/provider --debug
+
+dev: simulator ## Run locally. Until the local control plane lands this serves the ECS simulator alone.

@@ -62,13 +62,15 @@ type ImageSharePermissionObservation struct {
 // An ImageSharePermissionSpec defines the desired share.
 type ImageSharePermissionSpec struct {
 	xpv2.ManagedResourceSpec `json:",inline"`
-	ForProvider              ImageSharePermissionParameters `json:"forProvider"`
+	// ForProvider names the share: which image, in which region, with which account.
+	ForProvider ImageSharePermissionParameters `json:"forProvider"`
 }
 
 // An ImageSharePermissionStatus is the observed share.
 type ImageSharePermissionStatus struct {
 	xpv2.ManagedResourceStatus `json:",inline"`
-	AtProvider                 ImageSharePermissionObservation `json:"atProvider,omitempty"`
+	// AtProvider is the share as ECS last reported it.
+	AtProvider ImageSharePermissionObservation `json:"atProvider,omitempty"`
 }
 
 // An ImageSharePermission shares one custom ECS image with one Alibaba Cloud

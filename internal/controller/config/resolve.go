@@ -100,7 +100,7 @@ func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.Pr
 		return ecs.Config{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
 	}
 	if len(doc) == 0 {
-		return ecs.Config{}, fmt.Errorf("credentials are empty: %s", whereCredentials(creds))
+		return ecs.Config{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
 	}
 	c, err := ecs.ParseCredentials(doc)
 	if err != nil {
@@ -120,11 +120,11 @@ func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.Pr
 }
 
 // whereCredentials names where the credentials were looked for, so a person
-// knows what to fix; a missing Secret key reads as empty credentials.
+// knows what to fix. A missing Secret key reads as empty credentials.
 func whereCredentials(c alibabacloudv1beta1.ProviderCredentials) string {
 	switch {
 	case c.Source == xpv2.CredentialsSourceSecret && c.SecretRef != nil:
-		return fmt.Sprintf("key %q of Secret %s/%s (check that the Secret has that key)", c.SecretRef.Key, c.SecretRef.Namespace, c.SecretRef.Name)
+		return fmt.Sprintf("key %q of Secret %s/%s", c.SecretRef.Key, c.SecretRef.Namespace, c.SecretRef.Name)
 	case c.Source == xpv2.CredentialsSourceEnvironment && c.Env != nil:
 		return fmt.Sprintf("environment variable %s", c.Env.Name)
 	case c.Source == xpv2.CredentialsSourceFilesystem && c.Fs != nil:

@@ -10,13 +10,15 @@ import (
 // An ImageSharePermissionSpec defines the desired share.
 type ImageSharePermissionSpec struct {
 	xpv2.ClusterManagedResourceSpec `json:",inline"`
-	ForProvider                     ecsv1beta1.ImageSharePermissionParameters `json:"forProvider"`
+	// ForProvider names the share: which image, in which region, with which account.
+	ForProvider ecsv1beta1.ImageSharePermissionParameters `json:"forProvider"`
 }
 
 // An ImageSharePermissionStatus is the observed share.
 type ImageSharePermissionStatus struct {
 	xpv2.ManagedResourceStatus `json:",inline"`
-	AtProvider                 ecsv1beta1.ImageSharePermissionObservation `json:"atProvider,omitempty"`
+	// AtProvider is the share as ECS last reported it.
+	AtProvider ecsv1beta1.ImageSharePermissionObservation `json:"atProvider,omitempty"`
 }
 
 // An ImageSharePermission shares one custom ECS image with one Alibaba Cloud
