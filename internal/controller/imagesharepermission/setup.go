@@ -26,7 +26,9 @@ import (
 const (
 	reconcileTimeout    = 2 * time.Minute
 	creationGracePeriod = 30 * time.Second
-	pollJitter          = 10 * time.Second
+	// pollJitterFraction spreads polls by ±10% so that resources created
+	// together do not call ECS together for ever after.
+	pollJitterFraction = 10
 )
 
 // NewClientFn builds an ECS client; tests point it at the simulator.
@@ -118,7 +120,7 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientF
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
 		managed.WithPollInterval(o.PollInterval),
-		managed.WithPollJitterHook(pollJitter),
+		managed.WithPollJitterHook(o.PollInterval / pollJitterFraction),
 		managed.WithTimeout(reconcileTimeout),
 		managed.WithCreationGracePeriod(creationGracePeriod),
 	}

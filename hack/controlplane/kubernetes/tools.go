@@ -1,0 +1,12 @@
+//go:build tools
+
+// Package tools pins the Kubernetes commands the tests and `make dev` run:
+// kube-apiserver and kubectl, built from the Go module proxy because no
+// prebuilt binary can be downloaded here. Its own module keeps Kubernetes'
+// dependency tree out of the provider's go.mod.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)

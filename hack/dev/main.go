@@ -1,0 +1,126 @@
+// Command dev runs the provider on this machine as `make dev` does: a real
+// etcd and kube-apiserver with the provider's CRDs, the ECS simulator with
+// its demo tenant, credentials and a ClusterProviderConfig pointing at it, and
+// the provider itself in the foreground. Ctrl-C stops all of it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	simListen := flag.String("sim-listen", "127.0.0.1:8080", "address of the ECS simulator")
+	poll := flag.Duration("poll", 15*time.Second, "the provider's --poll")
+	outDir := flag.String("out", "", "where to write the kubeconfig and the provider binary (default _output/dev)")
+	flag.Parse()
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		return errors.New("KUBEBUILDER_ASSETS is not set: run `make dev`, which builds the control plane and sets it")
+	}
+	root, err := devenv.Root()
+	if err != nil {
+		return err
+	}
+	out := *outDir
+	if out == "" {
+		out = filepath.Join(root, "_output", "dev")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	step := func(what string) func() {
+		fmt.Printf("dev: %s...", what)
+		begin := time.Now()
+		return func() { fmt.Printf(" %v\n", time.Since(begin).Round(time.Millisecond)) }
+	}
+
+	done := step("building the provider")
+	bin, err := devenv.BuildProvider(ctx, root, out)
+	if err != nil {
+		return err
+	}
+	done()
+
+	done = step("starting etcd and kube-apiserver")
+	cp, err := devenv.StartControlPlane(assets, filepath.Join(root, "package", "crds"), filepath.Join(out, "kubeconfig"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("dev: stopping the control plane")
+		_ = cp.Stop()
+	}()
+	done()
+
+	sim, err := devenv.StartSimulator(ecssim.DemoConfig(), *simListen)
+	if err != nil {
+		return fmt.Errorf("cannot start the ECS simulator on %s (use --sim-listen or SIM_LISTEN for another address): %w", *simListen, err)
+	}
+	defer sim.Stop()
+
+	done = step("installing credentials and ProviderConfigs")
+	if err := devenv.Bootstrap(ctx, cp, root, sim.URL); err != nil {
+		return err
+	}
+	done()
+
+	provider, err := devenv.StartProvider(bin, cp.Kubeconfig, os.Stdout, "--debug", "--poll="+poll.String(), "--metrics-bind-address=0")
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`
+dev: everything is up. In another terminal:
+
+  export KUBECONFIG=%[1]s
+  export PATH=%[2]s:$PATH          # the kubectl built with the control plane
+
+  kubectl apply -f examples/namespaced/imagesharepermission.yaml
+  kubectl apply -f examples/cluster/imagesharepermission.yaml
+  kubectl get managed
+  kubectl describe imagesharepermissions.ecs.alibabacloud.m.crossplane.io demo-share
+
+The ECS simulator (demo tenant, AccessKey LTAIdemoOwnerKey0001) is at %[3]s:
+
+  curl -s %[3]s/_sim/images/cn-hangzhou/m-demo0001/shares
+  curl -s -X DELETE %[3]s/_sim/images/cn-hangzhou/m-demo0001/shares/3333333333333333   # drift: watch it come back
+  curl -s %[3]s/_sim/counters
+
+Ctrl-C stops the provider, the simulator and the control plane.
+The provider's log follows.
+
+`, cp.Kubeconfig, assets, sim.URL)
+
+	select {
+	case <-ctx.Done():
+	case <-provider.Done():
+		// Ctrl-C in a terminal signals the provider too, and it may notice
+		// first: that is a normal stop, not a crash.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+			return fmt.Errorf("the provider exited: %v", provider.Err())
+		}
+	}
+	fmt.Println("\ndev: stopping the provider")
+	_ = provider.Stop(10 * time.Second)
+	return nil
+}

@@ -1,0 +1,233 @@
+// Package devenv brings up the provider's whole world on one machine: a real
+// etcd and kube-apiserver (through controller-runtime's envtest, from
+// binaries built by `make controlplane`), the provider's CRDs, the ECS
+// simulator, credentials and a ClusterProviderConfig pointing at it, and the
+// provider binary as a separate process. `make dev` and the e2e suite both
+// use it, so what a developer runs is what the tests prove.
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+)
+
+// Root is the repository root, found from the working directory.
+func Root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "package", "crds")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (a go.mod beside package/crds) above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// ControlPlane is a running etcd and kube-apiserver with the provider's CRDs.
+type ControlPlane struct {
+	env *envtest.Environment
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file for the same.
+	Kubeconfig string
+	// KubectlPath is the kubectl binary built beside the control plane.
+	KubectlPath string
+}
+
+// StartControlPlane starts etcd and kube-apiserver from the binaries in
+// assets (kube-apiserver, etcd, kubectl), installs the CRDs in crdDir and
+// writes a kubeconfig to kubeconfigPath.
+func StartControlPlane(assets, crdDir, kubeconfigPath string) (*ControlPlane, error) {
+	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			return nil, fmt.Errorf("%s is missing from %s: run `make controlplane` to build it", bin, assets)
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{crdDir},
+		ErrorIfCRDPathMissing: true,
+		// A cold start on a loaded 2-core machine can be slow.
+		ControlPlaneStartTimeout: time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the control plane: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(kubeconfigPath), 0o755); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	if err := os.WriteFile(kubeconfigPath, env.KubeConfig, 0o600); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return &ControlPlane{env: env, Config: cfg, Kubeconfig: kubeconfigPath, KubectlPath: filepath.Join(assets, "kubectl")}, nil
+}
+
+// Stop stops kube-apiserver and etcd and removes their state.
+func (c *ControlPlane) Stop() error { return c.env.Stop() }
+
+// KubectlCmd is a kubectl command against the control plane.
+func (c *ControlPlane) KubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.KubectlPath, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	return cmd
+}
+
+// Kubectl runs kubectl with stdin (may be empty) and returns its combined
+// output; a failure includes that output.
+func (c *ControlPlane) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
+	cmd := c.KubectlCmd(ctx, args...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// Simulator is the ECS simulator served on a loopback port.
+type Simulator struct {
+	*ecssim.Simulator
+	// URL is its endpoint, such as http://127.0.0.1:41234.
+	URL string
+	srv *http.Server
+}
+
+// StartSimulator serves an ECS simulator seeded with cfg on addr (such as
+// 127.0.0.1:0 for any free port).
+func StartSimulator(cfg ecssim.Config, addr string, opts ...ecssim.Option) (*Simulator, error) {
+	sim, err := ecssim.New(cfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &Simulator{Simulator: sim, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+// Stop stops serving.
+func (s *Simulator) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Bootstrap installs what the examples need beside the control plane: the
+// crossplane-system namespace, the example credentials Secret (whose demo
+// AccessKey the simulator's demo tenant accepts) and the example
+// ClusterProviderConfig "default", pointed at endpoint.
+func Bootstrap(ctx context.Context, c *ControlPlane, root, endpoint string) error {
+	steps := [][]string{
+		{"create", "namespace", "crossplane-system"},
+		{"apply", "-f", filepath.Join(root, "examples", "secret.yaml")},
+		{"apply", "-f", filepath.Join(root, "examples", "clusterproviderconfig.yaml")},
+		{"patch", "clusterproviderconfig.alibabacloud.m.crossplane.io", "default", "--type=merge", "-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, endpoint)},
+		{"apply", "-f", filepath.Join(root, "examples", "cluster", "providerconfig.yaml")},
+		{"patch", "providerconfig.alibabacloud.crossplane.io", "default", "--type=merge", "-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, endpoint)},
+	}
+	for _, args := range steps {
+		if _, err := c.Kubectl(ctx, "", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BuildProvider builds cmd/provider into dir and returns the binary's path.
+func BuildProvider(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "provider")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/provider")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/provider: %w: %s", err, out)
+	}
+	return bin, nil
+}
+
+// Provider is the provider binary running as a separate process.
+type Provider struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // how it exited, once exited is closed
+}
+
+// StartProvider runs the provider binary against kubeconfig with args,
+// writing its log to out.
+func StartProvider(bin, kubeconfig string, out io.Writer, args ...string) (*Provider, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Provider{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Stop asks the provider to stop (SIGTERM) and kills it if it has not
+// within grace.
+func (p *Provider) Stop(grace time.Duration) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	return p.err
+}
+
+// Kill ends the provider at once, as a crash or an evicted pod would.
+func (p *Provider) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Done is closed when the provider has exited; Err then says how.
+func (p *Provider) Done() <-chan struct{} { return p.exited }
+
+// Err is how the provider exited; nil while it runs.
+func (p *Provider) Err() error {
+	select {
+	case <-p.exited:
+		return p.err
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,200 @@
+// Package e2e proves the provider against a real kube-apiserver and etcd:
+// the built provider binary runs as its own process with its real flags, the
+// ECS simulator stands in for Alibaba Cloud, and everything is driven with
+// the real kubectl, as a person would. Each scenario asserts both what
+// Kubernetes shows and what ECS (the simulator) holds.
+//
+// It needs the binaries `make controlplane` builds, named by
+// KUBEBUILDER_ASSETS; `make test` provides both.
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+)
+
+// poll is the provider's --poll: short, so drift is repaired quickly.
+const poll = 3 * time.Second
+
+// creationGracePeriod is how long after creating a share the provider
+// reads "not there" as ECS lagging rather than as gone (its
+// managed.WithCreationGracePeriod), plus a margin.
+const creationGracePeriod = 32 * time.Second
+
+// The suite's shared world, set up once by TestMain.
+var (
+	root      string
+	cp        *devenv.ControlPlane
+	sim       *devenv.Simulator
+	bin       string
+	logPath   string
+	provider  *devenv.Provider
+	providerM sync.Mutex
+)
+
+// The demo tenant's owner and the accounts it shares with.
+const (
+	owner        = "1234567890123456"
+	partner      = "2222222222222222"
+	otherPartner = "3333333333333333"
+	demoSecret   = "demoOwnerSecret"
+	wrongSecret  = "wrongSecretValue123"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		fmt.Fprintln(os.Stderr, "e2e: KUBEBUILDER_ASSETS is not set: run `make test`, which builds the control plane and sets it")
+		return 1
+	}
+	var err error
+	if root, err = devenv.Root(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	work, err := os.MkdirTemp("", "provider-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(work)
+
+	ctx := context.Background()
+	begin := time.Now()
+	if bin, err = devenv.BuildProvider(ctx, root, work); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	if cp, err = devenv.StartControlPlane(assets, filepath.Join(root, "package", "crds"), filepath.Join(work, "kubeconfig")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer cp.Stop()
+	if sim, err = devenv.StartSimulator(world(), "127.0.0.1:0"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer sim.Stop()
+	if err := devenv.Bootstrap(ctx, cp, root, sim.URL); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	logPath = filepath.Join(work, "provider.log")
+	if err := startProvider(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer stopProvider()
+	fmt.Printf("e2e: control plane, simulator and provider up in %v\n", time.Since(begin).Round(time.Millisecond))
+
+	code := m.Run()
+	if code != 0 {
+		if b, err := os.ReadFile(logPath); err == nil {
+			fmt.Fprintf(os.Stderr, "--- provider log (last 8 KiB) ---\n%s\n", tail(b, 8<<10))
+		}
+	}
+	return code
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// world is the demo tenant plus an image per scenario, so that scenarios
+// running in parallel never touch the same share.
+func world() ecssim.Config {
+	cfg := ecssim.DemoConfig()
+	cfg.AcceptAnyAccount = true
+	var full []string
+	for i := range ecssim.DefaultMaxSharesPerImage {
+		full = append(full, fmt.Sprintf("7%015d", i))
+	}
+	for _, im := range []ecssim.Image{
+		{ID: "m-drift0001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{otherPartner}},
+		{ID: "m-delete001", Region: "cn-hangzhou", Owner: owner},
+		{ID: "m-import001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{partner}},
+		{ID: "m-full00001", Region: "cn-hangzhou", Owner: owner, SharedWith: full},
+		{ID: "m-healthy01", Region: "cn-hangzhou", Owner: owner},
+		{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
+	} {
+		cfg.Images = append(cfg.Images, im)
+	}
+	return cfg
+}
+
+func startProvider() error {
+	providerM.Lock()
+	defer providerM.Unlock()
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	provider, err = devenv.StartProvider(bin, cp.Kubeconfig, f,
+		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0")
+	return err
+}
+
+// providerExited says whether the provider died on its own: waiting on it
+// would only time out.
+func providerExited() error {
+	providerM.Lock()
+	defer providerM.Unlock()
+	select {
+	case <-provider.Done():
+		return fmt.Errorf("the provider exited: %v (its log is printed at the end)", provider.Err())
+	default:
+		return nil
+	}
+}
+
+func stopProvider() {
+	providerM.Lock()
+	defer providerM.Unlock()
+	_ = provider.Stop(10 * time.Second)
+}
+
+// scenario runs one numbered scenario and reports how long it took.
+func scenario(t *testing.T, name string, parallel bool, fn func(t *testing.T)) {
+	t.Run(name, func(t *testing.T) {
+		if parallel {
+			t.Parallel()
+		}
+		begin := time.Now()
+		defer func() { t.Logf("scenario %q took %v", name, time.Since(begin).Round(time.Millisecond)) }()
+		fn(t)
+	})
+}
+
+func TestProvider(t *testing.T) {
+	// Import first and alone: it proves no Modify call at all is made.
+	scenario(t, "4 import by external name makes no ECS change", false, testImport)
+	t.Run("independent", func(t *testing.T) {
+		scenario(t, "1 examples become ready", true, testExamples)
+		scenario(t, "2 drift is repaired within a poll", true, testDrift)
+		scenario(t, "3 delete and orphan", true, testDelete)
+		scenario(t, "5 bad input is refused or reported", true, testBadInput)
+	})
+	scenario(t, "6 restart loses and duplicates nothing", false, testRestart)
+	scenario(t, "7 no secret in logs, events or conditions", false, testNoSecrets)
+}

@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testExamples applies the examples as a user would and checks what
+// kubectl shows and what ECS holds.
+func testExamples(t *testing.T) {
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharepermission.yaml"))
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "cluster", "imagesharepermission.yaml"))
+	waitReady(t, namespacedISP, "default", "demo-share")
+	waitReady(t, clusterISP, "", "demo-share-cluster")
+
+	// The namespace's own ProviderConfig, with its own Secret.
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "secret.yaml"))
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "providerconfig.yaml"))
+	kubectl(t, "", "patch", "providerconfig.alibabacloud.m.crossplane.io", "team", "-n", "default", "--type=merge",
+		"-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, sim.URL))
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharepermission-providerconfig.yaml"))
+	waitReady(t, namespacedISP, "default", "demo-share-team")
+
+	out := kubectl(t, "", "get", namespacedISP, "demo-share", "-n", "default")
+	for _, want := range []string{"READY", "SYNCED", "EXTERNAL-NAME", "REGION", "IMAGE", "ACCOUNT", "m-demo0001:3333333333333333", "cn-hangzhou"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl get lacks %q:\n%s", want, out)
+		}
+	}
+	if out := kubectl(t, "", "get", "managed"); !strings.Contains(out, "demo-share-cluster") || !strings.Contains(out, "demo-share") {
+		t.Errorf("kubectl get managed does not list both scopes:\n%s", out)
+	}
+	for _, c := range []struct{ region, image, account string }{
+		{"cn-hangzhou", "m-demo0001", otherPartner},
+		{"cn-shanghai", "m-demo0004", partner},
+		{"cn-hangzhou", "m-demo0002", otherPartner},
+	} {
+		if !slices.Contains(sharedWith(t, c.region, c.image), c.account) {
+			t.Errorf("ECS does not share %s with %s", c.image, c.account)
+		}
+	}
+}
+
+// testDrift removes our share behind the provider's back, leaving another
+// share on the image, and expects it back within a poll.
+func testDrift(t *testing.T) {
+	kubectl(t, share(true, "drift", "m-drift0001", partner, ""), "apply", "-f", "-")
+	waitReady(t, namespacedISP, "default", "drift")
+	// Within its creation grace period the provider reads a missing share
+	// as ECS being slow to show a new one, and waits; drift is what happens
+	// later. (The other scenarios run meanwhile.)
+	time.Sleep(creationGracePeriod)
+	if err := sim.Share("cn-hangzhou", "m-drift0001", false, partner); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	eventually(t, 2*poll+5*time.Second, func() string {
+		if !slices.Contains(sharedWith(t, "cn-hangzhou", "m-drift0001"), partner) {
+			return "the share was not restored"
+		}
+		return ""
+	})
+	t.Logf("drift repaired %v after the share was removed (poll %v)", time.Since(removed).Round(time.Millisecond), poll)
+	if got := sharedWith(t, "cn-hangzhou", "m-drift0001"); !slices.Contains(got, otherPartner) {
+		t.Errorf("the other share was lost: %v", got)
+	}
+}
+
+// testDelete deletes shares, and checks that a policy without Delete (or
+// deletionPolicy: Orphan) keeps them in ECS.
+func testDelete(t *testing.T) {
+	keep := "  managementPolicies: [Observe, Create, Update, LateInitialize]\n"
+	cases := []struct {
+		name, resource, ns, manifest, account string
+		wantShared                            bool
+	}{
+		{"delete-ns", namespacedISP, "default", share(true, "delete-ns", "m-delete001", partner, ""), partner, false},
+		{"delete-cluster", clusterISP, "", share(false, "delete-cluster", "m-delete001", otherPartner, ""), otherPartner, false},
+		{"keep-ns", namespacedISP, "default", share(true, "keep-ns", "m-delete001", "4000000000000001", keep), "4000000000000001", true},
+		{"orphan-cluster", clusterISP, "", share(false, "orphan-cluster", "m-delete001", "4000000000000002", "  deletionPolicy: Orphan\n"), "4000000000000002", true},
+	}
+	for _, c := range cases {
+		kubectl(t, c.manifest, "apply", "-f", "-")
+	}
+	for _, c := range cases {
+		waitReady(t, c.resource, c.ns, c.name)
+		if !slices.Contains(sharedWith(t, "cn-hangzhou", "m-delete001"), c.account) {
+			t.Fatalf("%s: not shared before delete", c.name)
+		}
+	}
+	// Delete all at once: each waits out the provider's creation grace
+	// period before it trusts that a share is gone.
+	for _, c := range cases {
+		args := []string{"delete", c.resource, c.name, "--wait=false"}
+		if c.ns != "" {
+			args = append(args, "-n", c.ns)
+		}
+		kubectl(t, "", args...)
+	}
+	for _, c := range cases {
+		eventually(t, creationGracePeriod+time.Minute, func() string {
+			if _, exists := get(t, c.resource, c.ns, c.name); exists {
+				return c.name + " still exists"
+			}
+			return ""
+		})
+		if got := slices.Contains(sharedWith(t, "cn-hangzhou", "m-delete001"), c.account); got != c.wantShared {
+			t.Errorf("%s: after delete ECS shares with %s: %v, want %v", c.name, c.account, got, c.wantShared)
+		}
+	}
+}
+
+// testImport adopts a share made outside Kubernetes, observe-only, and
+// proves the provider made no change in ECS.
+func testImport(t *testing.T) {
+	before := sim.Counters()
+	manifest := strings.Replace(share(true, "imported", "m-import001", partner, "  managementPolicies: [Observe]\n"),
+		"  namespace: default\n", "  namespace: default\n  annotations:\n    crossplane.io/external-name: m-import001:"+partner+"\n", 1)
+	kubectl(t, manifest, "apply", "-f", "-")
+	o := waitReady(t, namespacedISP, "default", "imported")
+	var at struct{ ID, SharedTime string }
+	if err := json.Unmarshal(o.Status.AtProvider, &at); err != nil || at.ID != "m-import001:"+partner || at.SharedTime == "" {
+		t.Errorf("atProvider = %s (%v)", o.Status.AtProvider, err)
+	}
+	after := sim.Counters()
+	if n := sum(after["ModifyImageSharePermission"]) - sum(before["ModifyImageSharePermission"]); n != 0 {
+		t.Errorf("import made %d ModifyImageSharePermission calls, want none", n)
+	}
+	if sum(after["DescribeImageSharePermission"]) == sum(before["DescribeImageSharePermission"]) {
+		t.Error("import made no DescribeImageSharePermission call: it cannot have observed ECS")
+	}
+	if got := sharedWith(t, "cn-hangzhou", "m-import001"); !slices.Equal(got, []string{partner}) {
+		t.Errorf("shares changed to %v", got)
+	}
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// testBadInput covers input the API server refuses, and mistakes only ECS
+// or the configuration reveals, each reported on the object; a healthy
+// resource is served all the while.
+func testBadInput(t *testing.T) {
+	refused := []struct {
+		name, manifest, want string
+	}{
+		{"bad-account", share(true, "bad-account", "m-demo0001", "alice", ""), "accountId must be the numeric ID of an Alibaba Cloud account"},
+		{"bad-image", share(true, "bad-image", "ubuntu_22_04", partner, ""), "imageId must be a custom image ID"},
+		{"bad-region", share(false, "bad-region", "m-demo0001", partner, ""), ""},
+	}
+	refused[2].manifest = strings.Replace(refused[2].manifest, "region: cn-hangzhou", "region: Hangzhou", 1)
+	refused[2].want = "region must be an Alibaba Cloud region ID"
+	for _, c := range refused {
+		out, err := kubectlErr(c.manifest, "apply", "-f", "-")
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%s: kubectl apply gave %v: %s; want a refusal saying %q", c.name, err, out, c.want)
+		}
+	}
+
+	// Configurations that are wrong in ways only the provider can see.
+	kubectl(t, fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: wrong-secret, namespace: crossplane-system}
+stringData:
+  credentials: '{"accessKeyId": "LTAIdemoOwnerKey0001", "accessKeySecret": %q}'
+---
+apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ClusterProviderConfig
+metadata: {name: wrong-secret}
+spec:
+  endpoint: %s
+  credentials:
+    source: Secret
+    secretRef: {namespace: crossplane-system, name: wrong-secret, key: credentials}
+---
+apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ClusterProviderConfig
+metadata: {name: missing-key}
+spec:
+  endpoint: %s
+  credentials:
+    source: Secret
+    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: nokey}
+`, wrongSecret, sim.URL, sim.URL), "apply", "-f", "-")
+	ref := func(kind, name string) string {
+		return fmt.Sprintf("  providerConfigRef: {kind: %s, name: %s}\n", kind, name)
+	}
+	reported := []struct{ name, manifest, want string }{
+		{"no-config", share(true, "no-config", "m-demo0001", "4100000000000001", ref("ClusterProviderConfig", "nonexistent")), `ClusterProviderConfig "nonexistent" not found`},
+		{"missing-key", share(true, "missing-key", "m-demo0001", "4100000000000002", ref("ClusterProviderConfig", "missing-key")), `credentials are empty: key "nokey" of Secret crossplane-system/alibabacloud-credentials`},
+		{"wrong-secret", share(true, "wrong-secret", "m-demo0001", "4100000000000003", ref("ClusterProviderConfig", "wrong-secret")), "SignatureDoesNotMatch"},
+		{"foreign-image", share(true, "foreign-image", "m-foreign01", partner, ""), "InvalidImageId.NotFound"},
+		{"fifty-first", share(true, "fifty-first", "m-full00001", partner, ""), "QuotaExceed.ShareImageUser"},
+	}
+	for _, c := range reported {
+		kubectl(t, c.manifest, "apply", "-f", "-")
+	}
+	for _, c := range reported {
+		waitSyncedFalse(t, namespacedISP, "default", c.name, c.want)
+	}
+	if n := len(sharedWith(t, "cn-hangzhou", "m-full00001")); n != 50 {
+		t.Errorf("the full image has %d shares, want 50", n)
+	}
+
+	// CEL immutability, on an object that exists.
+	kubectl(t, share(true, "healthy", "m-healthy01", partner, ""), "apply", "-f", "-")
+	waitReady(t, namespacedISP, "default", "healthy")
+	out, err := kubectlErr("", "patch", namespacedISP, "healthy", "-n", "default", "--type=merge", "-p", `{"spec":{"forProvider":{"imageId":"m-other0001"}}}`)
+	if err == nil || !strings.Contains(out, "imageId is immutable: create a new ImageSharePermission instead") {
+		t.Errorf("changing imageId: %v: %s", err, out)
+	}
+	for _, c := range reported {
+		kubectl(t, "", "delete", namespacedISP, c.name, "-n", "default", "--wait=true", "--timeout=90s")
+	}
+}
+
+// testRestart kills the provider mid-flight, makes a change while it is
+// down, and starts it again.
+func testRestart(t *testing.T) {
+	kubectl(t, share(true, "restart-a", "m-restart01", partner, ""), "apply", "-f", "-")
+	waitReady(t, namespacedISP, "default", "restart-a")
+	before := modifySuccesses()
+
+	providerM.Lock()
+	provider.Kill()
+	providerM.Unlock()
+	// Created while the provider is down: must not be lost.
+	kubectl(t, share(true, "restart-b", "m-restart01", otherPartner, ""), "apply", "-f", "-")
+	if err := startProvider(); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, namespacedISP, "default", "restart-b")
+	for _, name := range []string{"restart-a", "demo-share", "drift", "imported", "healthy"} {
+		waitReady(t, namespacedISP, "default", name)
+	}
+	waitReady(t, clusterISP, "", "demo-share-cluster")
+	if got := sharedWith(t, "cn-hangzhou", "m-restart01"); !slices.Equal(got, []string{partner, otherPartner}) {
+		t.Errorf("shares after restart: %v", got)
+	}
+	// Only restart-b needed a change; everything else was found as it was.
+	if n := modifySuccesses() - before; n != 1 {
+		t.Errorf("%d successful Modify calls across the restart, want exactly 1 (restart-b)", n)
+	}
+}
+
+// testNoSecrets reads everything a person or a log collector can see.
+func testNoSecrets(t *testing.T) {
+	log, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) == 0 {
+		t.Fatal("the provider logged nothing: the check would prove nothing")
+	}
+	seen := map[string]string{
+		"provider log": string(log),
+		"events":       kubectl(t, "", "get", "events", "-A", "-o", "json"),
+		"conditions":   kubectl(t, "", "get", "managed", "-A", "-o", "json"),
+	}
+	for where, text := range seen {
+		for _, secret := range []string{demoSecret, wrongSecret} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s contains a secret", where)
+			}
+		}
+	}
+	if !strings.Contains(seen["events"], "SignatureDoesNotMatch") {
+		t.Error("events do not report the wrong secret's failure: the check would prove nothing")
+	}
+}
