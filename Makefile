@@ -36,8 +36,10 @@ help: ## List the targets.
 build: ## Build every binary into _output/bin.
 	$(GO) build -o $(OUTPUT_DIR)/bin/ ./cmd/...
 
+# The e2e suite runs verbosely so that it prints how long each scenario took.
 test: controlplane ## Run every test (with the race detector), the e2e suite included.
-	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(GO) test $(GO_TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
 
 controlplane: $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kubectl $(CONTROLPLANE_DIR)/etcd ## Build kube-apiserver, etcd and kubectl (once).
 

@@ -44,7 +44,12 @@ func run() error {
 	if out == "" {
 		out = filepath.Join(root, "_output", "dev")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Whatever ends the session, stop what we started: envtest runs etcd and
+	// kube-apiserver in process groups of their own, so no terminal signal
+	// reaches them. A closed pipe on stdout (make dev | tee, then Ctrl-C)
+	// must not kill us before the cleanup either.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	step := func(what string) func() {
