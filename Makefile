@@ -9,6 +9,18 @@ SIM_LISTEN    ?= 127.0.0.1:8080
 SIM_STATE     ?=
 GO_TEST_FLAGS ?= -race -count=1
 
+# VERSION stamps the binary, the image and the package: the nearest v* tag
+# (with -dirty for local changes), else v0.0.0-<commit>. Override it to cut
+# a release: make xpkg VERSION=v0.1.0.
+VERSION   ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
+PLATFORMS ?= linux/amd64 linux/arm64
+# PLATFORM is the one the runtime image and the package are built for.
+PLATFORM  ?= linux/$(shell $(GO) env GOARCH)
+PLATFORM_DIR := $(subst /,_,$(PLATFORM))
+IMAGE_TAR := $(OUTPUT_DIR)/image/provider-alibabacloud-ecs-$(VERSION)-$(PLATFORM_DIR).tar
+XPKG      := $(OUTPUT_DIR)/xpkg/provider-alibabacloud-ecs-$(VERSION).xpkg
+LDFLAGS   := -s -w -X github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version.Version=$(VERSION)
+
 # The control plane (kube-apiserver, etcd, kubectl) is built from the Go
 # module proxy by the modules in hack/controlplane, whose go.mod pins the
 # versions, into a git-ignored folder keyed by those versions. The first build
@@ -27,21 +39,63 @@ KUBE_LDFLAGS     := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) 
                     -X k8s.io/client-go/pkg/version.gitMinor=$(KUBE_MINOR)
 ETCD_LDFLAGS     := -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)
 
+# The crossplane CLI (pinned by hack/tools/crossplane/go.mod) builds the
+# package and renders and validates compositions. crossplane render runs a
+# composition through Crossplane's own reconciler, `crossplane internal
+# render` of the core binary, which the CLI would otherwise run in Docker
+# (pinned by hack/tools/crossplane-core/go.mod). Both are built once into
+# folders keyed by their versions, like the control plane.
+CROSSPLANE_VERSION      := $(shell cd hack/tools/crossplane && $(GO) list -m -f '{{.Version}}' github.com/crossplane/cli/v2)
+CROSSPLANE              ?= $(CURDIR)/.cache/tools/crossplane-$(CROSSPLANE_VERSION)/crossplane
+CROSSPLANE_CORE_VERSION := $(shell cd hack/tools/crossplane-core && $(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)
+CROSSPLANE_CORE         ?= $(CURDIR)/.cache/tools/crossplane-core-$(CROSSPLANE_CORE_VERSION)/crossplane
+
 .DEFAULT_GOAL := build
-.PHONY: build test controlplane generate lint reviewable simulator run dev help
+.PHONY: build build-platform image xpkg test controlplane generate lint reviewable simulator run dev help
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## Build every binary into _output/bin.
-	$(GO) build -o $(OUTPUT_DIR)/bin/ ./cmd/...
+build: ## Build the static provider binary for each of PLATFORMS into _output/bin/<os>_<arch>/.
+	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory build-platform PLATFORM=$$p || exit 1; done
 
-# The e2e suite runs verbosely so that it prints how long each scenario took.
-test: controlplane ## Run every test (with the race detector), the e2e suite included.
-	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)
-	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
+build-platform:
+	CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
+		$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider ./cmd/provider
+
+image: build-platform ## Assemble the runtime image for PLATFORM as a tarball, without Docker.
+	@mkdir -p $(dir $(IMAGE_TAR))
+	$(GO) run ./hack/image --dockerfile cluster/images/provider-alibabacloud-ecs/Dockerfile \
+		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider --platform $(PLATFORM) --version $(VERSION) --out $(IMAGE_TAR)
+
+xpkg: image $(CROSSPLANE) ## Build the Crossplane package, embedding the runtime image, into _output/xpkg/.
+	@mkdir -p $(dir $(XPKG))
+	$(CROSSPLANE) xpkg build --package-root=package --examples-root=examples \
+		--embed-runtime-image-tarball=$(IMAGE_TAR) --package-file=$(XPKG)
+	@echo "built $(XPKG)"
+
+# Everything the tests run is built first: the control plane, the package
+# (whose test opens it), and the crossplane CLI and core. The e2e suite runs
+# verbosely so that it prints how long each scenario took.
+TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG)
+test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e suite included.
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
+	cd examples/composition/function && $(GO) test $(GO_TEST_FLAGS) ./...
 
 controlplane: $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kubectl $(CONTROLPLANE_DIR)/etcd ## Build kube-apiserver, etcd and kubectl (once).
+
+$(CROSSPLANE):
+	@mkdir -p $(@D)
+	@echo "building the crossplane CLI $(CROSSPLANE_VERSION)"
+	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/cli/v2/cmd/crossplane
+	@mv $@.partial $@
+
+$(CROSSPLANE_CORE):
+	@mkdir -p $(@D)
+	@echo "building crossplane $(CROSSPLANE_CORE_VERSION) for crossplane render"
+	cd hack/tools/crossplane-core && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/crossplane/v2/cmd/crossplane
+	@mv $@.partial $@
 
 # Each binary is written beside its final name and renamed, so an
 # interrupted build never leaves a broken binary that looks finished.
@@ -65,6 +119,7 @@ lint: ## gofmt, go vet and a tidy go.mod.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod verify
+	cd examples/composition/function && $(GO) vet ./... && $(GO) mod verify
 
 reviewable: generate lint test ## What every change must pass.
 

@@ -31,9 +31,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	// The runtime image has no CA bundle: trust Mozilla's roots when the
+	// system has none, so that https ECS endpoints verify.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	ecscontroller "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version"
 )
 
 func main() {
@@ -50,10 +55,12 @@ func main() {
 
 		enableManagementPolicies = app.Flag("enable-management-policies", "Enable support for management policies.").Default("true").Envar("ENABLE_MANAGEMENT_POLICIES").Bool()
 	)
+	app.Version(version.Version)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
 
 	zl := zap.New(zap.UseDevMode(*debug))
 	log := logging.NewLogrLogger(zl.WithName("provider-alibabacloud-ecs"))
+	log.Info("Starting", "version", version.Version)
 	if *debug {
 		// controller-runtime's own logs are noisy: only show them when debugging.
 		ctrl.SetLogger(zl)
