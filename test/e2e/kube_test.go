@@ -98,32 +98,23 @@ const (
 	clusterISP    = "imagesharepermissions.ecs.alibabacloud.crossplane.io"
 )
 
-// share is an ImageSharePermission manifest; extraSpec is YAML indented to
-// sit under spec (e.g. "  managementPolicies: [Observe]\n").
+// share is an ImageSharePermission manifest, namespaced (in default) or
+// cluster-scoped; extraSpec is YAML indented to sit under spec (e.g.
+// "  managementPolicies: [Observe]\n").
 func share(namespaced bool, name, image, account, extraSpec string) string {
+	group, meta := "ecs.alibabacloud.crossplane.io", "  name: "+name+"\n"
 	if namespaced {
-		return fmt.Sprintf(`apiVersion: ecs.alibabacloud.m.crossplane.io/v1beta1
-kind: ImageSharePermission
-metadata:
-  name: %s
-  namespace: default
-spec:
-%s  forProvider:
-    region: cn-hangzhou
-    imageId: %s
-    accountId: "%s"
-`, name, extraSpec, image, account)
+		group, meta = "ecs.alibabacloud.m.crossplane.io", meta+"  namespace: default\n"
 	}
-	return fmt.Sprintf(`apiVersion: ecs.alibabacloud.crossplane.io/v1beta1
+	return fmt.Sprintf(`apiVersion: %s/v1beta1
 kind: ImageSharePermission
 metadata:
-  name: %s
-spec:
+%sspec:
 %s  forProvider:
     region: cn-hangzhou
     imageId: %s
     accountId: "%s"
-`, name, extraSpec, image, account)
+`, group, meta, extraSpec, image, account)
 }
 
 // waitReady waits for Ready=True and Synced=True.
