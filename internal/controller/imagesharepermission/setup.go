@@ -34,11 +34,14 @@ const (
 // NewClientFn builds an ECS client; tests point it at the simulator.
 type NewClientFn func(ecs.Config) (ecs.Client, error)
 
-// connector builds an external client for one resource: resolve turns the
-// resource into an ECS client configuration, which is all the two scopes do
-// differently.
+// resolveFn turns a resource into an ECS client configuration: all that the
+// two scopes do differently.
+type resolveFn func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error)
+
+// connector builds an external client for one resource.
 type connector struct {
-	resolve   func(ctx context.Context, mg shareResource) (ecs.Config, error)
+	resolver  *config.Resolver
+	resolve   resolveFn
 	newClient NewClientFn
 }
 
@@ -47,7 +50,7 @@ func (c *connector) Connect(ctx context.Context, mg resource.Managed) (managed.E
 	if !ok {
 		return nil, errNotShareResource
 	}
-	cfg, err := c.resolve(ctx, cr)
+	cfg, err := c.resolve(ctx, c.resolver, cr)
 	if err != nil {
 		return nil, err
 	}
@@ -63,26 +66,22 @@ type scope struct {
 	gvk     schema.GroupVersionKind
 	object  resource.Managed
 	list    resource.ManagedList
-	resolve func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error)
+	resolve resolveFn
 }
 
 var scopes = []scope{
 	{
 		gvk: ecsv1beta1.ImageSharePermissionGroupVersionKind, object: &ecsv1beta1.ImageSharePermission{},
 		list: &ecsv1beta1.ImageSharePermissionList{},
-		resolve: func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error) {
-			return func(ctx context.Context, mg shareResource) (ecs.Config, error) {
-				return r.Namespaced(ctx, mg.(resource.ModernManaged), mg.GetParameters().Region)
-			}
+		resolve: func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error) {
+			return r.Namespaced(ctx, mg.(resource.ModernManaged), mg.GetParameters().Region)
 		},
 	},
 	{
 		gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{},
 		list: &clusterecsv1beta1.ImageSharePermissionList{},
-		resolve: func(r *config.Resolver) func(context.Context, shareResource) (ecs.Config, error) {
-			return func(ctx context.Context, mg shareResource) (ecs.Config, error) {
-				return r.Cluster(ctx, mg.(resource.LegacyManaged), mg.GetParameters().Region)
-			}
+		resolve: func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error) {
+			return r.Cluster(ctx, mg.(resource.LegacyManaged), mg.GetParameters().Region)
 		},
 	},
 }
@@ -114,7 +113,7 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientF
 	name := managed.ControllerName(s.gvk.GroupKind().String())
 	kube := mgr.GetClient()
 	opts := []managed.ReconcilerOption{
-		managed.WithExternalConnector(&connector{resolve: s.resolve(config.NewResolver(kube)), newClient: newClient}),
+		managed.WithExternalConnector(&connector{resolver: config.NewResolver(kube), resolve: s.resolve, newClient: newClient}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
