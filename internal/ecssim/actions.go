@@ -173,7 +173,7 @@ func (s *Simulator) modifyImageSharePermission(c call) (any, *APIError) {
 		if a == c.account {
 			return nil, apiErr(http.StatusNotFound, CodeAccountForbidden, "The image cannot be shared with its owner's own account.")
 		}
-		if !accountIDPattern.MatchString(a) || (!s.anyAcct && !s.accounts[a]) {
+		if !accountIDPattern.MatchString(a) || (!s.seed.AcceptAnyAccount && !s.accounts[a]) {
 			return nil, apiErr(http.StatusNotFound, CodeAccountNotFound, "An account in AddAccount or RemoveAccount does not exist.")
 		}
 	}

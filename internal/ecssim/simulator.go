@@ -21,8 +21,6 @@ type Simulator struct {
 	accounts map[string]bool
 	keys     map[string]credential
 	images   map[imageKey]*image
-	limits   Limits
-	anyAcct  bool
 	faults   *faultState
 	nonces   nonceCache
 	seq      uint64
@@ -95,8 +93,6 @@ func (s *Simulator) load(cfg Config) {
 	s.accounts = map[string]bool{}
 	s.keys = map[string]credential{}
 	s.images = map[imageKey]*image{}
-	s.limits = cfg.Limits
-	s.anyAcct = cfg.AcceptAnyAccount
 	s.faults = newFaultState(cfg.Faults)
 	s.nonces = nonceCache{}
 	s.calls = callCounters{}
@@ -193,8 +189,8 @@ func (s *Simulator) maxShares(im *image) int {
 	switch {
 	case im.MaxShares > 0:
 		return im.MaxShares
-	case s.limits.MaxSharesPerImage > 0:
-		return s.limits.MaxSharesPerImage
+	case s.seed.Limits.MaxSharesPerImage > 0:
+		return s.seed.Limits.MaxSharesPerImage
 	}
 	return DefaultMaxSharesPerImage
 }

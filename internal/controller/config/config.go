@@ -17,42 +17,32 @@ import (
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 )
 
-// kind is one provider configuration kind and the usage kind that counts its users.
+// kind is one provider configuration kind and the usage kind that counts
+// its users.
 type kind struct {
-	config      schema.GroupVersionKind
-	object      resource.ProviderConfig
-	usage       client.Object
-	usages      resource.ProviderConfigKinds
-	gatedByKind []schema.GroupVersionKind
+	object resource.ProviderConfig
+	usage  client.Object
+	gvks   resource.ProviderConfigKinds
 }
 
 func kinds() []kind {
-	m := func(gvk schema.GroupVersionKind, obj resource.ProviderConfig) kind {
-		return kind{
-			config: gvk, object: obj, usage: &alibabacloudv1beta1.ProviderConfigUsage{},
-			// Namespaced managed resources record their use of either kind
-			// as a namespaced ProviderConfigUsage beside them.
-			usages: resource.ProviderConfigKinds{
-				Config:    gvk,
-				Usage:     alibabacloudv1beta1.ProviderConfigUsageGroupVersionKind,
-				UsageList: alibabacloudv1beta1.ProviderConfigUsageListGroupVersionKind,
-			},
-			gatedByKind: []schema.GroupVersionKind{gvk, alibabacloudv1beta1.ProviderConfigUsageGroupVersionKind},
-		}
+	// Namespaced managed resources record their use of either namespaced
+	// configuration kind as a namespaced ProviderConfigUsage beside them.
+	modern := func(config schema.GroupVersionKind, obj resource.ProviderConfig) kind {
+		return kind{object: obj, usage: &alibabacloudv1beta1.ProviderConfigUsage{}, gvks: resource.ProviderConfigKinds{
+			Config:    config,
+			Usage:     alibabacloudv1beta1.ProviderConfigUsageGroupVersionKind,
+			UsageList: alibabacloudv1beta1.ProviderConfigUsageListGroupVersionKind,
+		}}
 	}
 	return []kind{
-		m(alibabacloudv1beta1.ProviderConfigGroupVersionKind, &alibabacloudv1beta1.ProviderConfig{}),
-		m(alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, &alibabacloudv1beta1.ClusterProviderConfig{}),
-		{
-			config: clusterv1beta1.ProviderConfigGroupVersionKind, object: &clusterv1beta1.ProviderConfig{},
-			usage: &clusterv1beta1.ProviderConfigUsage{},
-			usages: resource.ProviderConfigKinds{
-				Config:    clusterv1beta1.ProviderConfigGroupVersionKind,
-				Usage:     clusterv1beta1.ProviderConfigUsageGroupVersionKind,
-				UsageList: clusterv1beta1.ProviderConfigUsageListGroupVersionKind,
-			},
-			gatedByKind: []schema.GroupVersionKind{clusterv1beta1.ProviderConfigGroupVersionKind, clusterv1beta1.ProviderConfigUsageGroupVersionKind},
-		},
+		modern(alibabacloudv1beta1.ProviderConfigGroupVersionKind, &alibabacloudv1beta1.ProviderConfig{}),
+		modern(alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, &alibabacloudv1beta1.ClusterProviderConfig{}),
+		{object: &clusterv1beta1.ProviderConfig{}, usage: &clusterv1beta1.ProviderConfigUsage{}, gvks: resource.ProviderConfigKinds{
+			Config:    clusterv1beta1.ProviderConfigGroupVersionKind,
+			Usage:     clusterv1beta1.ProviderConfigUsageGroupVersionKind,
+			UsageList: clusterv1beta1.ProviderConfigUsageListGroupVersionKind,
+		}},
 	}
 }
 
@@ -73,22 +63,22 @@ func SetupGated(mgr ctrl.Manager, o controller.Options) error {
 	for _, k := range kinds() {
 		o.Gate.Register(func() {
 			if err := setup(mgr, o, k); err != nil {
-				mgr.GetLogger().Error(err, "cannot set up provider configuration controller", "kind", k.config.String())
+				mgr.GetLogger().Error(err, "cannot set up provider configuration controller", "kind", k.gvks.Config.String())
 			}
-		}, k.gatedByKind...)
+		}, k.gvks.Config, k.gvks.Usage)
 	}
 	return nil
 }
 
 func setup(mgr ctrl.Manager, o controller.Options, k kind) error {
-	name := providerconfig.ControllerName(k.config.GroupKind().String())
-	r := providerconfig.NewReconciler(mgr, k.usages,
+	name := providerconfig.ControllerName(k.gvks.Config.GroupKind().String())
+	r := providerconfig.NewReconciler(mgr, k.gvks,
 		providerconfig.WithLogger(o.Logger.WithValues("controller", name)),
 		providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		For(k.object).
-		Watches(k.usage, &resource.EnqueueRequestForProviderConfig{Kind: k.config.Kind}).
+		Watches(k.usage, &resource.EnqueueRequestForProviderConfig{Kind: k.gvks.Config.Kind}).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }
