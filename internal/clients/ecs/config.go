@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -83,8 +84,10 @@ func ParseEndpoint(u string) (host, protocol string, err error) {
 		return "", "", fmt.Errorf("the endpoint's scheme %q is not http or https", p.Scheme)
 	case p.User != nil:
 		return "", "", errors.New("the endpoint must not contain user info: credentials belong in the credentials Secret")
-	case p.Host == "":
+	case p.Hostname() == "": // ":8080" alone would dial this machine
 		return "", "", fmt.Errorf("the endpoint has no host, %s", example)
+	case strings.Contains(p.Host, "%"): // decoded from %25; the SDK cannot parse it back
+		return "", "", errors.New("the endpoint's host must not contain a percent sign or an IPv6 zone")
 	case p.Path != "" && p.Path != "/":
 		return "", "", errors.New("the endpoint must not have a path: ECS is served at /")
 	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
