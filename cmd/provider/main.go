@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,6 +47,9 @@ func main() {
 		app            = kingpin.New(filepath.Base(os.Args[0]), "Alibaba Cloud ECS image sharing support for Crossplane.").DefaultEnvars()
 		debug          = app.Flag("debug", "Run with debug logging.").Short('d').Bool()
 		leaderElection = app.Flag("leader-election", "Use leader election for the controller manager.").Short('l').Default("false").Envar("LEADER_ELECTION").Bool()
+		leaseDuration  = app.Flag("leader-election-lease-duration", "How long a standby replica waits before taking over from a leader that stopped renewing.").Default("60s").Duration()
+		renewDeadline  = app.Flag("leader-election-renew-deadline", "How long the leader keeps trying to renew before it gives up leading; less than the lease duration.").Default("50s").Duration()
+		retryPeriod    = app.Flag("leader-election-retry-period", "How often replicas try to acquire or renew the lease.").Default("2s").Duration()
 		metricsAddr    = app.Flag("metrics-bind-address", "Address to serve Prometheus metrics on; 0 disables them.").Default(":8080").String()
 
 		syncInterval            = app.Flag("sync", "How often all resources will be double-checked for drift from the desired state.").Short('s').Default("1h").Duration()
@@ -90,8 +94,9 @@ func main() {
 		LeaderElection:             *leaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-alibabacloud-ecs",
 		LeaderElectionResourceLock: resourcelock.LeasesResourceLock,
-		LeaseDuration:              ptr(60 * time.Second),
-		RenewDeadline:              ptr(50 * time.Second),
+		LeaseDuration:              leaseDuration,
+		RenewDeadline:              renewDeadline,
+		RetryPeriod:                retryPeriod,
 	})
 	kingpin.FatalIfError(err, "Cannot create controller manager")
 
@@ -116,18 +121,29 @@ func main() {
 		log.Info("Beta feature enabled", "flag", feature.EnableBetaManagementPolicies)
 	}
 
+	// Every ECS call names this process, so that calls in ECS's records can
+	// be traced to a provider version and to one replica.
+	userAgent := fmt.Sprintf("provider-alibabacloud-ecs/%s (pid %d)", version.Version, os.Getpid())
+	newClient := func(c ecs.Config) (ecs.Client, error) {
+		c.UserAgent = userAgent
+		return ecs.New(c)
+	}
+
 	// Safe start: Crossplane may install our managed resource definitions
 	// inactive; controllers then start only once their CRD exists. That needs
 	// permission to watch CRDs, which older Crossplane versions do not grant.
-	canSafeStart, err := canWatchCRDs(context.Background(), mgr.GetClient())
+	// Bounded, so that an unreachable API server fails the start instead of hanging it.
+	checkCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	canSafeStart, err := canWatchCRDs(checkCtx, mgr.GetClient())
+	cancel()
 	kingpin.FatalIfError(err, "Cannot check whether CRDs can be watched")
 	if canSafeStart {
 		o.Gate = new(gate.Gate[schema.GroupVersionKind])
 		kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "Cannot set up the CRD gate")
-		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, ecs.New), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, newClient), "Cannot set up controllers")
 	} else {
 		log.Info("No permission to watch CRDs: safe start is off, all controllers start now")
-		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, ecs.New), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, newClient), "Cannot set up controllers")
 	}
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "Cannot start controller manager")
 }
@@ -147,5 +163,3 @@ func canWatchCRDs(ctx context.Context, c client.Client) (bool, error) {
 	}
 	return true, nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -8,6 +8,8 @@ import (
 // ProviderConfigSpec says how to reach ECS: with which credentials, at which
 // endpoint, within which timeouts. Every provider configuration kind, in
 // either scope, shares it.
+// +kubebuilder:validation:XValidation:rule="!has(self.endpoint) || !self.endpoint.startsWith('http://') || self.endpoint.matches('^http://(localhost|127[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}|[[]::1[]])(:[0-9]+)?/?$') || (has(self.allowPlainHTTP) && self.allowPlainHTTP)",message="endpoint uses plain http to a host that is not loopback, which would send requests and STS tokens in clear: use https, or set allowPlainHTTP: true if the network is trusted"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || !has(self.endpoint) || self.endpoint.startsWith('https://')",message="tls applies only to an https endpoint: remove tls or use an https:// endpoint"
 type ProviderConfigSpec struct {
 	// Credentials of the Alibaba Cloud account (or RAM user) that owns the
 	// images to share. It needs ecs:DescribeImageSharePermission and
@@ -17,15 +19,40 @@ type ProviderConfigSpec struct {
 	// Endpoint overrides the ECS endpoint, as a URL with scheme and host, such
 	// as https://ecs-vpc.cn-hangzhou.aliyuncs.com (a VPC endpoint) or
 	// http://127.0.0.1:8080 (a local ECS simulator). When empty, the public
-	// endpoint of each resource's region is used.
+	// endpoint of each resource's region is used. Plain http sends requests,
+	// and any STS security token, in clear: it is accepted only for a
+	// loopback host (localhost, 127.0.0.0/8, [::1]) unless allowPlainHTTP is
+	// set.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[^/?#@ ]+/?$')",message="endpoint must be a URL with an http or https scheme and a host, and nothing else, e.g. https://ecs-vpc.cn-hangzhou.aliyuncs.com"
 	Endpoint *string `json:"endpoint,omitempty"`
 
+	// AllowPlainHTTP permits an http:// endpoint whose host is not loopback.
+	// Requests, and any STS security token, then cross the network in clear,
+	// readable and alterable by anyone on the path: set it only for a
+	// network you trust entirely, such as a test cluster's.
+	// +optional
+	AllowPlainHTTP bool `json:"allowPlainHTTP,omitempty"`
+
+	// TLS verifies the ECS endpoint against a private certificate authority,
+	// e.g. for a private endpoint or a TLS-inspecting proxy.
+	// +optional
+	TLS *TLS `json:"tls,omitempty"`
+
 	// Timeouts bound every ECS call.
 	// +optional
 	Timeouts *Timeouts `json:"timeouts,omitempty"`
+}
+
+// TLS configures how the ECS endpoint's certificate is verified. It is always
+// verified: there is no way to skip verification.
+type TLS struct {
+	// CABundleSecretRef is a key of a Secret that holds the PEM certificates
+	// of the authorities that sign the endpoint's certificate. They replace
+	// the system's roots for this configuration's calls. A namespaced
+	// ProviderConfig may only use a Secret in its own namespace.
+	CABundleSecretRef xpv2.SecretKeySelector `json:"caBundleSecretRef"`
 }
 
 // Timeouts of ECS calls.
@@ -61,9 +88,12 @@ type ProviderConfigStatus struct {
 }
 
 // A ProviderConfig configures how namespaced Alibaba Cloud managed resources
-// in its own namespace reach ECS. Its credentials Secret must be in the same
-// namespace.
+// in its own namespace reach ECS. Whoever can write it is a tenant of that
+// namespace, so it may only read Secrets in the same namespace, and never
+// the provider pod's own environment, files or identity: those are for a
+// ClusterProviderConfig, which only cluster administrators write.
 // +kubebuilder:object:root=true
+// +kubebuilder:validation:XValidation:rule="self.spec.credentials.source == 'Secret'",message="a namespaced ProviderConfig may only use credentials.source Secret, with a Secret in its own namespace: the Environment and Filesystem sources read the provider pod's own environment and files, which only a ClusterProviderConfig may use"
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:printcolumn:name="SECRET-NAME",type="string",JSONPath=".spec.credentials.secretRef.name",priority=1

@@ -6,8 +6,11 @@ package ecs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -79,25 +82,32 @@ func New(cfg Config) (Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
 	}
+	host, protocol, err := cfg.endpoint()
+	if err != nil {
+		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
+	}
 	sdkCfg := &openapi.Config{
 		AccessKeyId:     tea.String(cfg.Credentials.AccessKeyID),
 		AccessKeySecret: tea.String(cfg.Credentials.AccessKeySecret),
 		RegionId:        tea.String(cfg.Region),
-		Protocol:        tea.String("https"),
+		Protocol:        tea.String(protocol),
 		ConnectTimeout:  tea.Int(milliseconds(cfg.ConnectTimeout, DefaultConnectTimeout)),
 		ReadTimeout:     tea.Int(milliseconds(cfg.ReadTimeout, DefaultReadTimeout)),
 		// Autoretry stays off (the SDK's default): it would retry 5xx within
 		// one reconcile but never throttling, and the reconciler backs off.
 	}
+	if host != "" {
+		sdkCfg.Endpoint = tea.String(host)
+	}
+	if len(cfg.CABundle) > 0 {
+		sdkCfg.Ca = tea.String(string(cfg.CABundle))
+		sdkCfg.NoProxy = tea.String(poolKeyForCA(cfg.CABundle))
+	}
+	if cfg.UserAgent != "" {
+		sdkCfg.UserAgent = tea.String(cfg.UserAgent)
+	}
 	if cfg.Credentials.SecurityToken != "" {
 		sdkCfg.SecurityToken = tea.String(cfg.Credentials.SecurityToken)
-	}
-	if cfg.Endpoint != "" {
-		host, protocol, err := ParseEndpoint(cfg.Endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
-		}
-		sdkCfg.Endpoint, sdkCfg.Protocol = tea.String(host), tea.String(protocol)
 	}
 	sdk, err := ecssdk.NewClient(sdkCfg)
 	if err != nil {
@@ -111,6 +121,24 @@ func New(cfg Config) (Client, error) {
 		}
 	}
 	return &client{sdk: sdk, region: cfg.Region, host: tea.StringValue(sdk.Endpoint), redact: strings.NewReplacer(secrets...)}, nil
+}
+
+// poolKeyForCA keeps calls with different CA bundles on different pooled
+// http.Clients. tea pools one per (timeouts, proxies, host) and keeps the
+// TLS settings of the call that created it, so without this a
+// configuration's CA bundle would also verify, or fail to verify, another
+// configuration's calls to the same host. NoProxy is part of the pool key;
+// a name under .invalid, which no real host has, makes it differ per
+// bundle. Set, it replaces NO_PROXY from the environment, which is kept.
+func poolKeyForCA(bundle []byte) string {
+	sum := sha256.Sum256(bundle)
+	key := "ca-" + hex.EncodeToString(sum[:16]) + ".invalid"
+	for _, env := range []string{"NO_PROXY", "no_proxy"} {
+		if v := os.Getenv(env); v != "" {
+			return v + "," + key
+		}
+	}
+	return key
 }
 
 // call runs one SDK call, which takes no context, in a goroutine so that the

@@ -1,8 +1,10 @@
 package ecs
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -22,8 +24,14 @@ type Config struct {
 	Region string
 	// Endpoint is an optional URL such as
 	// "https://ecs-vpc.cn-hangzhou.aliyuncs.com" or "http://127.0.0.1:8080";
-	// empty means the SDK's default for Region.
-	Endpoint    string
+	// empty means the SDK's default for Region. Plain http is refused unless
+	// the host is loopback or AllowPlainHTTP is set.
+	Endpoint string
+	// AllowPlainHTTP permits plain http to a host that is not loopback.
+	AllowPlainHTTP bool
+	// CABundle, PEM certificates, replaces the system's roots for verifying
+	// an https endpoint.
+	CABundle    []byte
 	Credentials Credentials
 	// ConnectTimeout bounds establishing a connection; 0 means
 	// DefaultConnectTimeout.
@@ -31,6 +39,9 @@ type Config struct {
 	// ReadTimeout bounds a whole call once connected; 0 means
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// UserAgent is appended to the SDK's User-Agent, so that ECS's records
+	// (ActionTrail) tell which provider, and which replica of it, called.
+	UserAgent string
 }
 
 // regionPattern admits region ids only. Without an Endpoint the SDK builds
@@ -52,7 +63,47 @@ func (c Config) validate() error {
 	if c.ConnectTimeout < 0 || c.ReadTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
+	if len(c.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(c.CABundle) {
+		errs = append(errs, errors.New("the CA bundle holds no PEM certificate: want one or more -----BEGIN CERTIFICATE----- blocks"))
+	}
 	return errors.Join(errs...)
+}
+
+// endpoint returns the host[:port] and protocol to call, and refuses what
+// would expose a request: plain http leaves the signed request and any STS
+// token readable, and a replayable signature alterable, by anyone on the
+// path. Only loopback, which never leaves the machine, is exempt.
+func (c Config) endpoint() (host, protocol string, err error) {
+	if c.Endpoint == "" {
+		return "", "https", nil
+	}
+	host, protocol, err = ParseEndpoint(c.Endpoint)
+	if err != nil {
+		return "", "", err
+	}
+	if protocol == "http" && !c.AllowPlainHTTP && !isLoopback(host) {
+		return "", "", errors.New("the endpoint uses plain http to a host that is not loopback, which would send requests and STS tokens in clear: " +
+			"use https, or allow plain http explicitly (allowPlainHTTP) if the network is trusted")
+	}
+	if protocol == "http" && len(c.CABundle) > 0 {
+		return "", "", errors.New("a CA bundle applies only to an https endpoint: remove it or use https")
+	}
+	return host, protocol, nil
+}
+
+// isLoopback reports whether host[:port] names this machine: localhost or a
+// loopback IP, never a name that merely resolves to one today.
+func isLoopback(hostport string) bool {
+	h := hostport
+	if hh, _, err := net.SplitHostPort(hostport); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // milliseconds is how the SDK takes timeouts. It rounds up because the SDK

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,9 +34,7 @@ func NewResolver(kube client.Client) *Resolver {
 }
 
 // Namespaced resolves the ProviderConfig (in the resource's namespace) or
-// ClusterProviderConfig of a namespaced managed resource. A ProviderConfig
-// may only read Secrets in its own namespace: otherwise anyone who can write
-// a ProviderConfig could borrow any namespace's credentials.
+// ClusterProviderConfig of a namespaced managed resource.
 func (r *Resolver) Namespaced(ctx context.Context, mg resource.ModernManaged, region string) (ecs.Config, error) {
 	if err := r.modern.Track(ctx, mg); err != nil {
 		return ecs.Config{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
@@ -47,9 +46,8 @@ func (r *Resolver) Namespaced(ctx context.Context, mg resource.ModernManaged, re
 		if err := r.get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, ref.Kind, pc); err != nil {
 			return ecs.Config{}, err
 		}
-		if s := pc.Spec.Credentials.SecretRef; s != nil && s.Namespace != pc.Namespace {
-			return ecs.Config{}, fmt.Errorf("ProviderConfig %s/%s refers to a Secret in namespace %q: a namespaced ProviderConfig may only use Secrets in its own namespace; move the Secret to %q or use a ClusterProviderConfig",
-				pc.Namespace, pc.Name, s.Namespace, pc.Namespace)
+		if err := tenantSafe(pc); err != nil {
+			return ecs.Config{}, err
 		}
 		return r.clientConfig(ctx, pc.Spec, region)
 	case alibabacloudv1beta1.ClusterProviderConfigKind:
@@ -76,6 +74,37 @@ func (r *Resolver) Cluster(ctx context.Context, mg resource.LegacyManaged, regio
 	return r.clientConfig(ctx, pc.Spec, region)
 }
 
+// tenantSafe refuses what a namespaced ProviderConfig must not use. Whoever
+// can write one is a tenant of its namespace: reading another namespace's
+// Secret would borrow that tenant's credentials, and the Environment and
+// Filesystem sources would borrow the provider pod's own, which the
+// operator mounted for ClusterProviderConfigs. The CRD refuses the latter
+// too; this catches objects stored before that rule existed. The messages
+// repeat only what the ProviderConfig itself says.
+func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
+	creds := pc.Spec.Credentials
+	if creds.Source != xpv2.CredentialsSourceSecret {
+		return fmt.Errorf("ProviderConfig %s/%s uses credentials.source %s: a namespaced ProviderConfig may only use source Secret, with a Secret in its own namespace; "+
+			"the provider's own environment, files and identity are for a ClusterProviderConfig, which a cluster administrator writes",
+			pc.Namespace, pc.Name, creds.Source)
+	}
+	type secretField struct {
+		path string
+		ref  *xpv2.SecretKeySelector
+	}
+	refs := []secretField{{"credentials.secretRef", creds.SecretRef}}
+	if t := pc.Spec.TLS; t != nil {
+		refs = append(refs, secretField{"tls.caBundleSecretRef", &t.CABundleSecretRef})
+	}
+	for _, f := range refs {
+		if f.ref != nil && f.ref.Namespace != pc.Namespace {
+			return fmt.Errorf("ProviderConfig %s/%s: %s refers to a Secret in namespace %q: a namespaced ProviderConfig may only use Secrets in its own namespace; move the Secret to %q or use a ClusterProviderConfig",
+				pc.Namespace, pc.Name, f.path, f.ref.Namespace, pc.Namespace)
+		}
+	}
+	return nil
+}
+
 func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind string, obj client.Object) error {
 	err := r.kube.Get(ctx, key, obj)
 	if kerrors.IsNotFound(err) {
@@ -97,6 +126,11 @@ func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.Pr
 	creds := spec.Credentials
 	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, r.kube, creds.CommonCredentialSelectors)
 	if err != nil {
+		if creds.Source != xpv2.CredentialsSourceSecret {
+			// The filesystem's error would tell a missing file from an
+			// unreadable one: say neither.
+			return ecs.Config{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
+		}
 		return ecs.Config{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
 	}
 	if len(doc) == 0 {
@@ -106,9 +140,14 @@ func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.Pr
 	if err != nil {
 		return ecs.Config{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
 	}
-	cfg := ecs.Config{Region: region, Credentials: c}
+	cfg := ecs.Config{Region: region, Credentials: c, AllowPlainHTTP: spec.AllowPlainHTTP}
 	if spec.Endpoint != nil {
 		cfg.Endpoint = *spec.Endpoint
+	}
+	if t := spec.TLS; t != nil {
+		if cfg.CABundle, err = r.caBundle(ctx, t.CABundleSecretRef); err != nil {
+			return ecs.Config{}, err
+		}
 	}
 	if t := spec.Timeouts; t != nil && t.Connect != nil {
 		cfg.ConnectTimeout = t.Connect.Duration
@@ -117,6 +156,22 @@ func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.Pr
 		cfg.ReadTimeout = t.Read.Duration
 	}
 	return cfg, nil
+}
+
+// caBundle reads the PEM CA bundle that spec.tls names.
+func (r *Resolver) caBundle(ctx context.Context, ref xpv2.SecretKeySelector) ([]byte, error) {
+	s := &corev1.Secret{}
+	err := r.kube.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, s)
+	if kerrors.IsNotFound(err) {
+		return nil, fmt.Errorf("the CA bundle Secret %s/%s (spec.tls.caBundleSecretRef) does not exist: create it", ref.Namespace, ref.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot get the CA bundle Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	if len(s.Data[ref.Key]) == 0 {
+		return nil, fmt.Errorf("key %q of the CA bundle Secret %s/%s is missing or empty: put the PEM certificates of the endpoint's certificate authority there", ref.Key, ref.Namespace, ref.Name)
+	}
+	return s.Data[ref.Key], nil
 }
 
 // whereCredentials names where the credentials were looked for, so a person
