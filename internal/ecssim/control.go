@@ -3,6 +3,7 @@ package ecssim
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -20,9 +21,13 @@ import (
 //	GET    /_sim/images/{region}/{id}/shares      {"accounts": [...]}: the true shares, oldest first
 //	POST   /_sim/images/{region}/{id}/shares      {"accounts": [...]}: share out of band
 //	DELETE /_sim/images/{region}/{id}/shares/{account}  unshare out of band (drift)
-//	GET    /_sim/faults, PUT /_sim/faults         read or replace the Faults
+//	GET    /_sim/faults, PUT /_sim/faults         read or replace the Faults: seed, latency, jitter,
+//	                                              errorRate, errorCode, visibilityLag, rateLimits,
+//	                                              hangRate and hangFor (answers held past a client's timeout)
 //	GET    /_sim/counters                         {"Action": {"Outcome": calls}}
-//	DELETE /_sim/counters                         zero the counters
+//	GET    /_sim/calls?by=<group>                 {"<value>": calls}, by action, outcome, accessKeyId,
+//	                                              image (region/id) or userAgent
+//	DELETE /_sim/counters                         zero the counters (all of them)
 const ControlPrefix = "/_sim/"
 
 type accountsDoc struct {
@@ -61,6 +66,15 @@ func (s *Simulator) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"faults", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Faults(), nil) })
 	mux.HandleFunc("PUT "+p+"faults", withBody(s.SetFaults))
 	mux.HandleFunc("GET "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Counters(), nil) })
+	mux.HandleFunc("GET "+p+"calls", func(w http.ResponseWriter, r *http.Request) {
+		by := r.URL.Query().Get("by")
+		group, ok := callGroups[by]
+		if !ok {
+			reply(w, nil, fmt.Errorf("by=%q: want one of action, outcome, accessKeyId, image, userAgent", by))
+			return
+		}
+		reply(w, s.CallsBy(group, nil), nil)
+	})
 	mux.HandleFunc("DELETE "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { s.ResetCounters(); reply(w, nil, nil) })
 }
 

@@ -2,23 +2,73 @@ package ecssim
 
 import (
 	"maps"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// callCounters counts ECS calls by action and outcome ("Success" or the
-// error code). It is guarded by the Simulator's mutex.
-type callCounters map[string]map[string]uint64
+// Call is what the counters know of one ECS call: enough to attribute it to
+// a caller (the AccessKey, the client's User-Agent) and to what it was about
+// (the image), so that a test can tell which resource or which process made
+// it.
+type Call struct {
+	Action string `json:"action"`
+	// Outcome is "Success" or the ECS error code answered.
+	Outcome string `json:"outcome"`
+	// AccessKeyID is the key the call was signed with, whether or not the
+	// signature held; empty when it named none.
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Image       string `json:"image,omitempty"`
+	UserAgent   string `json:"userAgent,omitempty"`
+	// Hung is set when Faults.HangRate held the answer back.
+	Hung bool `json:"hung,omitempty"`
+}
 
-func (c callCounters) add(action string, err *APIError) {
-	result := "Success"
+// Limits on what attribution remembers: callers choose image ids and
+// User-Agents, and a long-running simulator must not grow without bound.
+const (
+	maxAttributedCalls = 10000
+	maxAttributeLen    = 256
+	// overflowAttribute stands for the attribution of calls past
+	// maxAttributedCalls distinct ones; they are still counted.
+	overflowAttribute = "(overflow)"
+)
+
+// callCounters counts ECS calls by action and outcome, and by everything a
+// Call records. Its zero value is ready to use; it is guarded by the
+// Simulator's mutex.
+type callCounters struct {
+	byAction map[string]map[string]uint64
+	byCall   map[Call]uint64
+}
+
+func (c *callCounters) add(call Call) {
+	if c.byAction == nil {
+		c.byAction, c.byCall = map[string]map[string]uint64{}, map[Call]uint64{}
+	}
+	if c.byAction[call.Action] == nil {
+		c.byAction[call.Action] = map[string]uint64{}
+	}
+	c.byAction[call.Action][call.Outcome]++
+
+	for _, s := range []*string{&call.AccessKeyID, &call.Region, &call.Image, &call.UserAgent} {
+		if len(*s) > maxAttributeLen {
+			*s = strings.ToValidUTF8((*s)[:maxAttributeLen], "")
+		}
+	}
+	if _, seen := c.byCall[call]; !seen && len(c.byCall) >= maxAttributedCalls {
+		call.AccessKeyID, call.Region, call.Image, call.UserAgent = overflowAttribute, overflowAttribute, overflowAttribute, overflowAttribute
+	}
+	c.byCall[call]++
+}
+
+// outcomeOf is how a call's result is counted.
+func outcomeOf(err *APIError) string {
 	if err != nil {
-		result = err.Code
+		return err.Code
 	}
-	if c[action] == nil {
-		c[action] = map[string]uint64{}
-	}
-	c[action][result]++
+	return "Success"
 }
 
 // Counters returns a copy of the call counters: action → outcome → calls.
@@ -26,7 +76,7 @@ func (s *Simulator) Counters() map[string]map[string]uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]map[string]uint64{}
-	for a, m := range s.calls {
+	for a, m := range s.calls.byAction {
 		out[a] = maps.Clone(m)
 	}
 	return out
@@ -37,10 +87,39 @@ func (s *Simulator) Calls(action string) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n uint64
-	for _, v := range s.calls[action] {
+	for _, v := range s.calls.byAction[action] {
 		n += v
 	}
 	return n
+}
+
+// CallsBy counts the calls keep accepts (all when keep is nil), grouped by
+// what group says of each.
+func (s *Simulator) CallsBy(group func(Call) string, keep func(Call) bool) map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]uint64{}
+	for c, n := range s.calls.byCall {
+		if keep == nil || keep(c) {
+			out[group(c)] += n
+		}
+	}
+	return out
+}
+
+// CallsByUserAgent counts calls by the User-Agent they were sent with.
+func (s *Simulator) CallsByUserAgent() map[string]uint64 {
+	return s.CallsBy(func(c Call) string { return c.UserAgent }, nil)
+}
+
+// callGroups are the ways the control API groups calls: GET
+// /_sim/calls?by=<group>.
+var callGroups = map[string]func(Call) string{
+	"action":      func(c Call) string { return c.Action },
+	"outcome":     func(c Call) string { return c.Outcome },
+	"accessKeyId": func(c Call) string { return c.AccessKeyID },
+	"image":       func(c Call) string { return c.Region + "/" + c.Image },
+	"userAgent":   func(c Call) string { return c.UserAgent },
 }
 
 // ResetCounters zeroes the call counters and nothing else.

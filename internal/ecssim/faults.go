@@ -27,6 +27,14 @@ type Faults struct {
 	VisibilityLag Duration `json:"visibilityLag,omitzero"`
 	// RateLimits answer Throttling.User past a token-bucket rate.
 	RateLimits RateLimits `json:"rateLimits,omitzero"`
+	// HangRate is the fraction (0..1) of authenticated calls whose answer is
+	// held back for HangFor, as when a gateway stalls: the call itself is
+	// carried out (or refused) as usual, so a client that gives up first
+	// cannot know whether a ModifyImageSharePermission took effect. Set
+	// HangFor past the client's read timeout to rehearse that. A client
+	// that disconnects ends the wait.
+	HangRate float64  `json:"hangRate,omitempty"`
+	HangFor  Duration `json:"hangFor,omitzero"`
 }
 
 // RateLimits are token buckets checked after authentication.
@@ -53,8 +61,14 @@ func (f Faults) Validate() error {
 	default:
 		return fmt.Errorf("faults.errorCode %q must be %s, %s or empty", f.ErrorCode, CodeInternalError, CodeServiceUnavailable)
 	}
-	if f.Latency.Duration < 0 || f.Jitter.Duration < 0 || f.VisibilityLag.Duration < 0 {
+	if f.Latency.Duration < 0 || f.Jitter.Duration < 0 || f.VisibilityLag.Duration < 0 || f.HangFor.Duration < 0 {
 		return fmt.Errorf("faults durations must not be negative")
+	}
+	if f.HangRate < 0 || f.HangRate > 1 {
+		return fmt.Errorf("faults.hangRate %v must be between 0 and 1", f.HangRate)
+	}
+	if f.HangRate > 0 && f.HangFor.Duration == 0 {
+		return fmt.Errorf("faults.hangRate needs faults.hangFor, how long a hung call waits")
 	}
 	rates := []Rate{}
 	for a, r := range f.RateLimits.PerAction {
@@ -114,6 +128,16 @@ func (f *faultState) admit(now time.Time, action, account string) *APIError {
 		return apiErr(http.StatusInternalServerError, code, "The request processing has failed due to some unknown error, exception or failure.")
 	}
 	return nil
+}
+
+// hang is how much longer than its latency this call's answer waits. The
+// generator is drawn only when hangs are on, so that a seed without hangs
+// gives the faults it gave before hangs existed.
+func (f *faultState) hang() time.Duration {
+	if f.cfg.HangRate > 0 && f.rng.Float64() < f.cfg.HangRate {
+		return f.cfg.HangFor.Duration
+	}
+	return 0
 }
 
 func (f *faultState) take(key string, r Rate, now time.Time) bool {

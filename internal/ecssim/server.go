@@ -33,9 +33,17 @@ func (s *Simulator) Handler() http.Handler {
 // outcome is what one ECS call came to, for the answer, the log and the counters.
 type outcome struct {
 	action, account, region, image string
+	accessKeyID, userAgent         string
 	resp                           any
 	err                            *APIError
 	delay                          time.Duration
+	hung                           bool
+}
+
+// call is how the counters record this outcome.
+func (o outcome) call() Call {
+	return Call{Action: o.action, Outcome: outcomeOf(o.err), AccessKeyID: o.accessKeyID,
+		Region: o.region, Image: o.image, UserAgent: o.userAgent, Hung: o.hung}
 }
 
 func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +83,7 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request) {
 
 // serve routes, authenticates, shapes and runs one ECS call.
 func (s *Simulator) serve(r *http.Request, body []byte) outcome {
-	o := outcome{action: "Unknown"}
+	o := outcome{action: "Unknown", userAgent: r.Header.Get("User-Agent")}
 	params, err := requestParams(r, body)
 	if err != nil {
 		o.err = err
@@ -108,6 +116,7 @@ func (s *Simulator) serve(r *http.Request, body []byte) outcome {
 	if _, known := actions[action]; known {
 		o.action = action
 	}
+	o.accessKeyID = req.accessKeyID
 	if err != nil {
 		o.err = err
 		return s.count(o)
@@ -125,8 +134,14 @@ func (s *Simulator) serve(r *http.Request, body []byte) outcome {
 	if err == nil {
 		o.resp, err = actions[action](s, call{account: cred.account, params: params, now: now})
 	}
+	if cred.account != "" {
+		if d := s.faults.hang(); d > 0 {
+			o.delay += d
+			o.hung = true
+		}
+	}
 	o.err = err
-	s.calls.add(o.action, o.err)
+	s.calls.add(o.call())
 	return o
 }
 
@@ -134,7 +149,7 @@ func (s *Simulator) serve(r *http.Request, body []byte) outcome {
 func (s *Simulator) count(o outcome) outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls.add(o.action, o.err)
+	s.calls.add(o.call())
 	return o
 }
 
