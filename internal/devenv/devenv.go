@@ -55,6 +55,8 @@ type ControlPlane struct {
 	Kubeconfig string
 	// KubectlPath is the kubectl binary built beside the control plane.
 	KubectlPath string
+	// apiserver is the kube-apiserver RestartAPIServer started, if any.
+	apiserver *apiServerProcess
 }
 
 // StartControlPlane starts etcd and kube-apiserver from the binaries in
@@ -90,7 +92,10 @@ func StartControlPlane(assets, crdDir, kubeconfigPath string) (*ControlPlane, er
 }
 
 // Stop stops kube-apiserver and etcd and removes their state.
-func (c *ControlPlane) Stop() error { return c.env.Stop() }
+func (c *ControlPlane) Stop() error {
+	c.stopRestartedAPIServer()
+	return c.env.Stop()
+}
 
 // KubectlCmd is a kubectl command against the control plane.
 func (c *ControlPlane) KubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
