@@ -216,30 +216,67 @@ func TestRejectsBadInput(t *testing.T) {
 
 func TestProviderConfigValidation(t *testing.T) {
 	schemas := loadSchemas(t)
-	old := readObjects(t, "../examples/clusterproviderconfig.yaml")[0]
-	s, _ := schemaFor(t, schemas, old)
+	const (
+		cluster    = "../examples/clusterproviderconfig.yaml"
+		namespaced = "../examples/namespaced/providerconfig.yaml"
+	)
+	creds := func(spec map[string]any) map[string]any { return spec["credentials"].(map[string]any) }
 	cases := []struct {
-		name string
-		set  func(spec map[string]any)
+		reason  string
+		example string
+		set     func(spec map[string]any)
+		// want is in the API server's answer; empty means accepted.
 		want string
 	}{
-		{name: "Secret source without secretRef", set: func(spec map[string]any) { delete(spec["credentials"].(map[string]any), "secretRef") }, want: "credentials.secretRef is required when the source is Secret"},
-		{name: "endpoint without scheme", set: func(spec map[string]any) { spec["endpoint"] = "ecs.cn-hangzhou.aliyuncs.com" }, want: "endpoint must be a URL with an http or https scheme"},
-		{name: "endpoint with a path", set: func(spec map[string]any) { spec["endpoint"] = "https://ecs.aliyuncs.com/api" }, want: "endpoint must be a URL"},
-		{name: "unsupported source", set: func(spec map[string]any) { spec["credentials"].(map[string]any)["source"] = "InjectedIdentity" }, want: "Unsupported value"},
+		{reason: "a Secret source needs secretRef", example: cluster, set: func(spec map[string]any) { delete(creds(spec), "secretRef") }, want: "credentials.secretRef is required when the source is Secret"},
+		{reason: "an endpoint needs a scheme", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "ecs.cn-hangzhou.aliyuncs.com" }, want: "endpoint must be a URL with an http or https scheme"},
+		{reason: "an endpoint has no path", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "https://ecs.aliyuncs.com/api" }, want: "endpoint must be a URL"},
+		{reason: "only known sources", example: cluster, set: func(spec map[string]any) { creds(spec)["source"] = "InjectedIdentity" }, want: "Unsupported value"},
+		{reason: "a simulator on loopback may use http", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://127.0.0.1:8080" }},
+		{reason: "localhost may use http", example: namespaced, set: func(spec map[string]any) { spec["endpoint"] = "http://localhost:8080/" }},
+		{reason: "IPv6 loopback may use http", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://[::1]:8080" }},
+		{reason: "plain http to another host would send tokens in clear", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://ecs.cn-hangzhou.aliyuncs.com" }, want: "endpoint uses plain http to a host that is not loopback"},
+		{reason: "a host that only starts like loopback is not loopback", example: namespaced, set: func(spec map[string]any) { spec["endpoint"] = "http://127.0.0.1.example.com" }, want: "set allowPlainHTTP: true if the network is trusted"},
+		{reason: "plain http to another host is an explicit opt-in", example: cluster, set: func(spec map[string]any) {
+			spec["endpoint"], spec["allowPlainHTTP"] = "http://ecs.internal:8080", true
+		}},
+		{reason: "a CA bundle for a private https endpoint", example: cluster, set: func(spec map[string]any) {
+			spec["endpoint"] = "https://ecs.internal"
+			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca", "key": "ca.crt"}}
+		}},
+		{reason: "a CA bundle means nothing to plain http", example: cluster, set: func(spec map[string]any) {
+			spec["endpoint"] = "http://127.0.0.1:8080"
+			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca", "key": "ca.crt"}}
+		}, want: "tls applies only to an https endpoint"},
+		{reason: "a CA bundle needs a key", example: cluster, set: func(spec map[string]any) {
+			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca"}}
+		}, want: "key: Required value"},
+		{reason: "a tenant may not read the provider's environment", example: namespaced, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "Environment", "env": map[string]any{"name": "ALIBABA_CLOUD_CREDENTIALS"}}
+		}, want: "a namespaced ProviderConfig may only use credentials.source Secret"},
+		{reason: "a tenant may not read the provider's files", example: namespaced, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "Filesystem", "fs": map[string]any{"path": "/etc/provider/credentials"}}
+		}, want: "which only a ClusterProviderConfig may use"},
+		{reason: "an administrator may use the provider's environment", example: cluster, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "Environment", "env": map[string]any{"name": "ALIBABA_CLOUD_CREDENTIALS"}}
+		}},
+		{reason: "an administrator may use the provider's files", example: "../examples/cluster/providerconfig.yaml", set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "Filesystem", "fs": map[string]any{"path": "/etc/provider/credentials"}}
+		}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.reason, func(t *testing.T) {
+			old := readObjects(t, tc.example)[0]
+			s, _ := schemaFor(t, schemas, old)
 			obj := deepCopy(old)
 			tc.set(obj["spec"].(map[string]any))
-			if errs := strings.Join(s.validate(obj, nil), "; "); !strings.Contains(errs, tc.want) {
+			errs := strings.Join(s.validate(obj, nil), "; ")
+			switch {
+			case tc.want == "" && errs != "":
+				t.Errorf("refused: %s", errs)
+			case tc.want != "" && !strings.Contains(errs, tc.want):
 				t.Errorf("errors %q do not contain %q", errs, tc.want)
 			}
 		})
-	}
-	ok := deepCopy(old)
-	ok["spec"].(map[string]any)["endpoint"] = "http://127.0.0.1:8080"
-	if errs := s.validate(ok, nil); len(errs) > 0 {
-		t.Errorf("a simulator endpoint is refused: %v", errs)
 	}
 }

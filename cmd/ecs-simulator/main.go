@@ -33,7 +33,12 @@ func run() error {
 	state := flag.String("state", "", "state file (YAML) seeding accounts, keys, images, shares, limits and faults; empty starts the demo tenant")
 	seed := flag.Int64("seed", 0, "seed for fault injection; overrides faults.seed in the state file when set")
 	quiet := flag.Bool("quiet", false, "do not log one line per call")
+	tlsCert := flag.String("tls-cert", "", "PEM certificate file: serve https instead of http (with --tls-key)")
+	tlsKey := flag.String("tls-key", "", "PEM private key file of --tls-cert")
 	flag.Parse()
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both to serve https, or neither for http")
+	}
 
 	cfg := ecssim.DemoConfig()
 	if *state != "" {
@@ -76,7 +81,11 @@ func run() error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	serve := func() error { return srv.Serve(ln) }
+	if *tlsCert != "" {
+		serve = func() error { return srv.ServeTLS(ln, *tlsCert, *tlsKey) }
+	}
+	if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -15,17 +15,42 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/testpki"
 )
 
 // TestDemoRoundTrip runs the built binary as a user would, with no state
-// file, and makes the README's DescribeImageSharePermission call against the
-// demo tenant.
+// file, over http and over https with a test CA, and makes the README's
+// DescribeImageSharePermission call against the demo tenant.
 func TestDemoRoundTrip(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ecs-simulator")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ecs-simulator")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0")
+	ca, err := testpki.NewCA("ecs-simulator test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	for f, b := range map[string][]byte{cert: certPEM, key: keyPEM} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("http", func(t *testing.T) { roundTrip(t, bin, &openapi.Config{Protocol: tea.String("http")}) })
+	t.Run("https", func(t *testing.T) {
+		roundTrip(t, bin, &openapi.Config{Protocol: tea.String("https"), Ca: tea.String(string(ca.PEM))}, "--tls-cert", cert, "--tls-key", key)
+	})
+}
+
+// roundTrip starts bin with args, calls it with an SDK client configured by
+// sdkCfg, and stops it.
+func roundTrip(t *testing.T, bin string, sdkCfg *openapi.Config, args ...string) {
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -58,11 +83,9 @@ func TestDemoRoundTrip(t *testing.T) {
 		}
 	}()
 
-	c, err := ecs.NewClient(&openapi.Config{
-		AccessKeyId: tea.String(key.ID), AccessKeySecret: tea.String(key.Secret),
-		Endpoint: tea.String(addr), Protocol: tea.String("http"),
-		ReadTimeout: tea.Int(5000), ConnectTimeout: tea.Int(2000),
-	})
+	sdkCfg.AccessKeyId, sdkCfg.AccessKeySecret = tea.String(key.ID), tea.String(key.Secret)
+	sdkCfg.Endpoint, sdkCfg.ReadTimeout, sdkCfg.ConnectTimeout = tea.String(addr), tea.Int(5000), tea.Int(2000)
+	c, err := ecs.NewClient(sdkCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

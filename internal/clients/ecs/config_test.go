@@ -142,6 +142,21 @@ func TestNewValidates(t *testing.T) {
 		{name: "no secret", edit: func(c *ecs.Config) { c.Credentials.AccessKeySecret = "" }, wantErr: "AccessKey ID and an AccessKey secret"},
 		{name: "an endpoint without scheme", edit: func(c *ecs.Config) { c.Endpoint = "127.0.0.1:8080" }, wantErr: "not a URL"},
 		{name: "a negative timeout", edit: func(c *ecs.Config) { c.ReadTimeout = -time.Second }, wantErr: "negative"},
+		{name: "plain http to a simulator on loopback", edit: func(c *ecs.Config) { c.Endpoint = "http://127.0.0.1:8080" }},
+		{name: "plain http to anything in 127/8", edit: func(c *ecs.Config) { c.Endpoint = "http://127.1.2.3:8080" }},
+		{name: "plain http to localhost", edit: func(c *ecs.Config) { c.Endpoint = "http://LOCALHOST:8080/" }},
+		{name: "plain http to IPv6 loopback", edit: func(c *ecs.Config) { c.Endpoint = "http://[::1]:8080" }},
+		{name: "plain http to another host would send the token in clear", edit: func(c *ecs.Config) {
+			c.Endpoint, c.Credentials = "http://ecs.cn-hangzhou.aliyuncs.com", stsCreds
+		}, wantErr: "plain http to a host that is not loopback"},
+		{name: "a name that starts like loopback is not loopback", edit: func(c *ecs.Config) { c.Endpoint = "http://127.0.0.1.nip.io" }, wantErr: "not loopback"},
+		{name: "a private address is not loopback", edit: func(c *ecs.Config) { c.Endpoint = "http://192.168.1.10:8080" }, wantErr: "not loopback"},
+		{name: "plain http to another host, explicitly allowed", edit: func(c *ecs.Config) { c.Endpoint, c.AllowPlainHTTP = "http://ecs.internal:8080", true }},
+		{name: "a CA bundle that holds no certificate", edit: func(c *ecs.Config) { c.CABundle = []byte("not PEM") }, wantErr: "holds no PEM certificate"},
+		{name: "a CA bundle with plain http", edit: func(c *ecs.Config) {
+			c.Endpoint, c.CABundle = "http://127.0.0.1:8080", testCA(t).PEM
+		}, wantErr: "applies only to an https endpoint"},
+		{name: "a CA bundle for the regional endpoint, e.g. behind a TLS-inspecting proxy", edit: func(c *ecs.Config) { c.CABundle = testCA(t).PEM }},
 		{name: "nothing at all", edit: func(c *ecs.Config) { *c = ecs.Config{} }, wantErr: "region is required"},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,8 @@
 package ecs
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +74,12 @@ func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) advice() string {
 	switch c := e.Code; {
 	case c == "":
+		var unknownCA x509.UnknownAuthorityError
+		var badCert *tls.CertificateVerificationError
+		if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
+			return fmt.Sprintf("ECS at %s presented a certificate that is not trusted (%v): check the endpoint, "+
+				"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
+		}
 		var u *url.Error
 		if errors.As(e.cause, &u) {
 			what := "was unreachable"

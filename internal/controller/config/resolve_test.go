@@ -126,11 +126,45 @@ func TestCredentialStyles(t *testing.T) {
 func TestResolve(t *testing.T) {
 	endpoint := simulator(t)
 	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
+	namespacedPC := func(mod func(*alibabacloudv1beta1.ProviderConfigSpec)) *alibabacloudv1beta1.ProviderConfig {
+		pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
+		mod(&pc.Spec)
+		return pc
+	}
+	clusterPC := func(mod func(*alibabacloudv1beta1.ProviderConfigSpec)) *clusterv1beta1.ProviderConfig {
+		pc := &clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}
+		mod(&pc.Spec)
+		return pc
+	}
+	caBundle := func(ns string) func(*alibabacloudv1beta1.ProviderConfigSpec) {
+		return func(s *alibabacloudv1beta1.ProviderConfigSpec) {
+			s.TLS = &alibabacloudv1beta1.TLS{CABundleSecretRef: xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: ns, Name: "ca"}, Key: "ca.crt"}}
+		}
+	}
+	source := func(src xpv2.CredentialsSource, sel xpv2.CommonCredentialSelectors) func(*alibabacloudv1beta1.ProviderConfigSpec) {
+		return func(s *alibabacloudv1beta1.ProviderConfigSpec) {
+			s.Credentials = alibabacloudv1beta1.ProviderCredentials{Source: src, CommonCredentialSelectors: sel}
+		}
+	}
+	resolveNamespaced := func(r *Resolver) (ecs.Config, error) {
+		return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+	}
+	resolveCluster := func(r *Resolver) (ecs.Config, error) {
+		cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
+		cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
+		return r.Cluster(context.Background(), cr, region)
+	}
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 	cases := []struct {
 		name    string
 		objects []client.Object
 		resolve func(r *Resolver) (ecs.Config, error)
 		wantErr string
+		// wantCA is the CA bundle a successful resolution carries.
+		wantCA string
+		// notInErr must not appear in the error: it would tell a tenant
+		// what exists on the provider's machine.
+		notInErr string
 	}{
 		{
 			name: "ClusterProviderConfig with a Secret in another namespace",
@@ -211,6 +245,75 @@ func TestResolve(t *testing.T) {
 			},
 			wantErr: `ProviderConfig "gone" not found: create it`,
 		},
+		{
+			name:    "ProviderConfig stored with the Environment source before the CRD refused it",
+			objects: []client.Object{namespacedPC(source(xpv2.CredentialsSourceEnvironment, xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "HOME"}}))},
+			resolve: resolveNamespaced,
+			wantErr: "ProviderConfig team/pc uses credentials.source Environment: a namespaced ProviderConfig may only use source Secret",
+		},
+		{
+			name:     "ProviderConfig stored with the Filesystem source before the CRD refused it",
+			objects:  []client.Object{namespacedPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/etc/hostname"}}))},
+			resolve:  resolveNamespaced,
+			wantErr:  "the provider's own environment, files and identity are for a ClusterProviderConfig",
+			notInErr: "exist",
+		},
+		{
+			name: "ProviderConfig with a CA bundle in another namespace is refused",
+			objects: []client.Object{
+				namespacedPC(caBundle("crossplane-system")),
+				secret("team", "creds", map[string]string{"credentials": good}),
+				secret("crossplane-system", "ca", map[string]string{"ca.crt": pem}),
+			},
+			resolve: resolveNamespaced,
+			wantErr: `tls.caBundleSecretRef refers to a Secret in namespace "crossplane-system"`,
+		},
+		{
+			name: "ProviderConfig with a CA bundle in its own namespace",
+			objects: []client.Object{
+				namespacedPC(caBundle("team")),
+				secret("team", "creds", map[string]string{"credentials": good}),
+				secret("team", "ca", map[string]string{"ca.crt": pem}),
+			},
+			resolve: resolveNamespaced,
+			wantCA:  pem,
+		},
+		{
+			name:    "missing CA bundle Secret",
+			objects: []client.Object{clusterPC(caBundle("crossplane-system")), secret("crossplane-system", "creds", map[string]string{"credentials": good})},
+			resolve: resolveCluster,
+			wantErr: "the CA bundle Secret crossplane-system/ca (spec.tls.caBundleSecretRef) does not exist: create it",
+		},
+		{
+			name: "CA bundle Secret without the key",
+			objects: []client.Object{
+				clusterPC(caBundle("crossplane-system")),
+				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
+				secret("crossplane-system", "ca", map[string]string{"tls.crt": pem}),
+			},
+			resolve: resolveCluster,
+			wantErr: `key "ca.crt" of the CA bundle Secret crossplane-system/ca is missing or empty`,
+		},
+		{
+			name:     "missing credentials file",
+			objects:  []client.Object{clusterPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/nonexistent/credentials"}}))},
+			resolve:  resolveCluster,
+			wantErr:  "cannot read credentials from file /nonexistent/credentials: make sure it exists and holds the credentials document",
+			notInErr: "no such file",
+		},
+		{
+			name:     "a directory where the credentials file should be reads like a missing file",
+			objects:  []client.Object{clusterPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/"}}))},
+			resolve:  resolveCluster,
+			wantErr:  "cannot read credentials from file /: make sure it exists and holds the credentials document",
+			notInErr: "directory",
+		},
+		{
+			name:    "unset credentials variable reads like an empty one",
+			objects: []client.Object{clusterPC(source(xpv2.CredentialsSourceEnvironment, xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "PROVIDER_TEST_UNSET_CREDENTIALS"}}))},
+			resolve: resolveCluster,
+			wantErr: "credentials are empty: environment variable PROVIDER_TEST_UNSET_CREDENTIALS has no credentials document",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,10 +326,16 @@ func TestResolve(t *testing.T) {
 				if cfg.Credentials.AccessKeyID != keyID || cfg.Endpoint != endpoint || cfg.Region != region {
 					t.Errorf("resolved %+v", cfg)
 				}
+				if string(cfg.CABundle) != tc.wantCA {
+					t.Errorf("CA bundle %q, want %q", cfg.CABundle, tc.wantCA)
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if tc.notInErr != "" && strings.Contains(err.Error(), tc.notInErr) {
+				t.Errorf("error %q says %q", err, tc.notInErr)
 			}
 			if strings.Contains(err.Error(), keySecret) {
 				t.Errorf("error quotes the secret: %v", err)
