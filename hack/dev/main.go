@@ -80,10 +80,10 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("cannot start the ECS simulator on %s (use --sim-listen or SIM_LISTEN for another address): %w", *simListen, err)
 	}
-	defer sim.Stop()
+	defer func() { _ = sim.Stop() }()
 
 	done = step("installing credentials and ProviderConfigs")
-	if err := devenv.Bootstrap(ctx, cp, root, sim.URL); err != nil {
+	if err := devenv.Bootstrap(ctx, cp, root, sim); err != nil {
 		return err
 	}
 	done()
@@ -122,7 +122,10 @@ The provider's log follows.
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
-			return fmt.Errorf("the provider exited: %v", provider.Err())
+			if err := provider.Err(); err != nil {
+				return fmt.Errorf("the provider exited: %w", err)
+			}
+			return errors.New("the provider exited")
 		}
 	}
 	fmt.Println("\ndev: stopping the provider")

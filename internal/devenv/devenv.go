@@ -8,9 +8,12 @@ package devenv
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/testpki"
 )
 
 // Root is the repository root, found from the working directory.
@@ -121,14 +125,46 @@ func (c *ControlPlane) Kubectl(ctx context.Context, stdin string, args ...string
 // Simulator is the ECS simulator served on a loopback port.
 type Simulator struct {
 	*ecssim.Simulator
-	// URL is its endpoint, such as http://127.0.0.1:41234.
+	// URL is its endpoint, such as http://127.0.0.1:41234, or https:// when
+	// served with TLS.
 	URL string
-	srv *http.Server
+	// CABundle is the PEM certificate of the CA that signs its certificate
+	// when served with TLS; nil for http.
+	CABundle []byte
+	srv      *http.Server
 }
 
-// StartSimulator serves an ECS simulator seeded with cfg on addr (such as
-// 127.0.0.1:0 for any free port).
+// StartSimulator serves an ECS simulator seeded with cfg over http on addr
+// (such as 127.0.0.1:0 for any free port).
 func StartSimulator(cfg ecssim.Config, addr string, opts ...ecssim.Option) (*Simulator, error) {
+	return startSimulator(cfg, addr, nil, opts...)
+}
+
+// StartTLSSimulator serves an ECS simulator seeded with cfg over https on a
+// loopback addr, with a certificate from a new test CA, as ECS is served:
+// the provider must then be told to trust that CA, as Bootstrap does.
+func StartTLSSimulator(cfg ecssim.Config, addr string, opts ...ecssim.Option) (*Simulator, error) {
+	ca, err := testpki.NewCA("ecs-simulator test CA")
+	if err != nil {
+		return nil, err
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := ca.ServerTLS(host)
+	if err != nil {
+		return nil, err
+	}
+	sim, err := startSimulator(cfg, addr, conf, opts...)
+	if err != nil {
+		return nil, err
+	}
+	sim.CABundle = ca.PEM
+	return sim, nil
+}
+
+func startSimulator(cfg ecssim.Config, addr string, conf *tls.Config, opts ...ecssim.Option) (*Simulator, error) {
 	sim, err := ecssim.New(cfg, opts...)
 	if err != nil {
 		return nil, err
@@ -137,9 +173,13 @@ func StartSimulator(cfg ecssim.Config, addr string, opts ...ecssim.Option) (*Sim
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if conf != nil {
+		ln, scheme = tls.NewListener(ln, conf), "https"
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go func() { _ = srv.Serve(ln) }()
-	return &Simulator{Simulator: sim, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+	return &Simulator{Simulator: sim, URL: scheme + "://" + ln.Addr().String(), srv: srv}, nil
 }
 
 // Stop stops serving.
@@ -152,16 +192,28 @@ func (s *Simulator) Stop() error {
 // Bootstrap installs what the examples need beside the control plane: the
 // crossplane-system namespace, the example credentials Secret (whose demo
 // AccessKey the simulator's demo tenant accepts) and the example
-// ClusterProviderConfig "default", pointed at endpoint.
-func Bootstrap(ctx context.Context, c *ControlPlane, root, endpoint string) error {
+// ClusterProviderConfig and cluster-scoped ProviderConfig "default", pointed
+// at sim and, when it serves https, trusting its CA.
+func Bootstrap(ctx context.Context, c *ControlPlane, root string, sim *Simulator) error {
+	spec := map[string]any{"endpoint": sim.URL}
 	steps := [][]string{
 		{"create", "namespace", "crossplane-system"},
 		{"apply", "-f", filepath.Join(root, "examples", "secret.yaml")},
-		{"apply", "-f", filepath.Join(root, "examples", "clusterproviderconfig.yaml")},
-		{"patch", "clusterproviderconfig.alibabacloud.m.crossplane.io", "default", "--type=merge", "-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, endpoint)},
-		{"apply", "-f", filepath.Join(root, "examples", "cluster", "providerconfig.yaml")},
-		{"patch", "providerconfig.alibabacloud.crossplane.io", "default", "--type=merge", "-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, endpoint)},
 	}
+	if sim.CABundle != nil {
+		steps = append(steps, []string{"create", "secret", "generic", SimulatorCASecret, "-n", "crossplane-system", "--from-literal=ca.crt=" + string(sim.CABundle)})
+		spec["tls"] = map[string]any{"caBundleSecretRef": map[string]string{"namespace": "crossplane-system", "name": SimulatorCASecret, "key": "ca.crt"}}
+	}
+	patch, err := json.Marshal(map[string]any{"spec": spec})
+	if err != nil {
+		return err
+	}
+	steps = append(steps,
+		[]string{"apply", "-f", filepath.Join(root, "examples", "clusterproviderconfig.yaml")},
+		[]string{"patch", "clusterproviderconfig.alibabacloud.m.crossplane.io", "default", "--type=merge", "-p", string(patch)},
+		[]string{"apply", "-f", filepath.Join(root, "examples", "cluster", "providerconfig.yaml")},
+		[]string{"patch", "providerconfig.alibabacloud.crossplane.io", "default", "--type=merge", "-p", string(patch)},
+	)
 	for _, args := range steps {
 		if _, err := c.Kubectl(ctx, "", args...); err != nil {
 			return err
@@ -169,6 +221,10 @@ func Bootstrap(ctx context.Context, c *ControlPlane, root, endpoint string) erro
 	}
 	return nil
 }
+
+// SimulatorCASecret, in crossplane-system, holds the CA that signs the
+// simulator's certificate under the key ca.crt.
+const SimulatorCASecret = "ecs-simulator-ca"
 
 // BuildProvider builds cmd/provider into dir and returns the binary's path.
 func BuildProvider(ctx context.Context, root, dir string) (string, error) {

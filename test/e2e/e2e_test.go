@@ -88,12 +88,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer cp.Stop()
-	if sim, err = devenv.StartSimulator(world(), "127.0.0.1:0"); err != nil {
+	if sim, err = devenv.StartTLSSimulator(world(), "127.0.0.1:0"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	defer sim.Stop()
-	if err := devenv.Bootstrap(ctx, cp, root, sim.URL); err != nil {
+	if err := devenv.Bootstrap(ctx, cp, root, sim); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}

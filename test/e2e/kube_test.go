@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 )
 
 // kubectl runs kubectl and fails the test if it fails.
@@ -162,4 +164,10 @@ func sharedWith(t *testing.T, region, image string) []string {
 
 func modifySuccesses() uint64 {
 	return sim.Counters()["ModifyImageSharePermission"]["Success"]
+}
+
+// simulatorEndpoint is the YAML, indented to sit under spec, that points a
+// provider configuration at the simulator and trusts its test CA.
+func simulatorEndpoint() string {
+	return fmt.Sprintf("  endpoint: %s\n  tls: {caBundleSecretRef: {namespace: crossplane-system, name: %s, key: ca.crt}}\n", sim.URL, devenv.SimulatorCASecret)
 }

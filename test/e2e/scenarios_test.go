@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 )
 
 // testExamples applies the examples as a user would and checks what
@@ -22,8 +24,10 @@ func testExamples(t *testing.T) {
 	// The namespace's own ProviderConfig, with its own Secret.
 	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "secret.yaml"))
 	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "providerconfig.yaml"))
+	// A tenant trusts the simulator's CA with a Secret of its own namespace.
+	kubectl(t, "", "create", "secret", "generic", devenv.SimulatorCASecret, "-n", "default", "--from-literal=ca.crt="+string(sim.CABundle))
 	kubectl(t, "", "patch", "providerconfig.alibabacloud.m.crossplane.io", "team", "-n", "default", "--type=merge",
-		"-p", fmt.Sprintf(`{"spec":{"endpoint":%q}}`, sim.URL))
+		"-p", fmt.Sprintf(`{"spec":{"endpoint":%q,"tls":{"caBundleSecretRef":{"namespace":"default","name":%q,"key":"ca.crt"}}}}`, sim.URL, devenv.SimulatorCASecret))
 	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharepermission-providerconfig.yaml"))
 	waitReady(t, namespacedISP, "default", "demo-share-team")
 
@@ -161,6 +165,21 @@ func testBadInput(t *testing.T) {
 	}
 	refused[2].manifest = strings.Replace(refused[2].manifest, "region: cn-hangzhou", "region: Hangzhou", 1)
 	refused[2].want = "region must be an Alibaba Cloud region ID"
+	refused = append(refused,
+		struct{ name, manifest, want string }{"tenant-borrows-env", `apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ProviderConfig
+metadata: {name: borrow, namespace: default}
+spec:
+  credentials: {source: Environment, env: {name: ALIBABA_CLOUD_CREDENTIALS}}
+`, "a namespaced ProviderConfig may only use credentials.source Secret"},
+		struct{ name, manifest, want string }{"plain-http", `apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ClusterProviderConfig
+metadata: {name: plain-http}
+spec:
+  endpoint: http://ecs.cn-hangzhou.aliyuncs.com
+  credentials: {source: Secret, secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: credentials}}
+`, "endpoint uses plain http to a host that is not loopback"},
+	)
 	for _, c := range refused {
 		out, err := kubectlErr(c.manifest, "apply", "-f", "-")
 		if err == nil || !strings.Contains(out, c.want) {
@@ -179,8 +198,7 @@ apiVersion: alibabacloud.m.crossplane.io/v1beta1
 kind: ClusterProviderConfig
 metadata: {name: wrong-secret}
 spec:
-  endpoint: %s
-  credentials:
+%s  credentials:
     source: Secret
     secretRef: {namespace: crossplane-system, name: wrong-secret, key: credentials}
 ---
@@ -188,11 +206,19 @@ apiVersion: alibabacloud.m.crossplane.io/v1beta1
 kind: ClusterProviderConfig
 metadata: {name: missing-key}
 spec:
+%s  credentials:
+    source: Secret
+    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: nokey}
+---
+apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ClusterProviderConfig
+metadata: {name: untrusted}
+spec:
   endpoint: %s
   credentials:
     source: Secret
-    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: nokey}
-`, wrongSecret, sim.URL, sim.URL), "apply", "-f", "-")
+    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: credentials}
+`, wrongSecret, simulatorEndpoint(), simulatorEndpoint(), sim.URL), "apply", "-f", "-")
 	ref := func(kind, name string) string {
 		return fmt.Sprintf("  providerConfigRef: {kind: %s, name: %s}\n", kind, name)
 	}
@@ -200,6 +226,7 @@ spec:
 		{"no-config", share(true, "no-config", "m-demo0001", "4100000000000001", ref("ClusterProviderConfig", "nonexistent")), `ClusterProviderConfig "nonexistent" not found`},
 		{"missing-key", share(true, "missing-key", "m-demo0001", "4100000000000002", ref("ClusterProviderConfig", "missing-key")), `credentials are empty: key "nokey" of Secret crossplane-system/alibabacloud-credentials`},
 		{"wrong-secret", share(true, "wrong-secret", "m-demo0001", "4100000000000003", ref("ClusterProviderConfig", "wrong-secret")), "SignatureDoesNotMatch"},
+		{"untrusted", share(true, "untrusted", "m-demo0001", "4100000000000004", ref("ClusterProviderConfig", "untrusted")), "presented a certificate that is not trusted"},
 		{"foreign-image", share(true, "foreign-image", "m-foreign01", partner, ""), "InvalidImageId.NotFound"},
 		{"fifty-first", share(true, "fifty-first", "m-full00001", partner, ""), "QuotaExceed.ShareImageUser"},
 	}
