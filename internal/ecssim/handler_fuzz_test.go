@@ -92,16 +92,43 @@ func fuzzClock(r *http.Request, body []byte) time.Time {
 	return fuzzEpoch
 }
 
-// fuzzServe answers r from a simulator of its own, so that no nonce is
-// remembered from another input.
+// fuzzSim is one simulator per process, reloaded for every input: Load
+// resets all that New sets up, nonces included, so each input still meets a
+// simulator of its own, and building a Handler per input would cost more
+// than the call it serves.
+var fuzzSim = sync.OnceValues(func() (*fuzzHarness, error) {
+	h := &fuzzHarness{}
+	sim, err := ecssim.New(credConfig(fuzzEpoch), ecssim.WithClock(func() time.Time { return h.now }))
+	if err != nil {
+		return nil, err
+	}
+	h.sim, h.handler = sim, sim.Handler()
+	return h, nil
+})
+
+type fuzzHarness struct {
+	mu      sync.Mutex
+	sim     *ecssim.Simulator
+	handler http.Handler
+	now     time.Time
+}
+
+// fuzzServe answers r from a simulator in its seed state whose clock
+// stands still at now.
 func fuzzServe(t *testing.T, r *http.Request, now time.Time) *httptest.ResponseRecorder {
 	t.Helper()
-	sim, err := ecssim.New(credConfig(now), ecssim.WithClock(func() time.Time { return now }))
+	h, err := fuzzSim()
 	if err != nil {
 		t.Fatalf("ecssim.New: %v", err)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = now
+	if err := h.sim.Load(credConfig(now)); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
 	rec := httptest.NewRecorder()
-	sim.Handler().ServeHTTP(rec, r)
+	h.handler.ServeHTTP(rec, r)
 	return rec
 }
 
