@@ -87,15 +87,19 @@ test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race dete
 # so make test covers the seeds; make fuzz also searches for new inputs. A
 # failing input is written to testdata/fuzz/<Target>/ beside the target:
 # commit it as a regression seed with the fix. go test -fuzz takes one
-# target in one package per run, so each target gets its own run.
-FUZZTIME   ?= 30s
-FUZZ_FLAGS ?=
+# target in one package per run, so each target gets its own run. Every new
+# input that adds coverage is minimized first, by default for up to a
+# minute; the simulator's inputs are whole HTTP requests, so that alone
+# would use up a short run: FUZZMINIMIZETIME bounds it.
+FUZZTIME         ?= 30s
+FUZZMINIMIZETIME ?= 2s
+FUZZ_FLAGS       ?=
 .PHONY: fuzz
 fuzz: ## Search each fuzz target for FUZZTIME (30s) for failing inputs; FUZZ_FLAGS=-parallel=1 on a busy machine.
 	@for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
 		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
 			echo "fuzz: $$name in ./$${dir#$(CURDIR)/} for $(FUZZTIME)"; \
-			$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $(FUZZ_FLAGS) $$dir || exit 1; \
+			$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) $(FUZZ_FLAGS) $$dir || exit 1; \
 		done; \
 	done
 
