@@ -50,6 +50,11 @@ CROSSPLANE              ?= $(CURDIR)/.cache/tools/crossplane-$(CROSSPLANE_VERSIO
 CROSSPLANE_CORE_VERSION := $(shell cd hack/tools/crossplane-core && $(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)
 CROSSPLANE_CORE         ?= $(CURDIR)/.cache/tools/crossplane-core-$(CROSSPLANE_CORE_VERSION)/crossplane
 
+# golangci-lint (pinned by hack/tools/golangci-lint/go.mod, configured by
+# .golangci.yml) is built once, the same way.
+GOLANGCI_LINT_VERSION := $(shell cd hack/tools/golangci-lint && $(GO) list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2)
+GOLANGCI_LINT         ?= $(CURDIR)/.cache/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+
 .DEFAULT_GOAL := build
 .PHONY: build build-platform image xpkg test controlplane generate lint reviewable simulator run dev help
 
@@ -117,6 +122,12 @@ $(CROSSPLANE_CORE):
 	cd hack/tools/crossplane-core && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/crossplane/v2/cmd/crossplane
 	@mv $@.partial $@
 
+$(GOLANGCI_LINT):
+	@mkdir -p $(@D)
+	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION) (a few minutes, the first time)"
+	cd hack/tools/golangci-lint && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	@mv $@.partial $@
+
 # Each binary is written beside its final name and renamed, so an
 # interrupted build never leaves a broken binary that looks finished.
 $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kubectl:
@@ -135,13 +146,25 @@ generate: ## Regenerate generated code; must leave a clean tree.
 	$(GO) generate ./...
 	$(GO) mod tidy
 
-lint: ## gofmt, go vet and a tidy go.mod.
+# lint checks both Go modules that ship or are tested: the provider and the
+# composition function. `go mod tidy -diff` fails on an untidy go.mod or
+# go.sum and prints the change (`go mod verify` only checks the module cache).
+lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint and tidy go.mod files.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) mod verify
-	cd examples/composition/function && $(GO) vet ./... && $(GO) mod verify
+	$(GOLANGCI_LINT) run ./...
+	$(GO) mod tidy -diff
+	cd examples/composition/function && $(GO) vet ./... && $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./... && $(GO) mod tidy -diff
 
-reviewable: generate lint test ## What every change must pass.
+.PHONY: check-diff
+check-diff: ## Fail if make generate changes any file (stale generated code, CRDs or go.mod).
+	@MAKE="$(MAKE)" hack/check-diff.sh
+
+# In order, even under make -j: lint and test must see what generate wrote.
+reviewable: ## What every change must pass: generate (check-diff), lint, test. CI runs this.
+	@$(MAKE) --no-print-directory check-diff
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test
 
 simulator: ## Run the ECS simulator (SIM_LISTEN, SIM_STATE=file.yaml to seed it).
 	$(GO) run ./cmd/ecs-simulator --listen $(SIM_LISTEN) $(if $(SIM_STATE),--state $(SIM_STATE))
