@@ -47,12 +47,11 @@ func run(dockerfile, binary, platform, version, repository, out string) error {
 	if !ok {
 		return fmt.Errorf("--platform %q is not os/arch", platform)
 	}
-	f, err := os.Open(dockerfile)
+	recipe, err := os.ReadFile(dockerfile)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	spec, err := ParseDockerfile(f, map[string]string{"TARGETOS": goos, "TARGETARCH": goarch, "VERSION": version})
+	spec, err := ParseDockerfile(bytes.NewReader(recipe), map[string]string{"TARGETOS": goos, "TARGETARCH": goarch, "VERSION": version})
 	if err != nil {
 		return fmt.Errorf("%s: %w", dockerfile, err)
 	}

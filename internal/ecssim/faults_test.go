@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alibabacloud-go/tea/tea"
-
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
@@ -55,8 +53,8 @@ func TestRateLimits(t *testing.T) {
 				if got := code(t, err); got != tc.want[i] {
 					t.Fatalf("call %d (%s): code %q, want %q", i, step, got, tc.want[i])
 				}
-				if err != nil && tea.IntValue(err.(*tea.SDKError).StatusCode) != 400 {
-					t.Errorf("call %d: throttling answered %d, want 400", i, tea.IntValue(err.(*tea.SDKError).StatusCode))
+				if err != nil && httpStatus(t, err) != 400 {
+					t.Errorf("call %d: throttling answered %d, want 400", i, httpStatus(t, err))
 				}
 			}
 		})
@@ -79,7 +77,7 @@ func TestInjectedErrors(t *testing.T) {
 			}
 			c := ownerClient(t, srv)
 			err := modify(c, imageID, []string{stranger}, nil)
-			if got := code(t, err); got != tc.code || tea.IntValue(err.(*tea.SDKError).StatusCode) != tc.status {
+			if got := code(t, err); got != tc.code || httpStatus(t, err) != tc.status {
 				t.Fatalf("got %q, want %s with %d", got, tc.code, tc.status)
 			}
 			if got, _ := sim.SharedWith(region, imageID); !slices.Equal(got, []string{friend}) {

@@ -1,6 +1,7 @@
 package ecssim_test
 
 import (
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -114,11 +115,22 @@ func code(t *testing.T, err error) string {
 	if err == nil {
 		return ""
 	}
-	sdkErr, ok := err.(*tea.SDKError)
-	if !ok {
+	return tea.StringValue(sdkError(t, err).Code)
+}
+
+// httpStatus is the HTTP status ECS answered an SDK error with.
+func httpStatus(t *testing.T, err error) int {
+	t.Helper()
+	return tea.IntValue(sdkError(t, err).StatusCode)
+}
+
+func sdkError(t *testing.T, err error) *tea.SDKError {
+	t.Helper()
+	var sdkErr *tea.SDKError
+	if !errors.As(err, &sdkErr) {
 		t.Fatalf("error is %T, not *tea.SDKError: %v", err, err)
 	}
-	return tea.StringValue(sdkErr.Code)
+	return sdkErr
 }
 
 func sharedIDs(b *ecs.DescribeImageSharePermissionResponseBody) []string {

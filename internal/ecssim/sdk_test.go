@@ -105,7 +105,7 @@ func TestDescribePageParameters(t *testing.T) {
 				t.Fatalf("code = %q, want %q", got, tc.wantCode)
 			}
 			if err != nil {
-				if sc := tea.IntValue(err.(*tea.SDKError).StatusCode); sc != 400 {
+				if sc := httpStatus(t, err); sc != 400 {
 					t.Errorf("status = %d, want 400", sc)
 				}
 				return
@@ -180,7 +180,7 @@ func TestModify(t *testing.T) {
 				t.Fatalf("code = %q, want %q (%v)", got, tc.wantCode, err)
 			}
 			if err != nil {
-				if sc := tea.IntValue(err.(*tea.SDKError).StatusCode); sc != tc.wantStatus {
+				if sc := httpStatus(t, err); sc != tc.wantStatus {
 					t.Errorf("status = %d, want %d", sc, tc.wantStatus)
 				}
 			}

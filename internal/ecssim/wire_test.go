@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // the RPC signature is HMAC-SHA1 by definition.
+	"crypto/sha1" // the RPC signature is HMAC-SHA1 by definition
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"

@@ -323,7 +323,9 @@ func crossplaneCRDs(t *testing.T, root string) string {
 	if err != nil {
 		t.Fatalf("go mod download: %v", err)
 	}
-	var m struct{ Dir string }
+	var m struct {
+		Dir string `json:"Dir"`
+	}
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatalf("go mod download: %v in %s", err, out)
 	}
@@ -338,16 +340,16 @@ func TestValidate(t *testing.T) {
 		filepath.Join(root, "examples", "composition", "definition.yaml"),
 		crossplaneCRDs(t, root),
 	}, ",")
-	example := func(path, old, new string) string {
+	example := func(path, from, to string) string {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(root, "examples", path))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), old) {
-			t.Fatalf("examples/%s no longer contains %q", path, old)
+		if !strings.Contains(string(b), from) {
+			t.Fatalf("examples/%s no longer contains %q", path, from)
 		}
-		return write(t, filepath.Base(path), strings.Replace(string(b), old, new, 1))
+		return write(t, filepath.Base(path), strings.Replace(string(b), from, to, 1))
 	}
 	tooMany := make([]string, 51)
 	for i := range tooMany {
