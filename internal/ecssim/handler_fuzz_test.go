@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/sha1" //nolint:gosec // the RPC signature is HMAC-SHA1 by definition.
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -135,8 +135,8 @@ func fuzzServe(t *testing.T, r *http.Request, now time.Time) *httptest.ResponseR
 // ecsSurface reports whether r is for the signed ECS API rather than the
 // control API or the metrics, which are unauthenticated by design.
 func ecsSurface(r *http.Request) bool {
-	return !strings.HasPrefix(r.URL.Path, ecssim.ControlPrefix) &&
-		!(r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead))
+	metrics := r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+	return !metrics && !strings.HasPrefix(r.URL.Path, ecssim.ControlPrefix)
 }
 
 // fuzzSecrets maps every AccessKey ID the simulator knows to its secret.
@@ -508,7 +508,7 @@ func setParam(params url.Values, pick int, v string) (old string, ok bool) {
 }
 
 func equalParams(a, b url.Values) bool {
-	return maps.EqualFunc(a, b, func(x, y []string) bool { return slices.Equal(x, y) })
+	return maps.EqualFunc(a, b, slices.Equal)
 }
 
 // headerValue reports whether v can be sent as a header value: no control
