@@ -317,7 +317,12 @@ func addSDKRequests(f *testing.F, add func(raw []byte)) {
 }
 
 func FuzzHandler(f *testing.F) {
-	addSDKRequests(f, func(raw []byte) { f.Add(raw) })
+	addSDKRequests(f, func(raw []byte) {
+		f.Add(raw)
+		// The same request with a wrong signature, so that the property
+		// is put to the test by the seeds alone.
+		f.Add(bytes.Replace(raw, []byte("Signature="), []byte("Signature=0"), 1))
+	})
 	for _, raw := range []string{
 		"GET /_sim/healthz HTTP/1.1\r\nHost: sim\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nHost: sim\r\n\r\n",
