@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,6 +25,8 @@ import (
 type apiServerProcess struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	// log is the end of its output, to say why it did not come up.
+	log *tailBuffer
 }
 
 // RestartAPIServer kills kube-apiserver at once, as a crash would, keeps it
@@ -62,16 +67,43 @@ func (c *ControlPlane) RestartAPIServer(ctx context.Context, downtime time.Durat
 	// Its own process group, as envtest does, so that a terminal's Ctrl-C
 	// reaches the test and not the server behind its back.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &apiServerProcess{cmd: cmd, done: make(chan struct{}), log: &tailBuffer{max: 4 << 10}}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start kube-apiserver again: %w", err)
 	}
-	p := &apiServerProcess{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
 	}()
 	c.apiserver = p
-	return waitReady(ctx, c.Config, p.done)
+	if err := waitReady(ctx, c.Config, p.done); err != nil {
+		return fmt.Errorf("%w; its output ends:\n%s", err, p.log)
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append([]byte{}, t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 // stopRestartedAPIServer stops a kube-apiserver RestartAPIServer started,
@@ -142,19 +174,25 @@ func waitReady(ctx context.Context, cfg *rest.Config, exited <-chan struct{}) er
 	}
 	client.Timeout = 5 * time.Second
 	deadline := time.Now().Add(2 * time.Minute)
+	var last string
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+"/readyz", nil)
 		if err != nil {
 			return err
 		}
-		if resp, err := client.Do(req); err == nil {
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err.Error()
+		} else {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			last = fmt.Sprintf("%s: %s", resp.Status, body)
 		}
 		if time.Now().After(deadline) {
-			return errors.New("kube-apiserver was not ready within two minutes of its restart")
+			return fmt.Errorf("kube-apiserver was not ready within two minutes of its restart (/readyz: %s)", last)
 		}
 		select {
 		case <-exited:
