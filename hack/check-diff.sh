@@ -32,7 +32,7 @@ if [ "$before" == "$after" ]; then
 fi
 
 echo "check-diff: make generate changed these files; review and commit them:"
-diff <(echo "$before") <(echo "$after") | sed -n 's/^[<>] [^ ]* //p' | sort -u | sed 's/^/  /'
+{ diff <(echo "$before") <(echo "$after") || true; } | sed -n 's/^[<>] [^ ]* //p' | sort -u | sed 's/^/  /'
 if [ -z "$before" ]; then
 	# The tree was clean, so everything that differs now is drift.
 	git status --porcelain
