@@ -8,12 +8,14 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
@@ -86,6 +88,26 @@ var scopes = []scope{
 	},
 }
 
+// options configure the managed reconciler of one scope, for the
+// controller and for tests that drive the very same reconciler.
+func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, s scope, newClient NewClientFn) []managed.ReconcilerOption {
+	opts := []managed.ReconcilerOption{
+		managed.WithExternalConnector(&connector{resolver: config.NewResolver(kube), resolve: s.resolve, newClient: newClient}),
+		managed.WithInitializers(externalName{kube: kube}),
+		managed.WithDeterministicExternalName(true),
+		managed.WithLogger(log),
+		managed.WithRecorder(rec),
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithPollJitterHook(o.PollInterval / pollJitterFraction),
+		managed.WithTimeout(reconcileTimeout),
+		managed.WithCreationGracePeriod(creationGracePeriod),
+	}
+	if o.Features.Enabled(feature.EnableBetaManagementPolicies) {
+		opts = append(opts, managed.WithManagementPolicies())
+	}
+	return opts
+}
+
 // Setup adds a controller for ImageSharePermission in each scope.
 func Setup(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error {
 	for _, s := range scopes {
@@ -112,25 +134,13 @@ func SetupGated(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) e
 func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientFn) error {
 	name := managed.ControllerName(s.gvk.GroupKind().String())
 	kube := mgr.GetClient()
-	opts := []managed.ReconcilerOption{
-		managed.WithExternalConnector(&connector{resolver: config.NewResolver(kube), resolve: s.resolve, newClient: newClient}),
-		managed.WithInitializers(externalName{kube: kube}),
-		managed.WithDeterministicExternalName(true),
-		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
-		managed.WithPollInterval(o.PollInterval),
-		managed.WithPollJitterHook(o.PollInterval / pollJitterFraction),
-		managed.WithTimeout(reconcileTimeout),
-		managed.WithCreationGracePeriod(creationGracePeriod),
-	}
-	if o.Features.Enabled(feature.EnableBetaManagementPolicies) {
-		opts = append(opts, managed.WithManagementPolicies())
-	}
+	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
+	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, s, newClient)
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
-			rec := statemetrics.NewMRStateRecorder(kube, o.Logger, m.MRStateMetrics, s.list, m.PollStateMetricInterval)
-			if err := mgr.Add(rec); err != nil {
+			states := statemetrics.NewMRStateRecorder(kube, o.Logger, m.MRStateMetrics, s.list, m.PollStateMetricInterval)
+			if err := mgr.Add(states); err != nil {
 				return fmt.Errorf("cannot register state metrics recorder: %w", err)
 			}
 		}
