@@ -56,13 +56,15 @@ func acs3Request(r *http.Request, body []byte) (signedRequest, *APIError) {
 	}
 	names := strings.Split(signedHeaders, ";")
 	required := []string{"host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
-	// An STS token travels in headers the signature must cover, or it could
-	// be swapped in transit.
-	for _, h := range []string{"x-acs-security-token", "x-acs-accesskey-id"} {
-		if r.Header.Get(h) != "" {
-			required = append(required, h)
+	// Every x-acs-* header sent must be signed, as ACS3 specifies: they
+	// choose the action and version and carry the STS token, so an unsigned
+	// one could be changed in transit.
+	for h := range r.Header {
+		if name := strings.ToLower(h); strings.HasPrefix(name, "x-acs-") && !slices.Contains(required, name) {
+			required = append(required, name)
 		}
 	}
+	slices.Sort(required)
 	for _, required := range required {
 		if !slices.Contains(names, required) {
 			return signedRequest{}, apiErr(http.StatusBadRequest, CodeIncompleteSignature,
