@@ -194,7 +194,9 @@ func TestNoSecretEscapes(t *testing.T) {
 		{reason: "an untrusted certificate", endpoint: untrustedTLS, doc: doc(canaryKey, canarySecret, ""), want: "presented a certificate that is not trusted"},
 		{reason: "nothing listens", endpoint: func(*testing.T) string { return "http://127.0.0.1:1" }, doc: doc(canaryKey, canarySecret, ""), want: "was unreachable"},
 		{reason: "ECS does not answer in time", endpoint: simURL(func(c *ecssim.Config) { c.Faults.Latency = ecssim.Duration{Duration: 3 * time.Second} }), doc: doc(canaryKey, canarySecret, ""),
-			spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) { s.Timeouts = &alibabacloudv1beta1.Timeouts{Read: &metav1.Duration{Duration: 500 * time.Millisecond}} }, want: "did not answer in time"},
+			spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) {
+				s.Timeouts = &alibabacloudv1beta1.Timeouts{Read: &metav1.Duration{Duration: 500 * time.Millisecond}}
+			}, want: "did not answer in time"},
 		{reason: "ECS echoes the credentials in its message", endpoint: echoingECS, doc: doc(canaryStsKey, canaryStsSec, canaryToken), want: "InvalidParameter: ECS rejected the request as malformed"},
 		{reason: "a wrong secret", endpoint: sim, doc: doc(canaryKey, canaryWrong, ""), want: "SignatureDoesNotMatch"},
 		{reason: "an unknown key", endpoint: sim, doc: doc("LTAIcanaryNobody", canarySecret, ""), want: "InvalidAccessKeyId.NotFound"},
