@@ -50,6 +50,7 @@ func main() {
 		leaseDuration  = app.Flag("leader-election-lease-duration", "How long a standby replica waits before taking over from a leader that stopped renewing.").Default("60s").Duration()
 		renewDeadline  = app.Flag("leader-election-renew-deadline", "How long the leader keeps trying to renew before it gives up leading; less than the lease duration.").Default("50s").Duration()
 		retryPeriod    = app.Flag("leader-election-retry-period", "How often replicas try to acquire or renew the lease.").Default("2s").Duration()
+		leaseNamespace = app.Flag("leader-election-namespace", "Namespace of the leader election lease; empty means the pod's own, which only exists in a cluster.").Envar("POD_NAMESPACE").String()
 		metricsAddr    = app.Flag("metrics-bind-address", "Address to serve Prometheus metrics on; 0 disables them.").Default(":8080").String()
 
 		syncInterval            = app.Flag("sync", "How often all resources will be double-checked for drift from the desired state.").Short('s').Default("1h").Duration()
@@ -93,6 +94,7 @@ func main() {
 		},
 		LeaderElection:             *leaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-alibabacloud-ecs",
+		LeaderElectionNamespace:    *leaseNamespace,
 		LeaderElectionResourceLock: resourcelock.LeasesResourceLock,
 		LeaseDuration:              leaseDuration,
 		RenewDeadline:              renewDeadline,
