@@ -33,9 +33,22 @@ func NewResolver(kube client.Client) *Resolver {
 	}
 }
 
-// Namespaced resolves the ProviderConfig (in the resource's namespace) or
+// Resolve resolves the configuration of a managed resource of either scope:
+// a namespaced resource is modern and a cluster-scoped one legacy, and no
+// resource is both (their GetProviderConfigReference methods differ).
+func (r *Resolver) Resolve(ctx context.Context, mg resource.Managed, region string) (ecs.Config, error) {
+	switch mg := mg.(type) {
+	case resource.ModernManaged:
+		return r.namespaced(ctx, mg, region)
+	case resource.LegacyManaged:
+		return r.cluster(ctx, mg, region)
+	}
+	return ecs.Config{}, fmt.Errorf("%T is neither a namespaced nor a cluster-scoped managed resource", mg)
+}
+
+// namespaced resolves the ProviderConfig (in the resource's namespace) or
 // ClusterProviderConfig of a namespaced managed resource.
-func (r *Resolver) Namespaced(ctx context.Context, mg resource.ModernManaged, region string) (ecs.Config, error) {
+func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string) (ecs.Config, error) {
 	if err := r.modern.Track(ctx, mg); err != nil {
 		return ecs.Config{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
 	}
@@ -61,9 +74,9 @@ func (r *Resolver) Namespaced(ctx context.Context, mg resource.ModernManaged, re
 		alibabacloudv1beta1.ProviderConfigKind, alibabacloudv1beta1.ClusterProviderConfigKind)
 }
 
-// Cluster resolves the cluster-scoped ProviderConfig of a cluster-scoped
+// cluster resolves the cluster-scoped ProviderConfig of a cluster-scoped
 // managed resource.
-func (r *Resolver) Cluster(ctx context.Context, mg resource.LegacyManaged, region string) (ecs.Config, error) {
+func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, region string) (ecs.Config, error) {
 	if err := r.legacy.Track(ctx, mg); err != nil {
 		return ecs.Config{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
 	}

@@ -106,7 +106,7 @@ func TestCredentialStyles(t *testing.T) {
 			pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).
 				WithObjects(pc, secret("team", "creds", map[string]string{"credentials": doc})).Build()
-			cfg, err := NewResolver(kube).Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+			cfg, err := NewResolver(kube).Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,12 +147,12 @@ func TestResolve(t *testing.T) {
 		}
 	}
 	resolveNamespaced := func(r *Resolver) (ecs.Config, error) {
-		return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+		return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 	}
 	resolveCluster := func(r *Resolver) (ecs.Config, error) {
 		cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 		cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
-		return r.Cluster(context.Background(), cr, region)
+		return r.Resolve(context.Background(), cr, region)
 	}
 	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 	cases := []struct {
@@ -173,7 +173,7 @@ func TestResolve(t *testing.T) {
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 		},
 		{
@@ -183,14 +183,14 @@ func TestResolve(t *testing.T) {
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+				return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 			},
 			wantErr: `refers to a Secret in namespace "crossplane-system": a namespaced ProviderConfig may only use Secrets in its own namespace`,
 		},
 		{
 			name: "missing ProviderConfig",
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ProviderConfig", "nope"), region)
+				return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "nope"), region)
 			},
 			wantErr: `ProviderConfig "nope" not found in namespace team`,
 		},
@@ -198,7 +198,7 @@ func TestResolve(t *testing.T) {
 			name:    "missing Secret",
 			objects: []client.Object{&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}},
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: "cannot read credentials (source Secret)",
 		},
@@ -209,7 +209,7 @@ func TestResolve(t *testing.T) {
 				secret("crossplane-system", "creds", map[string]string{"other": good}),
 			},
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: `credentials are empty: key "credentials" of Secret crossplane-system/creds`,
 		},
@@ -220,7 +220,7 @@ func TestResolve(t *testing.T) {
 				secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId": "` + keyID + `", "secret": "` + keySecret + `"}`}),
 			},
 			resolve: func(r *Resolver) (ecs.Config, error) {
-				return r.Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
+				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: `credentials in key "credentials" of Secret crossplane-system/creds`,
 		},
@@ -233,7 +233,7 @@ func TestResolve(t *testing.T) {
 			resolve: func(r *Resolver) (ecs.Config, error) {
 				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
-				return r.Cluster(context.Background(), cr, region)
+				return r.Resolve(context.Background(), cr, region)
 			},
 		},
 		{
@@ -241,7 +241,7 @@ func TestResolve(t *testing.T) {
 			resolve: func(r *Resolver) (ecs.Config, error) {
 				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "gone"}
-				return r.Cluster(context.Background(), cr, region)
+				return r.Resolve(context.Background(), cr, region)
 			},
 			wantErr: `ProviderConfig "gone" not found: create it`,
 		},
@@ -352,7 +352,7 @@ func TestUsageTracked(t *testing.T) {
 		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 		secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
 	).Build()
-	if _, err := NewResolver(kube).Namespaced(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
+	if _, err := NewResolver(kube).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
 		t.Fatal(err)
 	}
 	usages := &alibabacloudv1beta1.ProviderConfigUsageList{}

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 )
@@ -26,6 +27,16 @@ type shareResource interface {
 	SetObservation(ecsv1beta1.ImageSharePermissionObservation)
 }
 
+var (
+	_ shareResource = &ecsv1beta1.ImageSharePermission{}
+	_ shareResource = &clusterecsv1beta1.ImageSharePermission{}
+
+	_ managed.TypedExternalConnector[shareResource] = &connector{}
+	_ managed.TypedExternalClient[shareResource]    = &external{}
+)
+
+// errNotShareResource is only possible if the initializer, which the
+// runtime does not type, is given another kind.
 var errNotShareResource = errors.New("managed resource is not an ImageSharePermission")
 
 // external reconciles one ImageSharePermission with ECS.
@@ -37,11 +48,7 @@ type external struct {
 // only if that account is listed: that the image has shares at all says
 // nothing (Terraform's resource gets this wrong). Nothing of a share can
 // change, so an existing one is always up to date.
-func (e *external) Observe(ctx context.Context, mg resource.Managed) (managed.ExternalObservation, error) {
-	cr, ok := mg.(shareResource)
-	if !ok {
-		return managed.ExternalObservation{}, errNotShareResource
-	}
+func (e *external) Observe(ctx context.Context, cr shareResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
 	share, err := e.ecs.FindShare(ctx, p.ImageID, p.AccountID)
 	if ecs.IsNotFound(err) {
@@ -66,27 +73,19 @@ func (e *external) Observe(ctx context.Context, mg resource.Managed) (managed.Ex
 }
 
 // Create shares the image with the account.
-func (e *external) Create(ctx context.Context, mg resource.Managed) (managed.ExternalCreation, error) {
-	cr, ok := mg.(shareResource)
-	if !ok {
-		return managed.ExternalCreation{}, errNotShareResource
-	}
+func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
 	return managed.ExternalCreation{}, e.ecs.AddAccounts(ctx, p.ImageID, p.AccountID)
 }
 
 // Update has nothing to do: every parameter is immutable.
-func (e *external) Update(context.Context, resource.Managed) (managed.ExternalUpdate, error) {
+func (e *external) Update(context.Context, shareResource) (managed.ExternalUpdate, error) {
 	return managed.ExternalUpdate{}, nil
 }
 
 // Delete unshares the image. An image that is gone has no shares left, so
 // that counts as deleted (Terraform's resource fails here).
-func (e *external) Delete(ctx context.Context, mg resource.Managed) (managed.ExternalDelete, error) {
-	cr, ok := mg.(shareResource)
-	if !ok {
-		return managed.ExternalDelete{}, errNotShareResource
-	}
+func (e *external) Delete(ctx context.Context, cr shareResource) (managed.ExternalDelete, error) {
 	p := cr.GetParameters()
 	err := e.ecs.RemoveAccounts(ctx, p.ImageID, p.AccountID)
 	if ecs.IsNotFound(err) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -338,5 +337,3 @@ func TestExternalNameInitializer(t *testing.T) {
 		}
 	}
 }
-
-var _ managed.ExternalClient = &external{}

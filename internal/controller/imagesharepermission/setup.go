@@ -36,23 +36,14 @@ const (
 // NewClientFn builds an ECS client; tests point it at the simulator.
 type NewClientFn func(ecs.Config) (ecs.Client, error)
 
-// resolveFn turns a resource into an ECS client configuration: all that the
-// two scopes do differently.
-type resolveFn func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error)
-
-// connector builds an external client for one resource.
+// connector builds an external client for one resource of either scope.
 type connector struct {
 	resolver  *config.Resolver
-	resolve   resolveFn
 	newClient NewClientFn
 }
 
-func (c *connector) Connect(ctx context.Context, mg resource.Managed) (managed.ExternalClient, error) {
-	cr, ok := mg.(shareResource)
-	if !ok {
-		return nil, errNotShareResource
-	}
-	cfg, err := c.resolve(ctx, c.resolver, cr)
+func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
+	cfg, err := c.resolver.Resolve(ctx, cr, cr.GetParameters().Region)
 	if err != nil {
 		return nil, err
 	}
@@ -65,34 +56,21 @@ func (c *connector) Connect(ctx context.Context, mg resource.Managed) (managed.E
 
 // scope is one of the two kinds of ImageSharePermission.
 type scope struct {
-	gvk     schema.GroupVersionKind
-	object  resource.Managed
-	list    resource.ManagedList
-	resolve resolveFn
+	gvk    schema.GroupVersionKind
+	object resource.Managed
+	list   resource.ManagedList
 }
 
 var scopes = []scope{
-	{
-		gvk: ecsv1beta1.ImageSharePermissionGroupVersionKind, object: &ecsv1beta1.ImageSharePermission{},
-		list: &ecsv1beta1.ImageSharePermissionList{},
-		resolve: func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error) {
-			return r.Namespaced(ctx, mg.(resource.ModernManaged), mg.GetParameters().Region)
-		},
-	},
-	{
-		gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{},
-		list: &clusterecsv1beta1.ImageSharePermissionList{},
-		resolve: func(ctx context.Context, r *config.Resolver, mg shareResource) (ecs.Config, error) {
-			return r.Cluster(ctx, mg.(resource.LegacyManaged), mg.GetParameters().Region)
-		},
-	},
+	{gvk: ecsv1beta1.ImageSharePermissionGroupVersionKind, object: &ecsv1beta1.ImageSharePermission{}, list: &ecsv1beta1.ImageSharePermissionList{}},
+	{gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{}, list: &clusterecsv1beta1.ImageSharePermissionList{}},
 }
 
 // options configure the managed reconciler of one scope, for the
 // controller and for tests that drive the very same reconciler.
 func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, s scope, newClient NewClientFn) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
-		managed.WithExternalConnector(&connector{resolver: config.NewResolver(kube), resolve: s.resolve, newClient: newClient}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: config.NewResolver(kube), newClient: newClient}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
