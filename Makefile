@@ -83,10 +83,23 @@ xpkg: image $(CROSSPLANE) ## Build the Crossplane package, embedding the runtime
 # (whose test opens it), and the crossplane CLI and core. The e2e suite runs
 # verbosely so that it prints how long each scenario took.
 TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG)
-test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e suite included.
-	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)
+test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e and a short chaos run included.
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos)
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v -timeout 30m ./test/chaos
 	cd examples/composition/function && $(GO) test $(GO_TEST_FLAGS) ./...
+
+# make chaos is test/chaos at a bigger size than make test's short run:
+# more resources, longer chaos, more provider kills, the provider's default
+# poll. It prints its seed; CHAOS_SEED=<seed> repeats its plan and faults.
+CHAOS_RESOURCES ?= 500
+CHAOS_DURATION  ?= 4m
+CHAOS_KILLS     ?= 5
+CHAOS_POLL      ?= 60s
+.PHONY: chaos
+chaos: controlplane ## A bigger chaos run (CHAOS_RESOURCES=500, CHAOS_DURATION=4m, CHAOS_KILLS=5; CHAOS_SEED to repeat one).
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CHAOS_RESOURCES=$(CHAOS_RESOURCES) CHAOS_DURATION=$(CHAOS_DURATION) \
+		CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_POLL=$(CHAOS_POLL) $(GO) test -count=1 -v -timeout 90m ./test/chaos
 
 # go test runs every fuzz target's seed corpus (f.Add and testdata/fuzz/),
 # so make test covers the seeds; make fuzz also searches for new inputs. A
