@@ -169,7 +169,7 @@ func startSimulator(cfg ecssim.Config, addr string, conf *tls.Config, opts ...ec
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package ecssim
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,7 +24,7 @@ type call struct {
 	now     time.Time
 }
 
-type action func(s *Simulator, c call) (any, *APIError)
+type action func(s *Simulator, c call) (answer, *APIError)
 
 var actions = map[string]action{
 	"DescribeImageSharePermission": (*Simulator).describeImageSharePermission,
@@ -33,12 +34,7 @@ var actions = map[string]action{
 
 // Actions lists the ECS actions the simulator serves.
 func Actions() []string {
-	var out []string
-	for a := range actions {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(actions))
 }
 
 type shareGroup struct {
@@ -56,6 +52,10 @@ type requestMeta struct {
 }
 
 func (m *requestMeta) setRequestID(id string) { m.RequestID = id }
+
+// answer is a successful action's response document; every one carries
+// the request id, which is chosen after the action ran.
+type answer interface{ setRequestID(id string) }
 
 type describeImageSharePermissionResponse struct {
 	requestMeta
@@ -111,7 +111,7 @@ func page(p url.Values, n int) (number, size, from, to int, err *APIError) {
 	return number, size, from, min(n, from+size), nil
 }
 
-func (s *Simulator) describeImageSharePermission(c call) (any, *APIError) {
+func (s *Simulator) describeImageSharePermission(c call) (answer, *APIError) {
 	im, err := s.ownImage(c)
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func accountList(p url.Values, prefix string) []string {
 // any invalid account or an exceeded quota changes nothing. Adding an account
 // that already has the share, or removing one that has not, succeeds without
 // change (the ECS documentation is silent; idempotence is the safe reading).
-func (s *Simulator) modifyImageSharePermission(c call) (any, *APIError) {
+func (s *Simulator) modifyImageSharePermission(c call) (answer, *APIError) {
 	im, err := s.ownImage(c)
 	if err != nil {
 		return nil, err
@@ -169,32 +169,10 @@ func (s *Simulator) modifyImageSharePermission(c call) (any, *APIError) {
 		return nil, apiErr(http.StatusForbidden, CodeInvalidImageStatus,
 			"The specified image is in status %s and cannot be shared.", im.Status)
 	}
-	for _, a := range append(slices.Clone(adds), removes...) {
-		if a == c.account {
-			return nil, apiErr(http.StatusNotFound, CodeAccountForbidden, "The image cannot be shared with its owner's own account.")
-		}
-		if !accountIDPattern.MatchString(a) || (!s.seed.AcceptAnyAccount && !s.accounts[a]) {
-			return nil, apiErr(http.StatusNotFound, CodeAccountNotFound, "An account in AddAccount or RemoveAccount does not exist.")
-		}
+	if err := s.checkTargets(c.account, append(slices.Clone(adds), removes...)); err != nil {
+		return nil, err
 	}
-	final := map[string]bool{}
-	for a, sh := range im.shares {
-		final[a] = sh.present
-	}
-	before := im.presentShares()
-	for _, a := range removes {
-		final[a] = false
-	}
-	for _, a := range adds {
-		final[a] = true
-	}
-	after := 0
-	for _, present := range final {
-		if present {
-			after++
-		}
-	}
-	if limit := s.maxShares(im); after > limit && after > before {
+	if limit, after := s.maxShares(im), sharesAfter(im, removes, adds); after > limit && after > im.presentShares() {
 		return nil, apiErr(http.StatusForbidden, CodeQuotaShareImageUser,
 			"The image can be shared with at most %d accounts.", limit)
 	}
@@ -208,6 +186,41 @@ func (s *Simulator) modifyImageSharePermission(c call) (any, *APIError) {
 		im.IsPublic = *public
 	}
 	return &requestMeta{}, nil
+}
+
+// checkTargets refuses the caller's own account and accounts that do not
+// exist, among those a Modify call names.
+func (s *Simulator) checkTargets(owner string, accounts []string) *APIError {
+	for _, a := range accounts {
+		if a == owner {
+			return apiErr(http.StatusNotFound, CodeAccountForbidden, "The image cannot be shared with its owner's own account.")
+		}
+		if !accountIDPattern.MatchString(a) || (!s.seed.AcceptAnyAccount && !s.accounts[a]) {
+			return apiErr(http.StatusNotFound, CodeAccountNotFound, "An account in AddAccount or RemoveAccount does not exist.")
+		}
+	}
+	return nil
+}
+
+// sharesAfter counts the image's shares once removes, then adds, apply.
+func sharesAfter(im *image, removes, adds []string) int {
+	final := map[string]bool{}
+	for a, sh := range im.shares {
+		final[a] = sh.present
+	}
+	for _, a := range removes {
+		final[a] = false
+	}
+	for _, a := range adds {
+		final[a] = true
+	}
+	n := 0
+	for _, present := range final {
+		if present {
+			n++
+		}
+	}
+	return n
 }
 
 type describedImage struct {
@@ -235,7 +248,7 @@ type describeImagesResponse struct {
 // tenant's or a deprecated one: RegionId, ImageId (comma-separated),
 // ImageOwnerAlias (self, others; system and marketplace images do not exist
 // here) and Status (comma-separated; Available when omitted, as on ECS).
-func (s *Simulator) describeImages(c call) (any, *APIError) {
+func (s *Simulator) describeImages(c call) (answer, *APIError) {
 	region := c.params.Get("RegionId")
 	if region == "" {
 		return nil, errMissing("RegionId")

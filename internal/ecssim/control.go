@@ -104,5 +104,5 @@ func reply(w http.ResponseWriter, doc any, err error) {
 	} else if doc == nil {
 		doc = map[string]string{"status": "ok"}
 	}
-	_ = json.NewEncoder(w).Encode(doc)
+	_ = json.NewEncoder(w).Encode(doc) //nolint:errchkjson // A client that went away cannot be answered; nothing to do.
 }

@@ -34,7 +34,7 @@ func (s *Simulator) Handler() http.Handler {
 type outcome struct {
 	action, account, region, image string
 	accessKeyID, userAgent         string
-	resp                           any
+	resp                           answer
 	err                            *APIError
 	delay                          time.Duration
 	hung                           bool
@@ -67,11 +67,11 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request) {
 		status = o.err.Status
 		doc = newErrorBody(o.err, requestID, s.hostID)
 	} else {
-		o.resp.(interface{ setRequestID(string) }).setRequestID(requestID)
+		o.resp.setRequestID(requestID)
 		doc = o.resp
 	}
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(doc)
+	_ = json.NewEncoder(w).Encode(doc) //nolint:errchkjson // A client that went away cannot be answered; nothing to do.
 
 	result := "Success"
 	if o.err != nil {

@@ -130,16 +130,14 @@ func world() ecssim.Config {
 	for i := range ecssim.DefaultMaxSharesPerImage {
 		full = append(full, fmt.Sprintf("7%015d", i))
 	}
-	for _, im := range []ecssim.Image{
-		{ID: "m-drift0001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{otherPartner}},
-		{ID: "m-delete001", Region: "cn-hangzhou", Owner: owner},
-		{ID: "m-import001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{partner}},
-		{ID: "m-full00001", Region: "cn-hangzhou", Owner: owner, SharedWith: full},
-		{ID: "m-healthy01", Region: "cn-hangzhou", Owner: owner},
-		{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
-	} {
-		cfg.Images = append(cfg.Images, im)
-	}
+	cfg.Images = append(cfg.Images,
+		ecssim.Image{ID: "m-drift0001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{otherPartner}},
+		ecssim.Image{ID: "m-delete001", Region: "cn-hangzhou", Owner: owner},
+		ecssim.Image{ID: "m-import001", Region: "cn-hangzhou", Owner: owner, SharedWith: []string{partner}},
+		ecssim.Image{ID: "m-full00001", Region: "cn-hangzhou", Owner: owner, SharedWith: full},
+		ecssim.Image{ID: "m-healthy01", Region: "cn-hangzhou", Owner: owner},
+		ecssim.Image{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
+	)
 	return cfg
 }
 
@@ -162,7 +160,7 @@ func providerExited() error {
 	defer providerM.Unlock()
 	select {
 	case <-provider.Done():
-		return fmt.Errorf("the provider exited: %v (its log is printed at the end)", provider.Err())
+		return fmt.Errorf("the provider exited: %w (its log is printed at the end)", provider.Err())
 	default:
 		return nil
 	}

@@ -49,7 +49,10 @@ func eventually(t *testing.T, timeout time.Duration, check func() string) {
 
 // condition is one status condition of an object.
 type condition struct {
-	Type, Status, Reason, Message string
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 type object struct {

@@ -128,7 +128,10 @@ func testImport(t *testing.T) {
 		"  namespace: default\n", "  namespace: default\n  annotations:\n    crossplane.io/external-name: m-import001:"+partner+"\n", 1)
 	kubectl(t, manifest, "apply", "-f", "-")
 	o := waitReady(t, namespacedISP, "default", "imported")
-	var at struct{ ID, SharedTime string }
+	var at struct {
+		ID         string `json:"id"`
+		SharedTime string `json:"sharedTime"`
+	}
 	if err := json.Unmarshal(o.Status.AtProvider, &at); err != nil || at.ID != "m-import001:"+partner || at.SharedTime == "" {
 		t.Errorf("atProvider = %s (%v)", o.Status.AtProvider, err)
 	}

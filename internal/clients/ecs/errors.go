@@ -71,39 +71,31 @@ func (e *Error) Error() string {
 // Unwrap exposes the transport error behind an unreachable ECS.
 func (e *Error) Unwrap() error { return e.cause }
 
+// codeAdvice is what a code means and what to change, for the codes whose
+// advice needs nothing from the call.
+var codeAdvice = map[string]string{
+	CodeImageNotFound: "the image does not exist in this region for the account whose AccessKey is used " +
+		"(a missing image, another account's image and an image in another region look alike); " +
+		"check imageId, region and the credentials",
+	CodeQuotaShareImageUser: "the image is already shared with the maximum number of accounts (50 by default); " +
+		"unshare it from another account or raise the quota by a support ticket",
+	CodeAccountForbidden: "an image cannot be shared with its owner's own account; choose another accountId",
+	CodeAccountNotFound:  "the account to share with does not exist; check accountId",
+	CodeInvalidImageStatus: "the image cannot be shared in its current status (e.g. Deprecated); " +
+		"make it Available or share another image",
+	CodeAccessKeyNotFound: "the AccessKey ID is unknown; check the AccessKey ID in the credentials Secret",
+	CodeSignatureMismatch: "the AccessKey secret does not match the AccessKey ID; check the secret in the credentials Secret",
+	CodeTimestampExpired:  "this machine's clock is more than 15 minutes off; fix the clock (e.g. NTP)",
+}
+
 func (e *Error) advice() string {
+	if e.Code == "" {
+		return e.transportAdvice()
+	}
+	if a, ok := codeAdvice[e.Code]; ok {
+		return a
+	}
 	switch c := e.Code; {
-	case c == "":
-		var unknownCA x509.UnknownAuthorityError
-		var badCert *tls.CertificateVerificationError
-		if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
-			return fmt.Sprintf("ECS at %s presented a certificate that is not trusted (%v): check the endpoint, "+
-				"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
-		}
-		var u *url.Error
-		if errors.As(e.cause, &u) {
-			what := "was unreachable"
-			if u.Timeout() {
-				what = "did not answer in time"
-			}
-			// url.Error's own text quotes the request URL; its cause does not.
-			return fmt.Sprintf("ECS at %s %s (%v); will retry", e.host, what, u.Err)
-		}
-		return fmt.Sprintf("ECS at %s did not answer as ECS does (is the endpoint right, or is a proxy in the way?); will retry", e.host)
-	case c == CodeImageNotFound:
-		return "the image does not exist in this region for the account whose AccessKey is used " +
-			"(a missing image, another account's image and an image in another region look alike); " +
-			"check imageId, region and the credentials"
-	case c == CodeQuotaShareImageUser:
-		return "the image is already shared with the maximum number of accounts (50 by default); " +
-			"unshare it from another account or raise the quota by a support ticket"
-	case c == CodeAccountForbidden:
-		return "an image cannot be shared with its owner's own account; choose another accountId"
-	case c == CodeAccountNotFound:
-		return "the account to share with does not exist; check accountId"
-	case c == CodeInvalidImageStatus:
-		return "the image cannot be shared in its current status (e.g. Deprecated); " +
-			"make it Available or share another image"
 	case c == CodeForbiddenRAM:
 		action := e.AuthAction
 		if action == "" {
@@ -111,14 +103,8 @@ func (e *Error) advice() string {
 		}
 		return fmt.Sprintf("the RAM user of the AccessKey lacks permission for %s; grant it (the minimal policy allows ecs:%s and ecs:%s)",
 			action, actionDescribe, actionModify)
-	case c == CodeAccessKeyNotFound:
-		return "the AccessKey ID is unknown; check the AccessKey ID in the credentials Secret"
-	case c == CodeSignatureMismatch:
-		return "the AccessKey secret does not match the AccessKey ID; check the secret in the credentials Secret"
 	case strings.HasPrefix(c, codePrefixSecurityToken):
 		return "the STS security token is expired, malformed or not the AccessKey's; refresh it in the credentials Secret"
-	case c == CodeTimestampExpired:
-		return "this machine's clock is more than 15 minutes off; fix the clock (e.g. NTP)"
 	case strings.HasPrefix(c, codePrefixThrottling):
 		return "ECS is throttling requests; will retry with backoff"
 	case c == CodeServiceUnavailable || c == CodeInternalError || e.StatusCode >= 500:
@@ -129,6 +115,26 @@ func (e *Error) advice() string {
 		return e.ECSMessage
 	}
 	return "ECS gave no message"
+}
+
+// transportAdvice explains a call that got no answer from ECS.
+func (e *Error) transportAdvice() string {
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
+		return fmt.Sprintf("ECS at %s presented a certificate that is not trusted (%v): check the endpoint, "+
+			"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
+	}
+	var u *url.Error
+	if errors.As(e.cause, &u) {
+		what := "was unreachable"
+		if u.Timeout() {
+			what = "did not answer in time"
+		}
+		// url.Error's own text quotes the request URL; its cause does not.
+		return fmt.Sprintf("ECS at %s %s (%v); will retry", e.host, what, u.Err)
+	}
+	return fmt.Sprintf("ECS at %s did not answer as ECS does (is the endpoint right, or is a proxy in the way?); will retry", e.host)
 }
 
 // IsNotFound reports whether err says the image does not exist (for the

@@ -267,7 +267,7 @@ func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSh
 	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
 	o := controller.Options{Logger: log, PollInterval: time.Minute}
 	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
-		options(kube, log, said, o, scopes[0], ecs.New)...)
+		options(kube, log, said, o, ecs.New)...)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -66,9 +66,9 @@ var scopes = []scope{
 	{gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{}, list: &clusterecsv1beta1.ImageSharePermissionList{}},
 }
 
-// options configure the managed reconciler of one scope, for the
+// options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
-func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, s scope, newClient NewClientFn) []managed.ReconcilerOption {
+func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, newClient NewClientFn) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
 		managed.WithTypedExternalConnector[shareResource](&connector{resolver: config.NewResolver(kube), newClient: newClient}),
 		managed.WithInitializers(externalName{kube: kube}),
@@ -113,7 +113,7 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientF
 	name := managed.ControllerName(s.gvk.GroupKind().String())
 	kube := mgr.GetClient()
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
-	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, s, newClient)
+	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, newClient)
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
