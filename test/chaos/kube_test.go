@@ -55,7 +55,7 @@ func retry(ctx context.Context, what string, fn func(context.Context) error) err
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last error %v)", what, ctx.Err(), err)
+			return fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err)
 		}
 		wait = min(2*wait, 2*time.Second)
 	}

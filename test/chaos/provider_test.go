@@ -92,15 +92,6 @@ func (s *supervisor) stop() {
 	}
 }
 
-func (s *supervisor) pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.p == nil {
-		return 0
-	}
-	return s.p.Pid()
-}
-
 func (s *supervisor) history() (starts []time.Time, crashes []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
