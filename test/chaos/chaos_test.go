@@ -20,10 +20,10 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
-// minQuietAfterLastStart is how long the run goes on after the provider's
-// last start before it judges the stuck resources' backoff: long enough
-// for 5 retries (1+2+4+8+16s) and then some.
-const minQuietAfterLastStart = 45 * time.Second
+// minRetriesToJudge is how many retries of a stuck resource since the
+// provider's last start the run waits for before it judges the backoff:
+// 5 waits, 1+2+4+8+16s when exponential.
+const minRetriesToJudge = 6
 
 func TestChaos(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -125,10 +125,21 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("every healthy resource Ready and Synced, every stuck one naming its error, %v after the faults stopped", settled.Sub(converged).Round(100*time.Millisecond))
 
-	starts, crashes := sup.history()
-	if quiet := time.Since(starts[len(starts)-1]); quiet < minQuietAfterLastStart {
-		time.Sleep(minQuietAfterLastStart - quiet)
+	// Judge the backoff once each stuck resource has been retried often
+	// enough since the last start. A provider that has just started is
+	// busy with every resource, so the wait grows with their number.
+	starts, _ := sup.history()
+	if _, err := waitFor(ctx, sup, 3*time.Minute+time.Duration(cfg.resources)*200*time.Millisecond, func() (string, error) {
+		for _, s := range w.stuck {
+			if n := len(rec.retriesSince(s.image, starts[len(starts)-1])); n < minRetriesToJudge {
+				return fmt.Sprintf("%s retried %d times since the last start", s.name, n), nil
+			}
+		}
+		return "", nil
+	}); err != nil {
+		t.Errorf("cannot judge the backoff: %v", err)
 	}
+	starts, crashes := sup.history()
 	measured := time.Now()
 	stuckReports, errs := checkStuck(w, sim.Simulator, rec, begin, measured, starts, cfg.poll)
 	for _, err := range errs {

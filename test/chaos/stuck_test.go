@@ -31,9 +31,9 @@ const (
 	// 2, 4, 8, 16, 32 and 60s again, 7 retries in its first two minutes.
 	retriesPerStart = 7
 	// minBackoffGrowth is how much longer the longest wait between retries
-	// must be than the shortest, in the quiet stretch after the last start:
-	// exponential backoff over 5 or more retries gives 16 or more; a fixed
-	// interval, however long, gives about 1.
+	// must be than the shortest, after the last start: exponential backoff
+	// over 5 or more waits gives 16 or more; a fixed interval, however
+	// long, gives about 1.
 	minBackoffGrowth = 4
 )
 
@@ -123,7 +123,7 @@ func checkStuck(w world, sim *ecssim.Simulator, rec *callTimes, begin, end time.
 		for i := 1; i < len(at); i++ {
 			r.gaps = append(r.gaps, at[i].Sub(at[i-1]))
 		}
-		if len(r.gaps) >= 4 {
+		if len(at) >= minRetriesToJudge {
 			lo, hi := slices.Min(r.gaps), slices.Max(r.gaps)
 			if hi < minBackoffGrowth*lo {
 				errs = append(errs, fmt.Errorf("%s: retries after the last start came %v apart: the longest wait is not %dx the shortest, so the backoff is not exponential",
