@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -91,6 +92,15 @@ func (c Config) endpoint() (host, protocol string, err error) {
 	return host, protocol, nil
 }
 
+// validPort accepts no port, which means the scheme's, or 1..65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 // isLoopback reports whether host[:port] names this machine: localhost or a
 // loopback IP, never a name that merely resolves to one today.
 func isLoopback(hostport string) bool {
@@ -141,8 +151,10 @@ func ParseEndpoint(u string) (host, protocol string, err error) {
 		return "", "", errors.New("the endpoint's host must not contain a percent sign or an IPv6 zone")
 	case p.Path != "" && p.Path != "/":
 		return "", "", errors.New("the endpoint must not have a path: ECS is served at /")
-	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "" || strings.Contains(u, "#"):
 		return "", "", errors.New("the endpoint must not have a query or a fragment")
+	case !validPort(p.Port()):
+		return "", "", errors.New("the endpoint's port must be a number from 1 to 65535")
 	}
 	return p.Host, p.Scheme, nil
 }
