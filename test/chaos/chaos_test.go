@@ -229,9 +229,21 @@ func createWaves(ctx context.Context, kube client.Client, w world, p plan, begin
 	return nil
 }
 
-// waitFor polls check every two seconds until it says "" or bound passes;
-// it ends early if check errs or the provider crash-loops.
+// waitFor polls check until it says "" or bound passes; it ends early if
+// check errs or the provider crash-loops.
 func waitFor(ctx context.Context, sup *supervisor, bound time.Duration, check func() (string, error)) (time.Time, error) {
+	return poll(ctx, 2*time.Second, bound, func() error {
+		if _, crashes := sup.history(); len(crashes) > 3 {
+			return fmt.Errorf("the provider keeps exiting: %v", crashes)
+		}
+		return nil
+	}, check)
+}
+
+// poll calls check every interval until it says "" (and returns when) or
+// bound passes; it ends early if check errs or broken says waiting is
+// pointless.
+func poll(ctx context.Context, interval, bound time.Duration, broken func() error, check func() (string, error)) (time.Time, error) {
 	deadline := time.Now().Add(bound)
 	for {
 		msg, err := check()
@@ -241,14 +253,14 @@ func waitFor(ctx context.Context, sup *supervisor, bound time.Duration, check fu
 		if msg == "" {
 			return time.Now(), nil
 		}
-		if _, crashes := sup.history(); len(crashes) > 3 {
-			return time.Time{}, fmt.Errorf("the provider keeps exiting: %v", crashes)
+		if err := broken(); err != nil {
+			return time.Time{}, fmt.Errorf("%w; last: %s", err, msg)
 		}
 		if time.Now().After(deadline) {
 			return time.Time{}, fmt.Errorf("not within %v: %s", bound, msg)
 		}
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(interval):
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
 		}

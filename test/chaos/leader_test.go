@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,33 +191,14 @@ func TestLeaderElection(t *testing.T) {
 // waitForProcesses is waitFor for providers run without a supervisor: it
 // gives up as soon as all of them have exited.
 func waitForProcesses(ctx context.Context, ps []*devenv.Provider, bound time.Duration, check func() (string, error)) (time.Time, error) {
-	deadline := time.Now().Add(bound)
-	for {
-		msg, err := check()
-		if err != nil {
-			return time.Time{}, err
-		}
-		if msg == "" {
-			return time.Now(), nil
-		}
-		running := 0
+	return poll(ctx, time.Second, bound, func() error {
 		for _, p := range ps {
 			select {
 			case <-p.Done():
 			default:
-				running++
+				return nil
 			}
 		}
-		if running == 0 {
-			return time.Time{}, fmt.Errorf("every provider exited; last: %s", msg)
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("not within %v: %s", bound, msg)
-		}
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
-	}
+		return errors.New("every provider exited")
+	}, check)
 }
