@@ -1,7 +1,6 @@
 package ecssim
 
 import (
-	"maps"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,32 +34,33 @@ const (
 	overflowAttribute = "(overflow)"
 )
 
-// callCounters counts ECS calls by action and outcome, and by everything a
-// Call records. Its zero value is ready to use; it is guarded by the
-// Simulator's mutex.
-type callCounters struct {
-	byAction map[string]map[string]uint64
-	byCall   map[Call]uint64
-}
+// callCounters counts ECS calls by everything a Call records; counts by
+// action and outcome are sums over it. It is guarded by the Simulator's
+// mutex.
+type callCounters map[Call]uint64
 
-func (c *callCounters) add(call Call) {
-	if c.byAction == nil {
-		c.byAction, c.byCall = map[string]map[string]uint64{}, map[Call]uint64{}
-	}
-	if c.byAction[call.Action] == nil {
-		c.byAction[call.Action] = map[string]uint64{}
-	}
-	c.byAction[call.Action][call.Outcome]++
-
+func (c callCounters) add(call Call) {
 	for _, s := range []*string{&call.AccessKeyID, &call.Region, &call.Image, &call.UserAgent} {
 		if len(*s) > maxAttributeLen {
 			*s = strings.ToValidUTF8((*s)[:maxAttributeLen], "")
 		}
 	}
-	if _, seen := c.byCall[call]; !seen && len(c.byCall) >= maxAttributedCalls {
+	if _, seen := c[call]; !seen && len(c) >= maxAttributedCalls {
 		call.AccessKeyID, call.Region, call.Image, call.UserAgent = overflowAttribute, overflowAttribute, overflowAttribute, overflowAttribute
 	}
-	c.byCall[call]++
+	c[call]++
+}
+
+// byAction sums the calls by action and outcome.
+func (c callCounters) byAction() map[string]map[string]uint64 {
+	out := map[string]map[string]uint64{}
+	for call, n := range c {
+		if out[call.Action] == nil {
+			out[call.Action] = map[string]uint64{}
+		}
+		out[call.Action][call.Outcome] += n
+	}
+	return out
 }
 
 // outcomeOf is how a call's result is counted.
@@ -75,11 +75,7 @@ func outcomeOf(err *APIError) string {
 func (s *Simulator) Counters() map[string]map[string]uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]map[string]uint64{}
-	for a, m := range s.calls.byAction {
-		out[a] = maps.Clone(m)
-	}
-	return out
+	return s.calls.byAction()
 }
 
 // Calls is how many calls of action were answered, whatever the outcome.
@@ -87,8 +83,10 @@ func (s *Simulator) Calls(action string) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n uint64
-	for _, v := range s.calls.byAction[action] {
-		n += v
+	for c, v := range s.calls {
+		if c.Action == action {
+			n += v
+		}
 	}
 	return n
 }
@@ -99,7 +97,7 @@ func (s *Simulator) CallsBy(group func(Call) string, keep func(Call) bool) map[s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]uint64{}
-	for c, n := range s.calls.byCall {
+	for c, n := range s.calls {
 		if keep == nil || keep(c) {
 			out[group(c)] += n
 		}
@@ -109,7 +107,7 @@ func (s *Simulator) CallsBy(group func(Call) string, keep func(Call) bool) map[s
 
 // CallsByUserAgent counts calls by the User-Agent they were sent with.
 func (s *Simulator) CallsByUserAgent() map[string]uint64 {
-	return s.CallsBy(func(c Call) string { return c.UserAgent }, nil)
+	return s.CallsBy(callGroups["userAgent"], nil)
 }
 
 // callGroups are the ways the control API groups calls: GET

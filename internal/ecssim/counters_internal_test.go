@@ -10,26 +10,26 @@ import (
 // or User-Agents cannot grow the counters without bound, and that no call
 // goes uncounted meanwhile.
 func TestAttributionIsBounded(t *testing.T) {
-	var c callCounters
+	c := callCounters{}
 	const calls = maxAttributedCalls + 500
 	for i := range calls {
 		c.add(Call{Action: "DescribeImageSharePermission", Outcome: "Success",
 			Image: fmt.Sprintf("m-%d", i), UserAgent: strings.Repeat("u", 10*maxAttributeLen)})
 	}
-	if n := len(c.byCall); n > maxAttributedCalls+1 {
+	if n := len(c); n > maxAttributedCalls+1 {
 		t.Errorf("%d distinct attributions remembered, want at most %d", n, maxAttributedCalls+1)
 	}
 	var total uint64
-	for k, n := range c.byCall {
+	for k, n := range c {
 		total += n
 		if len(k.UserAgent) > maxAttributeLen {
 			t.Fatalf("a User-Agent of %d bytes was kept", len(k.UserAgent))
 		}
 	}
-	if total != calls || c.byAction["DescribeImageSharePermission"]["Success"] != calls {
-		t.Errorf("counted %d attributed and %d by action, want %d", total, c.byAction["DescribeImageSharePermission"]["Success"], calls)
+	if byAction := c.byAction()["DescribeImageSharePermission"]["Success"]; total != calls || byAction != calls {
+		t.Errorf("counted %d attributed and %d by action, want %d", total, byAction, calls)
 	}
-	if c.byCall[Call{Action: "DescribeImageSharePermission", Outcome: "Success", AccessKeyID: overflowAttribute,
+	if c[Call{Action: "DescribeImageSharePermission", Outcome: "Success", AccessKeyID: overflowAttribute,
 		Region: overflowAttribute, Image: overflowAttribute, UserAgent: overflowAttribute}] != 500 {
 		t.Error("calls past the bound are not counted under the overflow attribution")
 	}

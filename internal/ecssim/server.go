@@ -73,12 +73,8 @@ func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(doc) //nolint:errchkjson // A client that went away cannot be answered; nothing to do.
 
-	result := "Success"
-	if o.err != nil {
-		result = o.err.Code
-	}
 	s.logger.Info("ecs call", "action", o.action, "account", o.account, "region", o.region, "image", o.image,
-		"outcome", result, "status", status, "latency", time.Since(start).Round(time.Microsecond), "requestId", requestID)
+		"outcome", outcomeOf(o.err), "status", status, "latency", time.Since(start).Round(time.Microsecond), "requestId", requestID)
 }
 
 // serve routes, authenticates, shapes and runs one ECS call.
