@@ -280,6 +280,10 @@ func (p *Provider) Kill() {
 	<-p.exited
 }
 
+// Pid is the provider process's id: the provider sends it in its ECS
+// User-Agent, so a test can tell which replica made a call.
+func (p *Provider) Pid() int { return p.cmd.Process.Pid }
+
 // Done is closed when the provider has exited; Err then says how.
 func (p *Provider) Done() <-chan struct{} { return p.exited }
 

@@ -191,37 +191,29 @@ spec:
 	}
 
 	// Configurations that are wrong in ways only the provider can see.
+	// Each config is wrong in one way: its key's secret, a missing Secret
+	// key, or an endpoint whose certificate it does not trust.
+	clusterConfig := func(name, endpoint, secret, key string) string {
+		return fmt.Sprintf(`---
+apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ClusterProviderConfig
+metadata: {name: %s}
+spec:
+%s  credentials:
+    source: Secret
+    secretRef: {namespace: crossplane-system, name: %s, key: %s}
+`, name, endpoint, secret, key)
+	}
 	kubectl(t, fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata: {name: wrong-secret, namespace: crossplane-system}
 stringData:
   credentials: '{"accessKeyId": "LTAIdemoOwnerKey0001", "accessKeySecret": %q}'
----
-apiVersion: alibabacloud.m.crossplane.io/v1beta1
-kind: ClusterProviderConfig
-metadata: {name: wrong-secret}
-spec:
-%s  credentials:
-    source: Secret
-    secretRef: {namespace: crossplane-system, name: wrong-secret, key: credentials}
----
-apiVersion: alibabacloud.m.crossplane.io/v1beta1
-kind: ClusterProviderConfig
-metadata: {name: missing-key}
-spec:
-%s  credentials:
-    source: Secret
-    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: nokey}
----
-apiVersion: alibabacloud.m.crossplane.io/v1beta1
-kind: ClusterProviderConfig
-metadata: {name: untrusted}
-spec:
-  endpoint: %s
-  credentials:
-    source: Secret
-    secretRef: {namespace: crossplane-system, name: alibabacloud-credentials, key: credentials}
-`, wrongSecret, simulatorEndpoint(), simulatorEndpoint(), sim.URL), "apply", "-f", "-")
+`, wrongSecret)+
+		clusterConfig("wrong-secret", simulatorEndpoint(), "wrong-secret", "credentials")+
+		clusterConfig("missing-key", simulatorEndpoint(), "alibabacloud-credentials", "nokey")+
+		clusterConfig("untrusted", "  endpoint: "+sim.URL+"\n", "alibabacloud-credentials", "credentials"),
+		"apply", "-f", "-")
 	ref := func(kind, name string) string {
 		return fmt.Sprintf("  providerConfigRef: {kind: %s, name: %s}\n", kind, name)
 	}

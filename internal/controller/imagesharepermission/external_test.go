@@ -1,6 +1,7 @@
 package imagesharepermission
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -181,11 +182,7 @@ func TestObserve(t *testing.T) {
 				tc.cfg(&cfg)
 			}
 			e, _ := newExternal(t, cfg, key, secret)
-			image := tc.image
-			if image == "" {
-				image = imageID
-			}
-			obs, err := e.Observe(context.Background(), share(true, image, tc.account))
+			obs, err := e.Observe(context.Background(), share(true, cmp.Or(tc.image, imageID), tc.account))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,19 +223,9 @@ func TestErrorsReachTheCondition(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			keyID, keySecret := key, secret
-			if tc.keyID != "" {
-				keyID = tc.keyID
-			}
-			if tc.secret != "" {
-				keySecret = tc.secret
-			}
-			e, _ := newExternal(t, cfg, keyID, keySecret)
-			image := tc.image
-			if image == "" {
-				image = imageID
-			}
-			cr := share(true, image, tc.account)
+			keySecret := cmp.Or(tc.secret, secret)
+			e, _ := newExternal(t, cfg, cmp.Or(tc.keyID, key), keySecret)
+			cr := share(true, cmp.Or(tc.image, imageID), tc.account)
 			var err error
 			switch tc.op {
 			case "create":

@@ -1,6 +1,7 @@
 package imagesharepermission
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -222,13 +223,7 @@ func TestNoSecretEscapes(t *testing.T) {
 			if tc.spec != nil {
 				tc.spec(&spec)
 			}
-			image, account := imageID, stranger
-			if tc.image != "" {
-				image = tc.image
-			}
-			if tc.account != "" {
-				account = tc.account
-			}
+			image, account := cmp.Or(tc.image, imageID), cmp.Or(tc.account, stranger)
 			cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "canary", UID: "uid-canary"}}
 			cr.Spec.ForProvider = ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
 			cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
