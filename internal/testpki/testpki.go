@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -59,6 +60,9 @@ func NewCA(name string) (*CA, error) {
 // Issue makes a server certificate for hosts (IP addresses or DNS names),
 // signed by the CA, and returns it and its key as PEM.
 func (ca *CA) Issue(hosts ...string) (certPEM, keyPEM []byte, err error) {
+	if len(hosts) == 0 {
+		return nil, nil, errors.New("a server certificate needs at least one host")
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
