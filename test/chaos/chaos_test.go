@@ -34,15 +34,7 @@ func TestChaos(t *testing.T) {
 		stuckImages = append(stuckImages, s.image)
 	}
 	rec := newCallTimes(stuckImages)
-	sim, err := devenv.StartSimulator(w.simConfig(), "127.0.0.1:0", ecssim.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Stop()
-	kube, err := newKube()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, kube := startSim(t, w.simConfig(), ecssim.WithLogger(slog.New(rec)))
 	if err := forEach(w.configObjects(sim.URL), func(o client.Object) error { return create(ctx, kube, o) }); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -20,11 +21,29 @@ import (
 	clusterpcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
 // newKube is a client for hundreds of objects: kubectl would spend minutes
 // starting processes, and client-go's default 5 requests a second would
 // too.
+// startSim serves a simulator seeded with simCfg for the length of the
+// test and returns it with a client of the control plane.
+func startSim(t *testing.T, simCfg ecssim.Config, opts ...ecssim.Option) (*devenv.Simulator, client.Client) {
+	t.Helper()
+	sim, err := devenv.StartSimulator(simCfg, "127.0.0.1:0", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Stop() })
+	kube, err := newKube()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, kube
+}
+
 func newKube() (client.Client, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {

@@ -50,15 +50,7 @@ func TestLeaderElection(t *testing.T) {
 	for i := range 2 {
 		simCfg.Images = append(simCfg.Images, ecssim.Image{ID: fmt.Sprintf("m-leader%03d", i), Region: region, Owner: account})
 	}
-	sim, err := devenv.StartSimulator(simCfg, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Stop()
-	kube, err := newKube()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, kube := startSim(t, simCfg)
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}},
