@@ -18,6 +18,8 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecssdk "github.com/alibabacloud-go/ecs-20140526/v4/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
 const (
@@ -54,6 +56,21 @@ type Client interface {
 	// is safe.
 	AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error
 	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
+	// ListShares reads every page of the image's shares.
+	ListShares(ctx context.Context, imageID string) ([]Share, error)
+	// Modify removes and adds accounts in one ModifyImageSharePermission
+	// call per 10 of each; ECS applies a call's removals before its
+	// additions. Like AddAccounts, a failure can leave earlier chunks applied.
+	Modify(ctx context.Context, imageID string, add, remove []string) error
+}
+
+// Pacer spaces calls so that the provider stays within ECS's rate limits,
+// which count calls per account, per action and per region.
+type Pacer interface {
+	// Wait blocks until action may be called, or ctx ends.
+	Wait(ctx context.Context, action string) error
+	// Done tells how a call of action ended: throttled by ECS or not.
+	Done(action string, throttled bool)
 }
 
 type client struct {
@@ -63,7 +80,9 @@ type client struct {
 	host string
 	// redact removes the credentials from ECS's messages, which can echo a
 	// request's string to sign.
-	redact *strings.Replacer
+	redact  *strings.Replacer
+	pacer   Pacer
+	metrics *metrics.ECS
 }
 
 // New returns a Client for cfg. It validates cfg and makes no call.
@@ -120,7 +139,10 @@ func New(cfg Config) (Client, error) {
 			secrets = append(secrets, s, redactedText)
 		}
 	}
-	return &client{sdk: sdk, region: cfg.Region, host: tea.StringValue(sdk.Endpoint), redact: strings.NewReplacer(secrets...)}, nil
+	return &client{
+		sdk: sdk, region: cfg.Region, host: tea.StringValue(sdk.Endpoint), redact: strings.NewReplacer(secrets...),
+		pacer: cfg.Pacer, metrics: cfg.Metrics,
+	}, nil
 }
 
 // poolKeyForCA keeps calls with different CA bundles on different pooled
@@ -143,16 +165,23 @@ func poolKeyForCA(bundle []byte) string {
 
 // call runs one SDK call, which takes no context, in a goroutine so that the
 // caller can stop waiting when ctx ends. The abandoned call runs on until the
-// client's timeouts end it; its result is dropped.
+// client's timeouts end it; its result is dropped. The pacer, if any, is
+// asked first and told how the call ended.
 func call[T any](ctx context.Context, c *client, action string, fn func() (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%s not called: %w", action, err)
 	}
+	if c.pacer != nil {
+		if err := c.pacer.Wait(ctx, action); err != nil {
+			return zero, fmt.Errorf("%s not called while waiting for its turn under the provider's ECS rate: %w", action, err)
+		}
+	}
 	type result struct {
 		v   T
 		err error
 	}
+	start := time.Now()
 	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
 	go func() {
 		v, err := fn()
@@ -161,12 +190,35 @@ func call[T any](ctx context.Context, c *client, action string, fn func() (T, er
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return zero, c.classify(action, r.err)
+			err := c.classify(action, r.err)
+			c.finished(action, start, err)
+			return zero, err
 		}
+		c.finished(action, start, nil)
 		return r.v, nil
 	case <-ctx.Done():
+		c.finished(action, start, ctx.Err())
 		return zero, fmt.Errorf("%s abandoned: %w", action, ctx.Err())
 	}
+}
+
+// finished tells the pacer and the metrics how a call ended.
+func (c *client) finished(action string, start time.Time, err error) {
+	throttled := IsThrottled(err)
+	if c.pacer != nil {
+		c.pacer.Done(action, throttled)
+	}
+	outcome := metrics.OutcomeSuccess
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code != "":
+		outcome = e.Code
+	case errors.As(err, &e):
+		outcome = metrics.OutcomeUnreachable
+	case err != nil:
+		outcome = metrics.OutcomeAbandoned
+	}
+	c.metrics.Call(action, outcome, time.Since(start), throttled)
 }
 
 // FindShare reads pages of the largest size until it finds accountID. A
@@ -177,6 +229,32 @@ func (c *client) FindShare(ctx context.Context, imageID, accountID string) (*Sha
 	if imageID == "" || accountID == "" {
 		return nil, errors.New("FindShare needs an image id and an account id")
 	}
+	var found *Share
+	err := c.pages(ctx, imageID, func(s Share) bool {
+		if s.AccountID == accountID {
+			found = &s
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+func (c *client) ListShares(ctx context.Context, imageID string) ([]Share, error) {
+	if imageID == "" {
+		return nil, errors.New("ListShares needs an image id")
+	}
+	var shares []Share
+	err := c.pages(ctx, imageID, func(s Share) bool {
+		shares = append(shares, s)
+		return true
+	})
+	return shares, err
+}
+
+// pages reads the image's shares, a page of the largest size at a time,
+// and gives each to yield until yield returns false or the list ends.
+func (c *client) pages(ctx context.Context, imageID string, yield func(Share) bool) error {
 	for page := int32(1); ; page++ {
 		body, err := call(ctx, c, actionDescribe, func() (*ecssdk.DescribeImageSharePermissionResponseBody, error) {
 			resp, err := c.sdk.DescribeImageSharePermission(&ecssdk.DescribeImageSharePermissionRequest{
@@ -191,19 +269,22 @@ func (c *client) FindShare(ctx context.Context, imageID, accountID string) (*Sha
 			return resp.Body, nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var accounts []*ecssdk.DescribeImageSharePermissionResponseBodyAccountsAccount
 		if body != nil && body.Accounts != nil {
 			accounts = body.Accounts.Account
 		}
 		for _, a := range accounts {
-			if a != nil && tea.StringValue(a.AliyunId) == accountID {
-				return &Share{ImageID: imageID, AccountID: accountID, Region: c.region, SharedTime: sharedTime(a.SharedTime)}, nil
+			if a == nil || tea.StringValue(a.AliyunId) == "" {
+				continue
+			}
+			if !yield(Share{ImageID: imageID, AccountID: tea.StringValue(a.AliyunId), Region: c.region, SharedTime: sharedTime(a.SharedTime)}) {
+				return nil
 			}
 		}
 		if len(accounts) < pageSize || (body.TotalCount != nil && int64(page)*pageSize >= int64(*body.TotalCount)) {
-			return nil, nil
+			return nil
 		}
 	}
 }
@@ -220,20 +301,21 @@ func sharedTime(s *string) time.Time {
 }
 
 func (c *client) AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
-	return c.modify(ctx, imageID, accountIDs, func(r *ecssdk.ModifyImageSharePermissionRequest, ids []*string) { r.AddAccount = ids })
+	return c.Modify(ctx, imageID, accountIDs, nil)
 }
 
 func (c *client) RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
-	return c.modify(ctx, imageID, accountIDs, func(r *ecssdk.ModifyImageSharePermissionRequest, ids []*string) { r.RemoveAccount = ids })
+	return c.Modify(ctx, imageID, nil, accountIDs)
 }
 
-func (c *client) modify(ctx context.Context, imageID string, accountIDs []string, set func(*ecssdk.ModifyImageSharePermissionRequest, []*string)) error {
-	if imageID == "" || slices.Contains(accountIDs, "") {
+func (c *client) Modify(ctx context.Context, imageID string, add, remove []string) error {
+	if imageID == "" || slices.Contains(add, "") || slices.Contains(remove, "") {
 		return errors.New(actionModify + " needs an image id and non-empty account ids")
 	}
-	for chunk := range slices.Chunk(accountIDs, maxAccountsPerCall) {
+	for len(add) > 0 || len(remove) > 0 {
 		req := &ecssdk.ModifyImageSharePermissionRequest{RegionId: tea.String(c.region), ImageId: tea.String(imageID)}
-		set(req, tea.StringSlice(chunk))
+		req.AddAccount, add = chunk(add)
+		req.RemoveAccount, remove = chunk(remove)
 		if _, err := call(ctx, c, actionModify, func() (*ecssdk.ModifyImageSharePermissionResponse, error) {
 			return c.sdk.ModifyImageSharePermission(req)
 		}); err != nil {
@@ -241,4 +323,13 @@ func (c *client) modify(ctx context.Context, imageID string, accountIDs []string
 		}
 	}
 	return nil
+}
+
+// chunk splits off what one call can carry.
+func chunk(ids []string) (head []*string, rest []string) {
+	n := min(len(ids), maxAccountsPerCall)
+	if n == 0 {
+		return nil, nil
+	}
+	return tea.StringSlice(ids[:n]), ids[n:]
 }

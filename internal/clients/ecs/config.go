@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
 // Defaults for the timeouts the SDK otherwise leaves unbounded.
@@ -43,6 +45,12 @@ type Config struct {
 	// UserAgent is appended to the SDK's User-Agent, so that ECS's records
 	// (ActionTrail) tell which provider, and which replica of it, called.
 	UserAgent string
+
+	// Pacer, if set, spaces the client's calls. It is shared by every client
+	// of the same account and region.
+	Pacer Pacer
+	// Metrics, if set, records every call.
+	Metrics *metrics.ECS
 }
 
 // regionPattern admits region ids only. Without an Endpoint the SDK builds

@@ -19,6 +19,7 @@ const (
 	CodeQuotaShareImageUser = "QuotaExceed.ShareImageUser"
 	CodeAccountForbidden    = "InvalidAccount.Forbbiden" // sic: ECS spells it so.
 	CodeAccountNotFound     = "InvalidAccount.NotFound"
+	CodeBidMismatch         = "InvalidImageId.BidMismatch"
 	CodeInvalidImageStatus  = "OperationDenied.InvalidImageStatus"
 	CodeForbiddenRAM        = "Forbidden.RAM"
 	CodeAccessKeyNotFound   = "InvalidAccessKeyId.NotFound"
@@ -81,6 +82,7 @@ var codeAdvice = map[string]string{
 		"unshare it from another account or raise the quota by a support ticket",
 	CodeAccountForbidden: "an image cannot be shared with its owner's own account; choose another accountId",
 	CodeAccountNotFound:  "the account to share with does not exist; check accountId",
+	CodeBidMismatch:      "the account to share with belongs to another Alibaba Cloud site (e.g. China and international); share only within one site",
 	CodeInvalidImageStatus: "the image cannot be shared in its current status (e.g. Deprecated); " +
 		"make it Available or share another image",
 	CodeAccessKeyNotFound: "the AccessKey ID is unknown; check the AccessKey ID in the credentials Secret",
@@ -106,7 +108,8 @@ func (e *Error) advice() string {
 	case strings.HasPrefix(c, codePrefixSecurityToken):
 		return "the STS security token is expired, malformed or not the AccessKey's; refresh it in the credentials Secret"
 	case strings.HasPrefix(c, codePrefixThrottling):
-		return "ECS is throttling requests; will retry with backoff"
+		return "ECS throttled the account's " + e.Action + " calls: ECS limits each account's calls per action and region in one-minute windows, " +
+			"shared with the console and every other tool of the account; the provider slows its pace and will try again"
 	case c == CodeServiceUnavailable || c == CodeInternalError || e.StatusCode >= 500:
 		return "ECS failed temporarily; will retry"
 	case c == CodeMissingParameter || c == CodeInvalidParameter:
@@ -155,6 +158,30 @@ func IsRetryable(err error) bool {
 	}
 	return e.Code == "" || strings.HasPrefix(e.Code, codePrefixThrottling) ||
 		e.Code == CodeServiceUnavailable || e.Code == CodeInternalError || e.StatusCode >= 500
+}
+
+// IsThrottled reports whether ECS refused a call for the account's rate
+// limit (Throttling, Throttling.User, Throttling.Api).
+func IsThrottled(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.HasPrefix(e.Code, codePrefixThrottling)
+}
+
+// IsAccountError reports whether a Modify call may have failed for one of
+// the accounts it named rather than for all of them: a missing or the
+// owner's own account, or a full quota, which the accounts before it fitted.
+// ECS does not say which account it was, so a batch that fails so is worth
+// retrying one account at a time.
+func IsAccountError(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case CodeAccountNotFound, CodeAccountForbidden, CodeQuotaShareImageUser, CodeBidMismatch:
+		return true
+	}
+	return false
 }
 
 // errorBody is the part of ECS's error body the SDK does not lift into

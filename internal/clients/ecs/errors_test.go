@@ -56,6 +56,9 @@ func TestECSErrors(t *testing.T) {
 		authAction   string
 		notFound     bool
 		retryable    bool
+		throttled    bool
+		// accountError: the failure may be one account's, not the batch's.
+		accountError bool
 	}{
 		{name: "missing image", call: findOn("m-missing"), action: describeAction, code: "InvalidImageId.NotFound", status: 404,
 			advice: "check imageId, region and the credentials", notFound: true},
@@ -66,11 +69,11 @@ func TestECSErrors(t *testing.T) {
 		{name: "unsharing a missing image", call: removeFrom("m-missing", friend), action: modifyAction, code: "InvalidImageId.NotFound", status: 404,
 			advice: "does not exist in this region", notFound: true},
 		{name: "share quota", edit: func(c *ecssim.Config) { c.Images[0].MaxShares = 1 }, call: addTo(imageID, stranger),
-			action: modifyAction, code: "QuotaExceed.ShareImageUser", status: 403, advice: "raise the quota by a support ticket"},
+			action: modifyAction, code: "QuotaExceed.ShareImageUser", status: 403, advice: "raise the quota by a support ticket", accountError: true},
 		{name: "sharing with the owner", call: addTo(imageID, owner), action: modifyAction, code: "InvalidAccount.Forbbiden", status: 404,
-			advice: "choose another accountId"},
+			advice: "choose another accountId", accountError: true},
 		{name: "unknown target account", call: addTo(imageID, nobody), action: modifyAction, code: "InvalidAccount.NotFound", status: 404,
-			advice: "check accountId"},
+			advice: "check accountId", accountError: true},
 		{name: "deprecated image", call: addTo(deprecatedID, stranger), action: modifyAction, code: "OperationDenied.InvalidImageStatus", status: 403,
 			advice: "make it Available or share another image"},
 		{name: "RAM policy lacks the action", creds: readOnlyCreds, call: addTo(imageID, stranger), action: modifyAction, code: "Forbidden.RAM", status: 403,
@@ -91,9 +94,9 @@ func TestECSErrors(t *testing.T) {
 			call: addTo(imageID, stranger), action: modifyAction, code: "ServiceUnavailable", status: 503, advice: "will retry", retryable: true},
 
 		{name: "Throttling", canned: ecsErrorBody("Throttling", "Request was denied due to request throttling.", cannedID, ""),
-			call: findOn(imageID), action: describeAction, code: "Throttling", status: 400, advice: "will retry with backoff", retryable: true},
+			call: findOn(imageID), action: describeAction, code: "Throttling", status: 400, advice: "ECS throttled the account's", retryable: true, throttled: true},
 		{name: "Throttling.Api", canned: ecsErrorBody("Throttling.Api", "Request was denied due to api flow control.", cannedID, ""),
-			call: addTo(imageID, stranger), action: modifyAction, code: "Throttling.Api", status: 400, advice: "will retry with backoff", retryable: true},
+			call: addTo(imageID, stranger), action: modifyAction, code: "Throttling.Api", status: 400, advice: "ECS throttled the account's", retryable: true, throttled: true},
 		{name: "malformed STS token", canned: ecsErrorBody("InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.", cannedID, ""),
 			call: findOn(imageID), action: describeAction, code: "InvalidSecurityToken.Malformed", status: 400, advice: "refresh it"},
 		{name: "MissingParameter", canned: ecsErrorBody("MissingParameter", `The input parameter "RegionId" that is mandatory for processing this request is not supplied.`, cannedID, ""),
@@ -153,6 +156,12 @@ func TestECSErrors(t *testing.T) {
 			}
 			if got := ecs.IsRetryable(err); got != tc.retryable {
 				t.Errorf("IsRetryable = %v, want %v", got, tc.retryable)
+			}
+			if got := ecs.IsThrottled(err); got != tc.throttled {
+				t.Errorf("IsThrottled = %v, want %v", got, tc.throttled)
+			}
+			if got := ecs.IsAccountError(err); got != tc.accountError {
+				t.Errorf("IsAccountError = %v, want %v", got, tc.accountError)
 			}
 			assertNoSecrets(t, err)
 		})
