@@ -1,7 +1,9 @@
 package ecs
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -165,4 +167,22 @@ func ParseEndpoint(u string) (host, protocol string, err error) {
 		return "", "", errors.New("the endpoint's port must be a number from 1 to 65535")
 	}
 	return p.Host, p.Scheme, nil
+}
+
+// Fingerprint identifies what a client built from c would call ECS as and
+// where: it differs whenever the credentials, the endpoint, the region, the
+// CA bundle or the timeouts do, so a cache keyed by it never hands one
+// configuration's client to another. It is a hash, so it names no secret.
+// The per-process hooks (UserAgent, Pacer, Metrics) are not part of it.
+func (c Config) Fingerprint() string {
+	h := sha256.New()
+	for _, f := range []string{
+		c.Region, c.Endpoint, strconv.FormatBool(c.AllowPlainHTTP), string(c.CABundle),
+		c.Credentials.AccessKeyID, c.Credentials.AccessKeySecret, c.Credentials.SecurityToken,
+		c.ConnectTimeout.String(), c.ReadTimeout.String(),
+	} {
+		// Length-prefixed, so that no two field lists run together alike.
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
 func TestParseCredentials(t *testing.T) {
@@ -178,6 +179,44 @@ func TestNewValidates(t *testing.T) {
 				t.Fatalf("New error = %v, want one saying %q", err, tc.wantErr)
 			}
 			assertNoSecrets(t, err)
+		})
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := ecs.Config{
+		Region: "cn-hangzhou", Endpoint: "https://ecs.example.com", CABundle: []byte("pem"),
+		Credentials:    ecs.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
+		ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second,
+	}
+	cases := map[string]struct {
+		reason string
+		edit   func(*ecs.Config)
+		same   bool
+	}{
+		"Region":         {reason: "another region is another client", edit: func(c *ecs.Config) { c.Region = "cn-shanghai" }},
+		"Endpoint":       {reason: "another endpoint is another client", edit: func(c *ecs.Config) { c.Endpoint = "https://ecs-vpc.example.com" }},
+		"AllowPlainHTTP": {reason: "the plain http switch is part of the client", edit: func(c *ecs.Config) { c.AllowPlainHTTP = true }},
+		"CABundle":       {reason: "another CA bundle verifies differently", edit: func(c *ecs.Config) { c.CABundle = []byte("other") }},
+		"AccessKeyID":    {reason: "another key is another identity", edit: func(c *ecs.Config) { c.Credentials.AccessKeyID = "LTAIother" }},
+		"Secret":         {reason: "a wrong secret for the same key must not reuse the right one's client", edit: func(c *ecs.Config) { c.Credentials.AccessKeySecret = "wrong" }},
+		"Token":          {reason: "a refreshed STS token is a new client", edit: func(c *ecs.Config) { c.Credentials.SecurityToken = "token2" }},
+		"Timeouts":       {reason: "timeouts are fixed per client", edit: func(c *ecs.Config) { c.ReadTimeout = time.Minute }},
+		"FieldsRunTogether": {reason: "fields are delimited: moving a character between two fields changes the fingerprint",
+			edit: func(c *ecs.Config) { c.Credentials.AccessKeyID, c.Credentials.AccessKeySecret = "LTAIkeys", "ecret" }},
+		"Hooks": {reason: "the per-process hooks do not make another client", same: true,
+			edit: func(c *ecs.Config) { c.UserAgent = "provider/v1 (pid 1)"; c.Metrics = metrics.New() }},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			changed := base
+			tc.edit(&changed)
+			if got := changed.Fingerprint() == base.Fingerprint(); got != tc.same {
+				t.Errorf("%s: same fingerprint = %v, want %v", tc.reason, got, tc.same)
+			}
+			if strings.Contains(changed.Fingerprint(), changed.Credentials.AccessKeySecret) {
+				t.Errorf("the fingerprint contains the secret")
+			}
 		})
 	}
 }
