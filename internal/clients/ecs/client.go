@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -23,8 +24,10 @@ import (
 )
 
 const (
-	actionDescribe = "DescribeImageSharePermission"
-	actionModify   = "ModifyImageSharePermission"
+	// ActionDescribe and ActionModify are the ECS actions the client calls,
+	// as pacers and metrics name them.
+	ActionDescribe = "DescribeImageSharePermission"
+	ActionModify   = "ModifyImageSharePermission"
 
 	// pageSize is the largest page DescribeImageSharePermission serves.
 	pageSize = 100
@@ -74,8 +77,9 @@ type Pacer interface {
 }
 
 type client struct {
-	sdk    *ecssdk.Client
-	region string
+	// sdkConfig is what every SDK client of this Client is made from.
+	sdkConfig openapi.Config
+	region    string
 	// host is the endpoint named in errors.
 	host string
 	// redact removes the credentials from ECS's messages, which can echo a
@@ -83,20 +87,24 @@ type client struct {
 	redact  *strings.Replacer
 	pacer   Pacer
 	metrics *metrics.ECS
+
+	mu sync.Mutex
+	// sdks holds an SDK client per call slot this Client has used.
+	sdks map[int]*ecssdk.Client
 }
 
-// New returns a Client for cfg. It validates cfg and makes no call.
+// New returns a Client for cfg. It validates cfg and makes no call. A
+// Client is safe for concurrent use.
 //
-// tea, under the SDK, pools one http.Client per distinct (timeouts, proxy,
-// endpoint) for the life of the process, so every call of a client uses the
-// timeouts of its Config: per-call timeouts would grow the pool without
-// bound. Calls in parallel race inside the SDK, benignly (every write stores
-// the value already there) but visibly to -race: on every request tea writes
-// the pooled http.Client's Timeout under a lock that http.Client.Do does not
-// take to read it, which concerns all Clients with the same endpoint and
-// timeouts; and the SDK client resets its debug RPC headers on every call,
-// which concerns one Client. Tests that make concurrent calls therefore give
-// each goroutine a Client of its own with a distinct ReadTimeout.
+// Calls in parallel through one SDK client, or through tea's pooled
+// http.Client under it, race: the SDK client clears its debug RPC headers
+// on every call, and tea writes the pooled http.Client's Timeout on every
+// call under a lock that http.Client.Do does not take to read it. tea pools
+// one http.Client per (timeouts, proxies, host) for the life of the
+// process. So each call in flight takes a slot of its own (see slots) and
+// runs on this Client's SDK client for that slot, whose NoProxy names the
+// slot: no SDK client and no pooled http.Client is ever used by two calls
+// at once, and tea's pool stays bounded by the most calls ever in flight.
 func New(cfg Config) (Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
@@ -105,7 +113,7 @@ func New(cfg Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
 	}
-	sdkCfg := &openapi.Config{
+	sdkCfg := openapi.Config{
 		AccessKeyId:     tea.String(cfg.Credentials.AccessKeyID),
 		AccessKeySecret: tea.String(cfg.Credentials.AccessKeySecret),
 		RegionId:        tea.String(cfg.Region),
@@ -120,7 +128,6 @@ func New(cfg Config) (Client, error) {
 	}
 	if len(cfg.CABundle) > 0 {
 		sdkCfg.Ca = tea.String(string(cfg.CABundle))
-		sdkCfg.NoProxy = tea.String(poolKeyForCA(cfg.CABundle))
 	}
 	if cfg.UserAgent != "" {
 		sdkCfg.UserAgent = tea.String(cfg.UserAgent)
@@ -128,33 +135,58 @@ func New(cfg Config) (Client, error) {
 	if cfg.Credentials.SecurityToken != "" {
 		sdkCfg.SecurityToken = tea.String(cfg.Credentials.SecurityToken)
 	}
-	sdk, err := ecssdk.NewClient(sdkCfg)
-	if err != nil {
-		// The SDK's configuration errors name no credential.
-		return nil, fmt.Errorf("cannot create the ECS client: %w", err)
+	c := &client{
+		sdkConfig: sdkCfg, region: cfg.Region, pacer: cfg.Pacer, metrics: cfg.Metrics,
+		sdks: map[int]*ecssdk.Client{},
 	}
+	// Build the first SDK client now, so that a configuration the SDK
+	// refuses fails here rather than on the first call.
+	sdk, err := c.sdkFor(0)
+	if err != nil {
+		return nil, err
+	}
+	c.host = tea.StringValue(sdk.Endpoint)
 	var secrets []string
 	for _, s := range []string{cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken} {
 		if s != "" {
 			secrets = append(secrets, s, redactedText)
 		}
 	}
-	return &client{
-		sdk: sdk, region: cfg.Region, host: tea.StringValue(sdk.Endpoint), redact: strings.NewReplacer(secrets...),
-		pacer: cfg.Pacer, metrics: cfg.Metrics,
-	}, nil
+	c.redact = strings.NewReplacer(secrets...)
+	return c, nil
 }
 
-// poolKeyForCA keeps calls with different CA bundles on different pooled
-// http.Clients. tea pools one per (timeouts, proxies, host) and keeps the
-// TLS settings of the call that created it, so without this a
-// configuration's CA bundle would also verify, or fail to verify, another
-// configuration's calls to the same host. NoProxy is part of the pool key;
-// a name under .invalid, which no real host has, makes it differ per
-// bundle. Set, it replaces NO_PROXY from the environment, which is kept.
-func poolKeyForCA(bundle []byte) string {
-	sum := sha256.Sum256(bundle)
-	key := "ca-" + hex.EncodeToString(sum[:16]) + ".invalid"
+// sdkFor returns this Client's SDK client for a call slot, made on first use.
+func (c *client) sdkFor(slot int) (*ecssdk.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sdk, ok := c.sdks[slot]; ok {
+		return sdk, nil
+	}
+	cfg := c.sdkConfig
+	cfg.NoProxy = tea.String(poolKey(tea.StringValue(cfg.Ca), slot))
+	sdk, err := ecssdk.NewClient(&cfg)
+	if err != nil {
+		// The SDK's configuration errors name no credential.
+		return nil, fmt.Errorf("cannot create the ECS client: %w", err)
+	}
+	c.sdks[slot] = sdk
+	return sdk, nil
+}
+
+// poolKey keeps calls apart on tea's pooled http.Clients: by call slot, so
+// that no two calls in flight share one, and by CA bundle, because a pooled
+// http.Client keeps the TLS settings of the call that created it, so a
+// configuration's CA bundle would otherwise also verify, or fail to verify,
+// another configuration's calls to the same host. NoProxy is part of tea's
+// pool key; names under .invalid, which no real host has, make it differ.
+// Set, it replaces NO_PROXY from the environment, which is kept.
+func poolKey(caBundle string, slot int) string {
+	key := fmt.Sprintf("slot-%d.invalid", slot)
+	if caBundle != "" {
+		sum := sha256.Sum256([]byte(caBundle))
+		key += ",ca-" + hex.EncodeToString(sum[:16]) + ".invalid"
+	}
 	for _, env := range []string{"NO_PROXY", "no_proxy"} {
 		if v := os.Getenv(env); v != "" {
 			return v + "," + key
@@ -163,11 +195,40 @@ func poolKeyForCA(bundle []byte) string {
 	return key
 }
 
+// slots numbers the calls in flight in the process, reusing the numbers of
+// finished calls, so that each call in flight has a number no other has and
+// there are never more numbers than the most calls ever in flight at once.
+var slots = &slotPool{}
+
+type slotPool struct {
+	mu   sync.Mutex
+	free []int
+	next int
+}
+
+func (p *slotPool) take() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		s := p.free[n-1]
+		p.free = p.free[:n-1]
+		return s
+	}
+	p.next++
+	return p.next - 1
+}
+
+func (p *slotPool) give(s int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, s)
+}
+
 // call runs one SDK call, which takes no context, in a goroutine so that the
 // caller can stop waiting when ctx ends. The abandoned call runs on until the
 // client's timeouts end it; its result is dropped. The pacer, if any, is
 // asked first and told how the call ended.
-func call[T any](ctx context.Context, c *client, action string, fn func() (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *client, action string, fn func(*ecssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%s not called: %w", action, err)
@@ -181,10 +242,18 @@ func call[T any](ctx context.Context, c *client, action string, fn func() (T, er
 		v   T
 		err error
 	}
+	slot := slots.take()
+	sdk, err := c.sdkFor(slot)
+	if err != nil {
+		slots.give(slot)
+		return zero, err
+	}
 	start := time.Now()
 	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
 	go func() {
-		v, err := fn()
+		// The slot is the SDK call's until it ends, abandoned or not.
+		defer slots.give(slot)
+		v, err := fn(sdk)
 		done <- result{v, err}
 	}()
 	select {
@@ -256,8 +325,8 @@ func (c *client) ListShares(ctx context.Context, imageID string) ([]Share, error
 // and gives each to yield until yield returns false or the list ends.
 func (c *client) pages(ctx context.Context, imageID string, yield func(Share) bool) error {
 	for page := int32(1); ; page++ {
-		body, err := call(ctx, c, actionDescribe, func() (*ecssdk.DescribeImageSharePermissionResponseBody, error) {
-			resp, err := c.sdk.DescribeImageSharePermission(&ecssdk.DescribeImageSharePermissionRequest{
+		body, err := call(ctx, c, ActionDescribe, func(sdk *ecssdk.Client) (*ecssdk.DescribeImageSharePermissionResponseBody, error) {
+			resp, err := sdk.DescribeImageSharePermission(&ecssdk.DescribeImageSharePermissionRequest{
 				RegionId:   tea.String(c.region),
 				ImageId:    tea.String(imageID),
 				PageNumber: tea.Int32(page),
@@ -310,14 +379,14 @@ func (c *client) RemoveAccounts(ctx context.Context, imageID string, accountIDs 
 
 func (c *client) Modify(ctx context.Context, imageID string, add, remove []string) error {
 	if imageID == "" || slices.Contains(add, "") || slices.Contains(remove, "") {
-		return errors.New(actionModify + " needs an image id and non-empty account ids")
+		return errors.New(ActionModify + " needs an image id and non-empty account ids")
 	}
 	for len(add) > 0 || len(remove) > 0 {
 		req := &ecssdk.ModifyImageSharePermissionRequest{RegionId: tea.String(c.region), ImageId: tea.String(imageID)}
 		req.AddAccount, add = chunk(add)
 		req.RemoveAccount, remove = chunk(remove)
-		if _, err := call(ctx, c, actionModify, func() (*ecssdk.ModifyImageSharePermissionResponse, error) {
-			return c.sdk.ModifyImageSharePermission(req)
+		if _, err := call(ctx, c, ActionModify, func(sdk *ecssdk.Client) (*ecssdk.ModifyImageSharePermissionResponse, error) {
+			return sdk.ModifyImageSharePermission(req)
 		}); err != nil {
 			return err
 		}

@@ -171,17 +171,20 @@ func TestMissingArguments(t *testing.T) {
 	}
 }
 
-// TestConcurrentClients follows the recipe New documents for concurrent
-// calls under -race: a Client per goroutine, each with its own ReadTimeout.
-func TestConcurrentClients(t *testing.T) {
+// TestConcurrentCalls makes calls in parallel through one Client and
+// through a second Client with the same endpoint and timeouts, which would
+// share SDK clients and tea's pooled http.Client without call slots; -race
+// sees any call that does.
+func TestConcurrentCalls(t *testing.T) {
 	accounts := accountIDs(6)
 	cfg := testConfig()
 	withShares([]string{friend})(&cfg)
 	cfg.Images[0].MaxShares = 10
 	sim, srv := simtest.Serve(t, cfg)
+	clients := []ecs.Client{newClient(t, srv.URL, ownerCreds), newClient(t, srv.URL, ownerCreds)}
 	var wg sync.WaitGroup
 	for i, account := range accounts {
-		c := newClient(t, srv.URL, ownerCreds, func(c *ecs.Config) { c.ReadTimeout = 2*time.Second + time.Duration(i)*time.Millisecond })
+		c := clients[i%len(clients)]
 		wg.Go(func() {
 			if err := c.AddAccounts(context.Background(), imageID, account); err != nil {
 				t.Errorf("AddAccounts(%s): %v", account, err)

@@ -104,7 +104,7 @@ func (e *Error) advice() string {
 			action = "ecs:" + e.Action
 		}
 		return fmt.Sprintf("the RAM user of the AccessKey lacks permission for %s; grant it (the minimal policy allows ecs:%s and ecs:%s)",
-			action, actionDescribe, actionModify)
+			action, ActionDescribe, ActionModify)
 	case strings.HasPrefix(c, codePrefixSecurityToken):
 		return "the STS security token is expired, malformed or not the AccessKey's; refresh it in the credentials Secret"
 	case strings.HasPrefix(c, codePrefixThrottling):
