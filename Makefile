@@ -101,6 +101,18 @@ chaos: controlplane ## A bigger chaos run (CHAOS_RESOURCES=500, CHAOS_DURATION=4
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CHAOS_RESOURCES=$(CHAOS_RESOURCES) CHAOS_DURATION=$(CHAOS_DURATION) \
 		CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_POLL=$(CHAOS_POLL) $(GO) test -count=1 -v -timeout 90m ./test/chaos
 
+# make bench measures the provider at scale: images × accounts namespaced
+# ImageSharePermissions created at once against the ECS simulator with
+# ECS-like rate limits, with the provider's defaults, with sharing and
+# batching off, and with the limits lifted; it prints figures beside the
+# issue's targets and writes them to _output/bench/. The quick run:
+# make bench BENCH_FLAGS="-images 2 -accounts 50 -poll 10s".
+BENCH_FLAGS ?=
+.PHONY: bench
+bench: controlplane ## Measure the provider at scale (BENCH_FLAGS="-images 2 -accounts 50 -poll 10s" for a quick run).
+	$(GO) build -o $(OUTPUT_DIR)/bin/bench ./hack/bench
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(OUTPUT_DIR)/bin/bench -out $(OUTPUT_DIR)/bench $(BENCH_FLAGS)
+
 # go test runs every fuzz target's seed corpus (f.Add and testdata/fuzz/),
 # so make test covers the seeds; make fuzz also searches for new inputs. A
 # failing input is written to testdata/fuzz/<Target>/ beside the target:

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+)
+
+// result is what one mode measured, as the JSON file records it.
+type result struct {
+	Mode string `json:"mode"`
+	// ProviderArgs is the provider's whole command line.
+	ProviderArgs []string `json:"providerArgs"`
+	RateLimited  bool     `json:"rateLimited"`
+	Resources    int      `json:"resources"`
+	// Skipped says why the mode did not run; Error why it did not finish.
+	Skipped     string `json:"skipped,omitempty"`
+	Error       string `json:"error,omitempty"`
+	ProviderLog string `json:"providerLog,omitempty"`
+	// CreateSeconds is how long creating every object took.
+	CreateSeconds float64 `json:"createSeconds,omitempty"`
+	// Converge runs from the first create to all Ready.
+	Converge *phase `json:"converge,omitempty"`
+	// SharesMismatch says how ECS differed from what the objects ask once
+	// all were Ready; empty when it did not.
+	SharesMismatch string `json:"sharesMismatch,omitempty"`
+	// Rest is RestPolls poll intervals with every object Ready.
+	Rest      *phase  `json:"atRest,omitempty"`
+	RestPolls float64 `json:"atRestPolls,omitempty"`
+	// Delete runs from deleting every object to none left and no share in ECS.
+	Delete *phase `json:"delete,omitempty"`
+	// CPUSeconds and PeakRSSBytes are over the provider's whole life.
+	CPUSeconds   float64 `json:"cpuSeconds,omitempty"`
+	PeakRSSBytes uint64  `json:"peakRSSBytes,omitempty"`
+}
+
+// metricsAddress keeps the provider's metrics on, as by default, but on a
+// free loopback port: its default :8080 is where `make dev` serves the
+// simulator.
+const metricsAddress = "127.0.0.1:0"
+
+// restPolls is how many poll intervals the at-rest phase lasts: more than
+// two, so that every resource polls at least twice despite the ±10% jitter.
+const restPolls = 2.2
+
+// runMode runs the workload once in mode m and returns what it measured.
+func runMode(ctx context.Context, w *world, s settings, m mode, stamp string) result {
+	args := append([]string{"--poll=" + s.poll.String(), "--metrics-bind-address=" + metricsAddress}, m.args...)
+	r := result{Mode: m.name, ProviderArgs: append(args, s.providerArgs...), RateLimited: m.limited, Resources: s.resources()}
+	if missing := w.missingFlags(m.args); len(missing) > 0 {
+		r.Skipped = "the provider has no " + strings.Join(missing, ", ") + " flag"
+		fmt.Printf("bench: %s: skipped: %s\n", m.name, r.Skipped)
+		return r
+	}
+	fmt.Printf("bench: %s: %d ImageSharePermissions (%d images × %d accounts); provider %s\n",
+		m.name, r.Resources, s.images, s.accounts, strings.Join(r.ProviderArgs, " "))
+	if err := measure(ctx, w, s, m, stamp, &r); err != nil {
+		r.Error = err.Error()
+		fmt.Printf("bench: %s: %v\n", m.name, err)
+	}
+	return r
+}
+
+// measure brings up the mode's simulator, namespace and provider, and runs
+// its phases in turn, filling r as it goes.
+func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r *result) error {
+	ownerSecret := rand.Text()
+	sim, err := devenv.StartSimulator(simConfig(s, m.limited, ownerSecret), "127.0.0.1:0") //nolint:contextcheck // It serves until stopped, not for a context's life.
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sim.Stop() }() //nolint:contextcheck // Stopping must not depend on a context that may have ended.
+	ns := "bench-" + m.name
+	if err := createAll(ctx, w.kube, tenantObjects(ns, sim.URL, ownerSecret)); err != nil {
+		return err
+	}
+
+	r.ProviderLog = filepath.Join(s.out, fmt.Sprintf("provider-%s-%s.log", m.name, stamp))
+	log, err := os.Create(r.ProviderLog)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Close() }()
+	fmt.Printf("bench: %s: provider log %s\n", m.name, r.ProviderLog)
+	p, err := devenv.StartProvider(w.bin, w.cp.Kubeconfig, log, r.ProviderArgs...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = p.Stop(30 * time.Second) }()
+	if err := waitFor(ctx, p, s.timeout, providerUp(w.kube, ns)); err != nil {
+		return fmt.Errorf("waiting for the provider to start: %w", err)
+	}
+
+	run := modeRun{w: w, s: s, m: m, ns: ns, sim: sim, p: p, meter: meter{sim: sim.Simulator, pid: p.Pid(), ticks: clockTicks(ctx)}}
+	if err := run.converge(ctx, r); err != nil {
+		return err
+	}
+	if err := run.rest(ctx, r); err != nil {
+		return err
+	}
+	if err := run.remove(ctx, r); err != nil {
+		return err
+	}
+	// The peak is the whole run's: read it just before the provider stops.
+	u, err := readUsage(p.Pid(), run.meter.ticks)
+	if err != nil {
+		return err
+	}
+	r.CPUSeconds, r.PeakRSSBytes = u.cpu.Seconds(), u.peakRSS
+	return nil
+}
+
+// modeRun is one mode's world while it runs.
+type modeRun struct {
+	w     *world
+	s     settings
+	m     mode
+	ns    string
+	sim   *devenv.Simulator
+	p     *devenv.Provider
+	meter meter
+}
+
+// converge creates every object at once and waits until all are Ready.
+func (run modeRun) converge(ctx context.Context, r *result) error {
+	end, err := run.meter.start()
+	if err != nil {
+		return err
+	}
+	begin := time.Now()
+	if err := createAll(ctx, run.w.kube, shareObjects(run.s, run.ns)); err != nil {
+		return err
+	}
+	r.CreateSeconds = time.Since(begin).Seconds()
+	fmt.Printf("bench: %s: %d created in %.1fs\n", run.m.name, r.Resources, r.CreateSeconds)
+	if err := waitFor(ctx, run.p, run.s.timeout, allReady(run.w.kube, run.ns, r.Resources)); err != nil {
+		return fmt.Errorf("waiting for all Ready: %w", err)
+	}
+	ph, err := end()
+	if err != nil {
+		return err
+	}
+	r.Converge = &ph
+	r.SharesMismatch = sharesMismatch(run.sim.Simulator, run.s)
+	state := "ECS holds every share"
+	if r.SharesMismatch != "" {
+		state = "but ECS differs: " + r.SharesMismatch
+	}
+	fmt.Printf("bench: %s: all Ready %.1fs after the first create, %d ECS calls; %s\n", run.m.name, ph.Seconds, ph.Calls.total(), state)
+	return nil
+}
+
+// rest counts the calls the provider makes to keep every object Ready.
+func (run modeRun) rest(ctx context.Context, r *result) error {
+	window := time.Duration(restPolls * float64(run.s.poll))
+	fmt.Printf("bench: %s: at rest for %v (%.1f polls)\n", run.m.name, window, restPolls)
+	end, err := run.meter.start()
+	if err != nil {
+		return err
+	}
+	if err := sleep(ctx, run.p, window); err != nil {
+		return err
+	}
+	ph, err := end()
+	if err != nil {
+		return err
+	}
+	r.Rest, r.RestPolls = &ph, ph.Seconds/run.s.poll.Seconds()
+	fmt.Printf("bench: %s: at rest: %d Describe, %d Modify calls\n", run.m.name, ph.Calls.action(describeCall), ph.Calls.action(modifyCall))
+	return nil
+}
+
+// remove deletes every object at once and waits until none is left and ECS
+// holds no share.
+func (run modeRun) remove(ctx context.Context, r *result) error {
+	end, err := run.meter.start()
+	if err != nil {
+		return err
+	}
+	if err := run.w.kube.DeleteAllOf(ctx, &ecsv1beta1.ImageSharePermission{}, client.InNamespace(run.ns)); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, run.p, run.s.timeout, allGone(run.w.kube, run.ns, run.sim.Simulator, run.s.images)); err != nil {
+		return fmt.Errorf("waiting for all deleted: %w", err)
+	}
+	ph, err := end()
+	if err != nil {
+		return err
+	}
+	r.Delete = &ph
+	fmt.Printf("bench: %s: all deleted in %.1fs, %d ECS calls\n", run.m.name, ph.Seconds, ph.Calls.total())
+	return nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
+	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+)
+
+// world is what every mode shares: one control plane and one provider
+// binary. Each mode brings its own simulator, namespace and provider process.
+type world struct {
+	cp   *devenv.ControlPlane
+	kube client.Client
+	bin  string
+	// help is the provider's --help, to tell which flags it has.
+	help string
+	work string
+}
+
+func setUp(ctx context.Context, root, assets string) (*world, error) {
+	work, err := os.MkdirTemp("", "provider-bench-")
+	if err != nil {
+		return nil, err
+	}
+	w := &world{work: work}
+	begin := time.Now()
+	if w.bin, err = devenv.BuildProvider(ctx, root, work); err != nil {
+		w.tearDown()
+		return nil, err
+	}
+	// kingpin answers --help with a zero exit; its output is all we need.
+	help, _ := exec.CommandContext(ctx, w.bin, "--help").CombinedOutput()
+	w.help = string(help)
+	if w.cp, err = devenv.StartControlPlane(assets, filepath.Join(root, "package", "crds"), filepath.Join(work, "kubeconfig")); err != nil {
+		w.tearDown()
+		return nil, err
+	}
+	if w.kube, err = newKube(w.cp); err != nil {
+		w.tearDown()
+		return nil, err
+	}
+	fmt.Printf("bench: provider built and control plane up in %v\n", time.Since(begin).Round(time.Millisecond))
+	return w, nil
+}
+
+func (w *world) tearDown() {
+	if w.cp != nil {
+		_ = w.cp.Stop()
+	}
+	_ = os.RemoveAll(w.work)
+}
+
+// missingFlags are those of args the provider binary does not know.
+func (w *world) missingFlags(args []string) []string {
+	var missing []string
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		// kingpin lists a flag as --name=default, or as --[no-]name for a
+		// bool, which --no-name switches off.
+		pattern := `--(\[no-\])?` + regexp.QuoteMeta(name) + `(=|\s)`
+		if off, ok := strings.CutPrefix(name, "no-"); ok {
+			pattern = `--\[no-\]` + regexp.QuoteMeta(off) + `\s|` + pattern
+		}
+		if !regexp.MustCompile(pattern).MatchString(w.help) {
+			missing = append(missing, "--"+name)
+		}
+	}
+	return missing
+}
+
+// newKube is a client fast enough to create a thousand objects at once:
+// client-go's default of 5 requests a second would take minutes.
+func newKube(cp *devenv.ControlPlane) (client.Client, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := apis.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	rc := *cp.Config
+	rc.QPS, rc.Burst = 2000, 2000
+	rc.Timeout = 30 * time.Second
+	return client.New(&rc, client.Options{Scheme: scheme})
+}
+
+const (
+	region       = "cn-hangzhou"
+	owner        = "1000000000000001"
+	ownerKeyID   = "LTAIbenchOwnerKey001"
+	configName   = "tenant"
+	secretName   = "tenant-credentials"
+	describeCall = "DescribeImageSharePermission"
+	modifyCall   = "ModifyImageSharePermission"
+)
+
+func imageID(i int) string   { return fmt.Sprintf("m-bench%04d", i) }
+func accountID(j int) string { return fmt.Sprintf("5%015d", j) }
+
+// rates are ECS's per-action limits as the settings give them.
+func (s settings) rates() map[string]ecssim.Rate {
+	rate := func(perSecond float64) ecssim.Rate {
+		return ecssim.Rate{PerSecond: perSecond, Burst: max(1, int(math.Ceil(perSecond)))}
+	}
+	return map[string]ecssim.Rate{describeCall: rate(s.describeRate), modifyCall: rate(s.modifyRate)}
+}
+
+// simConfig is one tenant owning every image, the accounts to share them
+// with, and a share quota that fits them all.
+func simConfig(s settings, limited bool, ownerSecret string) ecssim.Config {
+	cfg := ecssim.Config{
+		Accounts: []ecssim.Account{{ID: owner, AccessKeys: []ecssim.AccessKey{{ID: ownerKeyID, Secret: ownerSecret}}}},
+		Limits:   ecssim.Limits{MaxSharesPerImage: max(ecssim.DefaultMaxSharesPerImage, s.accounts)},
+		Faults: ecssim.Faults{
+			Seed:    1,
+			Latency: ecssim.Duration{Duration: s.latency},
+			Jitter:  ecssim.Duration{Duration: s.jitter},
+		},
+	}
+	if limited {
+		cfg.Faults.RateLimits.PerAction = s.rates()
+	}
+	for j := range s.accounts {
+		cfg.Accounts = append(cfg.Accounts, ecssim.Account{ID: accountID(j)})
+	}
+	for i := range s.images {
+		cfg.Images = append(cfg.Images, ecssim.Image{ID: imageID(i), Region: region, Owner: owner})
+	}
+	return cfg
+}
+
+// tenantObjects are a namespace with the tenant's credentials and a
+// ProviderConfig pointing at the simulator.
+func tenantObjects(ns, endpoint, ownerSecret string) []client.Object {
+	return []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName},
+			StringData: map[string]string{"credentials": fmt.Sprintf(`{"accessKeyId": %q, "accessKeySecret": %q}`, ownerKeyID, ownerSecret)},
+		},
+		&pcv1beta1.ProviderConfig{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: configName},
+			Spec: pcv1beta1.ProviderConfigSpec{
+				Endpoint: &endpoint,
+				Credentials: pcv1beta1.ProviderCredentials{
+					Source: xpv2.CredentialsSourceSecret,
+					CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
+						SecretReference: xpv2.SecretReference{Namespace: ns, Name: secretName}, Key: "credentials",
+					}},
+				},
+			},
+		},
+	}
+}
+
+// shareObjects are the workload: every image shared with every account.
+func shareObjects(s settings, ns string) []client.Object {
+	objs := make([]client.Object, 0, s.resources())
+	for i := range s.images {
+		for j := range s.accounts {
+			o := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("share-%04d-%04d", i, j)}}
+			o.Spec.ForProvider = ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: imageID(i), AccountID: accountID(j)}
+			o.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: configName}
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
