@@ -39,6 +39,8 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	ecscontroller "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/imagesharepermission"
+	ecsmetrics "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version"
 )
 
@@ -56,7 +58,13 @@ func main() {
 		syncInterval            = app.Flag("sync", "How often all resources will be double-checked for drift from the desired state.").Short('s').Default("1h").Duration()
 		pollInterval            = app.Flag("poll", "How often individual resources will be checked for drift from the desired state.").Default("1m").Duration()
 		pollStateMetricInterval = app.Flag("poll-state-metric", "How often the state metrics are recorded.").Default("5s").Duration()
-		maxReconcileRate        = app.Flag("max-reconcile-rate", "The global maximum rate per second at which resources may be checked for drift from the desired state.").Default("10").Int()
+		maxReconcileRate        = app.Flag("max-reconcile-rate", "The global maximum rate per second at which resources may be checked for drift from the desired state, and how many reconcile at once. A share waiting for its batch holds a worker, so it must exceed the shares created at once for batches to fill.").Default("100").Int()
+
+		coalesce         = app.Flag("coalesce-ecs-calls", "Let the resources of one image share one ECS listing read and batch their shares into few calls. false makes every resource call ECS alone.").Default("true").Bool()
+		listingFreshness = app.Flag("listing-freshness", "How long one read of an image's shares answers for all its resources; 0 means the poll interval, so at rest each image is read about once per poll.").Default("0").Duration()
+		batchWindow      = app.Flag("batch-window", "How long a share waits for others of its image to join its ModifyImageSharePermission call (at most 10 accounts per call).").Default("100ms").Duration()
+		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per AccessKey and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
+		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per AccessKey and region; adapts like --ecs-describe-rate.").Default("10").Float64()
 
 		enableManagementPolicies = app.Flag("enable-management-policies", "Enable support for management policies.").Default("true").Envar("ENABLE_MANAGEMENT_POLICIES").Bool()
 	)
@@ -105,6 +113,8 @@ func main() {
 	mrMetrics := managed.NewMRMetricRecorder()
 	stateMetrics := statemetrics.NewMRStateMetrics()
 	metrics.Registry.MustRegister(mrMetrics, stateMetrics)
+	ecsMetrics := ecsmetrics.New()
+	kingpin.FatalIfError(ecsMetrics.Register(metrics.Registry), "Cannot register ECS metrics")
 
 	o := controller.Options{
 		Logger:                  log,
@@ -126,9 +136,17 @@ func main() {
 	// Every ECS call names this process, so that calls in ECS's records can
 	// be traced to a provider version and to one replica.
 	userAgent := fmt.Sprintf("provider-alibabacloud-ecs/%s (pid %d)", version.Version, os.Getpid())
-	newClient := func(c ecs.Config) (ecs.Client, error) {
-		c.UserAgent = userAgent
-		return ecs.New(c)
+	e := imagesharepermission.ECSOptions{
+		NewClient: func(c ecs.Config) (ecs.Client, error) {
+			c.UserAgent = userAgent
+			return ecs.New(c)
+		},
+		Coalesce:         *coalesce,
+		ListingFreshness: *listingFreshness,
+		BatchWindow:      *batchWindow,
+		DescribeRate:     *describeRate,
+		ModifyRate:       *modifyRate,
+		Metrics:          ecsMetrics,
 	}
 
 	// Safe start: Crossplane may install our managed resource definitions
@@ -142,10 +160,10 @@ func main() {
 	if canSafeStart {
 		o.Gate = new(gate.Gate[schema.GroupVersionKind])
 		kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "Cannot set up the CRD gate")
-		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, newClient), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, e), "Cannot set up controllers")
 	} else {
 		log.Info("No permission to watch CRDs: safe start is off, all controllers start now")
-		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, newClient), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, e), "Cannot set up controllers")
 	}
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "Cannot start controller manager")
 }

@@ -10,17 +10,17 @@ import (
 )
 
 // Setup adds every controller to the manager.
-func Setup(mgr ctrl.Manager, o controller.Options, newClient imagesharepermission.NewClientFn) error {
+func Setup(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions) error {
 	if err := config.Setup(mgr, o); err != nil {
 		return err
 	}
-	return imagesharepermission.Setup(mgr, o, newClient)
+	return imagesharepermission.Setup(mgr, o, e)
 }
 
 // SetupGated adds every controller behind the safe-start gate.
-func SetupGated(mgr ctrl.Manager, o controller.Options, newClient imagesharepermission.NewClientFn) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions) error {
 	if err := config.SetupGated(mgr, o); err != nil {
 		return err
 	}
-	return imagesharepermission.SetupGated(mgr, o, newClient)
+	return imagesharepermission.SetupGated(mgr, o, e)
 }

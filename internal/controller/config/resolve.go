@@ -8,6 +8,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,58 +34,67 @@ func NewResolver(kube client.Client) *Resolver {
 	}
 }
 
+// Resolved is what a managed resource's provider configuration resolves to.
+type Resolved struct {
+	ecs.Config
+	// ProviderConfig names the configuration, kind/namespace/name, so that
+	// what is kept per configuration never serves another, even one with
+	// the same credentials.
+	ProviderConfig string
+}
+
 // Resolve resolves the configuration of a managed resource of either scope:
 // a namespaced resource is modern and a cluster-scoped one legacy, and no
 // resource is both (their GetProviderConfigReference methods differ).
-func (r *Resolver) Resolve(ctx context.Context, mg resource.Managed, region string) (ecs.Config, error) {
+func (r *Resolver) Resolve(ctx context.Context, mg resource.Managed, region string) (Resolved, error) {
 	switch mg := mg.(type) {
 	case resource.ModernManaged:
 		return r.namespaced(ctx, mg, region)
 	case resource.LegacyManaged:
 		return r.cluster(ctx, mg, region)
 	}
-	return ecs.Config{}, fmt.Errorf("%T is neither a namespaced nor a cluster-scoped managed resource", mg)
+	return Resolved{}, fmt.Errorf("%T is neither a namespaced nor a cluster-scoped managed resource", mg)
 }
 
 // namespaced resolves the ProviderConfig (in the resource's namespace) or
 // ClusterProviderConfig of a namespaced managed resource.
-func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string) (ecs.Config, error) {
+func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string) (Resolved, error) {
 	if err := r.modern.Track(ctx, mg); err != nil {
-		return ecs.Config{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+		return Resolved{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
 	}
 	ref := mg.GetProviderConfigReference()
 	switch ref.Kind {
 	case alibabacloudv1beta1.ProviderConfigKind:
 		pc := &alibabacloudv1beta1.ProviderConfig{}
 		if err := r.get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, ref.Kind, pc); err != nil {
-			return ecs.Config{}, err
+			return Resolved{}, err
 		}
 		if err := tenantSafe(pc); err != nil {
-			return ecs.Config{}, err
+			return Resolved{}, err
 		}
-		return r.clientConfig(ctx, pc.Spec, region)
+		return r.resolved(ctx, alibabacloudv1beta1.ProviderConfigGroupVersionKind, pc, pc.Spec, region)
 	case alibabacloudv1beta1.ClusterProviderConfigKind:
 		pc := &alibabacloudv1beta1.ClusterProviderConfig{}
 		if err := r.get(ctx, types.NamespacedName{Name: ref.Name}, ref.Kind, pc); err != nil {
-			return ecs.Config{}, err
+			return Resolved{}, err
 		}
-		return r.clientConfig(ctx, pc.Spec, region)
+		return r.resolved(ctx, alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, pc, pc.Spec, region)
 	}
-	return ecs.Config{}, fmt.Errorf("spec.providerConfigRef.kind %q is not %s or %s", ref.Kind,
+	return Resolved{}, fmt.Errorf("spec.providerConfigRef.kind %q is not %s or %s", ref.Kind,
 		alibabacloudv1beta1.ProviderConfigKind, alibabacloudv1beta1.ClusterProviderConfigKind)
 }
 
 // cluster resolves the cluster-scoped ProviderConfig of a cluster-scoped
 // managed resource.
-func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, region string) (ecs.Config, error) {
+func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, region string) (Resolved, error) {
 	if err := r.legacy.Track(ctx, mg); err != nil {
-		return ecs.Config{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+		return Resolved{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
 	}
 	pc := &clusterv1beta1.ProviderConfig{}
 	if err := r.get(ctx, types.NamespacedName{Name: mg.GetProviderConfigReference().Name}, clusterv1beta1.ProviderConfigKind, pc); err != nil {
-		return ecs.Config{}, err
+		return Resolved{}, err
 	}
-	return r.clientConfig(ctx, pc.Spec, region)
+	return r.resolved(ctx, clusterv1beta1.ProviderConfigGroupVersionKind, pc, pc.Spec, region)
 }
 
 // tenantSafe refuses what a namespaced ProviderConfig must not use. Whoever
@@ -116,6 +126,13 @@ func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
 		}
 	}
 	return nil
+}
+
+// resolved is clientConfig, named after the configuration it came from.
+// The group tells the two kinds named ProviderConfig apart.
+func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec alibabacloudv1beta1.ProviderConfigSpec, region string) (Resolved, error) {
+	cfg, err := r.clientConfig(ctx, spec, region)
+	return Resolved{Config: cfg, ProviderConfig: gvk.GroupKind().String() + "/" + pc.GetNamespace() + "/" + pc.GetName()}, err
 }
 
 func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind string, obj client.Object) error {

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -110,7 +112,7 @@ func TestCredentialStyles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := ecs.New(cfg)
+			c, err := ecs.New(cfg.Config)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,10 +148,10 @@ func TestResolve(t *testing.T) {
 			s.Credentials = alibabacloudv1beta1.ProviderCredentials{Source: src, CommonCredentialSelectors: sel}
 		}
 	}
-	resolveNamespaced := func(r *Resolver) (ecs.Config, error) {
+	resolveNamespaced := func(r *Resolver) (Resolved, error) {
 		return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 	}
-	resolveCluster := func(r *Resolver) (ecs.Config, error) {
+	resolveCluster := func(r *Resolver) (Resolved, error) {
 		cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 		cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
 		return r.Resolve(context.Background(), cr, region)
@@ -158,7 +160,7 @@ func TestResolve(t *testing.T) {
 	cases := []struct {
 		name    string
 		objects []client.Object
-		resolve func(r *Resolver) (ecs.Config, error)
+		resolve func(r *Resolver) (Resolved, error)
 		wantErr string
 		// wantCA is the CA bundle a successful resolution carries.
 		wantCA string
@@ -172,7 +174,7 @@ func TestResolve(t *testing.T) {
 				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 		},
@@ -182,14 +184,14 @@ func TestResolve(t *testing.T) {
 				&alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 			},
 			wantErr: `refers to a Secret in namespace "crossplane-system": a namespaced ProviderConfig may only use Secrets in its own namespace`,
 		},
 		{
 			name: "missing ProviderConfig",
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ProviderConfig", "nope"), region)
 			},
 			wantErr: `ProviderConfig "nope" not found in namespace team`,
@@ -197,7 +199,7 @@ func TestResolve(t *testing.T) {
 		{
 			name:    "missing Secret",
 			objects: []client.Object{&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: "cannot read credentials (source Secret)",
@@ -208,7 +210,7 @@ func TestResolve(t *testing.T) {
 				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"other": good}),
 			},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: `credentials are empty: key "credentials" of Secret crossplane-system/creds`,
@@ -219,7 +221,7 @@ func TestResolve(t *testing.T) {
 				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId": "` + keyID + `", "secret": "` + keySecret + `"}`}),
 			},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
 			wantErr: `credentials in key "credentials" of Secret crossplane-system/creds`,
@@ -230,7 +232,7 @@ func TestResolve(t *testing.T) {
 				&clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
 				return r.Resolve(context.Background(), cr, region)
@@ -238,7 +240,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "missing cluster-scoped ProviderConfig",
-			resolve: func(r *Resolver) (ecs.Config, error) {
+			resolve: func(r *Resolver) (Resolved, error) {
 				cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 				cr.Spec.ProviderConfigReference = &xpv2.Reference{Name: "gone"}
 				return r.Resolve(context.Background(), cr, region)
@@ -361,5 +363,38 @@ func TestUsageTracked(t *testing.T) {
 	}
 	if len(usages.Items) != 1 || usages.Items[0].ProviderConfigReference.Name != "default" {
 		t.Fatalf("usages = %+v, want one for ClusterProviderConfig default", usages.Items)
+	}
+}
+
+// TestResolvedNamesTheConfiguration: the three kinds, even with the same
+// name and the same credentials, resolve to distinct configurations, which
+// is what keeps cached clients and listings apart.
+func TestResolvedNamesTheConfiguration(t *testing.T) {
+	endpoint := simulator(t)
+	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
+	kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
+		&alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "default"}, Spec: spec(endpoint, "team")},
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "team")},
+		&clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "team")},
+		secret("team", "creds", map[string]string{"credentials": good}),
+	).Build()
+	clusterShare := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
+	clusterShare.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
+	r := NewResolver(kube)
+	var got []string
+	for _, mg := range []resource.Managed{namespacedShare("ProviderConfig", "default"), namespacedShare("ClusterProviderConfig", "default"), clusterShare} {
+		res, err := r.Resolve(context.Background(), mg, region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, res.ProviderConfig)
+	}
+	want := []string{
+		"ProviderConfig.alibabacloud.m.crossplane.io/team/default",
+		"ClusterProviderConfig.alibabacloud.m.crossplane.io//default",
+		"ProviderConfig.alibabacloud.crossplane.io//default",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resolved configurations: -want, +got:\n%s", diff)
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
@@ -41,7 +44,10 @@ var errNotShareResource = errors.New("managed resource is not an ImageSharePermi
 
 // external reconciles one ImageSharePermission with ECS.
 type external struct {
-	ecs ecs.Client
+	shares shareClient
+	// throttled announces how long the resource will wait after ECS
+	// throttled its call; nil in tests that do not look.
+	throttled func(reconcile.Request) time.Duration
 }
 
 // Observe looks for our account among the image's shares. The share exists
@@ -50,12 +56,12 @@ type external struct {
 // change, so an existing one is always up to date.
 func (e *external) Observe(ctx context.Context, cr shareResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
-	share, err := e.ecs.FindShare(ctx, p.ImageID, p.AccountID)
+	share, err := e.shares.FindShare(ctx, p.ImageID, p.AccountID)
 	if ecs.IsNotFound(err) {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
 	if err != nil {
-		return managed.ExternalObservation{}, err
+		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
 	if share == nil {
 		return managed.ExternalObservation{ResourceExists: false}, nil
@@ -75,7 +81,7 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 // Create shares the image with the account.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
-	return managed.ExternalCreation{}, e.ecs.AddAccounts(ctx, p.ImageID, p.AccountID)
+	return managed.ExternalCreation{}, e.failed(cr, e.shares.AddAccounts(ctx, p.ImageID, p.AccountID))
 }
 
 // Update has nothing to do: every parameter is immutable.
@@ -87,11 +93,21 @@ func (e *external) Update(context.Context, shareResource) (managed.ExternalUpdat
 // that counts as deleted (Terraform's resource fails here).
 func (e *external) Delete(ctx context.Context, cr shareResource) (managed.ExternalDelete, error) {
 	p := cr.GetParameters()
-	err := e.ecs.RemoveAccounts(ctx, p.ImageID, p.AccountID)
+	err := e.shares.RemoveAccounts(ctx, p.ImageID, p.AccountID)
 	if ecs.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil
 	}
-	return managed.ExternalDelete{}, err
+	return managed.ExternalDelete{}, e.failed(cr, err)
+}
+
+// failed says, when ECS throttled the call, when the resource will try
+// again; the reconciler's requeue then waits exactly that long.
+func (e *external) failed(cr shareResource, err error) error {
+	if err == nil || e.throttled == nil || !ecs.IsThrottled(err) {
+		return err
+	}
+	d := e.throttled(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}})
+	return fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC"))
 }
 
 // Disconnect has nothing to release: the SDK keeps no per-client state.

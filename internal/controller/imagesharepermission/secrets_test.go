@@ -33,6 +33,7 @@ import (
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/testpki"
@@ -238,7 +239,7 @@ func TestNoSecretEscapes(t *testing.T) {
 					Data:       map[string][]byte{"credentials": []byte(tc.doc)},
 				})
 			}
-			seen := reconcileOnce(t, objects, cr)
+			seen := reconcileOnce(t, objects, cr, requeue.New())
 			if !strings.Contains(seen, tc.want) {
 				t.Fatalf("the reconciler never said %q, so this case did not reach its path:\n%s", tc.want, seen)
 			}
@@ -254,7 +255,7 @@ func TestNoSecretEscapes(t *testing.T) {
 // reconcileOnce runs the namespaced ImageSharePermission reconciler, as the
 // controller configures it, with debug logging, and returns everything it
 // said: the reconcile error, the resource's conditions, events and logs.
-func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission) string {
+func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
 	t.Helper()
 	kube := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objects...).
 		WithStatusSubresource(&ecsv1beta1.ImageSharePermission{}).Build()
@@ -262,7 +263,7 @@ func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSh
 	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
 	o := controller.Options{Logger: log, PollInterval: time.Minute}
 	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
-		options(kube, log, said, o, ecs.New)...)
+		options(kube, log, said, o, testClients(o), limiter)...)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -276,6 +277,13 @@ func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSh
 		fmt.Fprintf(&said.text, "condition %s=%s %s: %s\n", c.Type, c.Status, c.Reason, c.Message)
 	}
 	return said.String()
+}
+
+// testClients are the provider's defaults: shared reads, batches, pacing.
+func testClients(o controller.Options) *ecsClients {
+	return newECSClients(ECSOptions{
+		NewClient: ecs.New, Coalesce: true, BatchWindow: 10 * time.Millisecond, DescribeRate: 20, ModifyRate: 10,
+	}, o.PollInterval)
 }
 
 func testScheme(t *testing.T) *runtime.Scheme {

@@ -16,11 +16,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 )
 
 // Reconcile budgets. All ECS calls of one reconcile share the timeout; a
@@ -38,8 +40,10 @@ type NewClientFn func(ecs.Config) (ecs.Client, error)
 
 // connector builds an external client for one resource of either scope.
 type connector struct {
-	resolver  *config.Resolver
-	newClient NewClientFn
+	resolver *config.Resolver
+	clients  *ecsClients
+	// throttled announces how long a resource waits after ECS throttled it.
+	throttled func(reconcile.Request) time.Duration
 }
 
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
@@ -47,11 +51,11 @@ func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.Type
 	if err != nil {
 		return nil, err
 	}
-	client, err := c.newClient(cfg)
+	shares, err := c.clients.For(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create ECS client: %w", err)
+		return nil, err
 	}
-	return &external{ecs: client}, nil
+	return &external{shares: shares, throttled: c.throttled}, nil
 }
 
 // scope is one of the two kinds of ImageSharePermission.
@@ -68,9 +72,9 @@ var scopes = []scope{
 
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
-func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, newClient NewClientFn) []managed.ReconcilerOption {
+func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[shareResource](&connector{resolver: config.NewResolver(kube), newClient: newClient}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: config.NewResolver(kube), clients: clients, throttled: limiter.Throttled}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
@@ -87,9 +91,10 @@ func options(kube client.Client, log logging.Logger, rec event.Recorder, o contr
 }
 
 // Setup adds a controller for ImageSharePermission in each scope.
-func Setup(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error {
+func Setup(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
+	clients := newECSClients(e, o.PollInterval)
 	for _, s := range scopes {
-		if err := setup(mgr, o, s, newClient); err != nil {
+		if err := setup(mgr, o, s, clients); err != nil {
 			return err
 		}
 	}
@@ -98,10 +103,11 @@ func Setup(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error 
 
 // SetupGated is Setup behind the safe-start gate: each scope's controller
 // starts once its CRD exists.
-func SetupGated(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
+	clients := newECSClients(e, o.PollInterval)
 	for _, s := range scopes {
 		o.Gate.Register(func() {
-			if err := setup(mgr, o, s, newClient); err != nil {
+			if err := setup(mgr, o, s, clients); err != nil {
 				mgr.GetLogger().Error(err, "cannot set up ImageSharePermission controller", "gvk", s.gvk.String())
 			}
 		}, s.gvk)
@@ -109,11 +115,12 @@ func SetupGated(mgr ctrl.Manager, o controller.Options, newClient NewClientFn) e
 	return nil
 }
 
-func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientFn) error {
+func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients) error {
 	name := managed.ControllerName(s.gvk.GroupKind().String())
 	kube := mgr.GetClient()
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
-	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, newClient)
+	limiter := requeue.New()
+	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, clients, limiter)
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
@@ -124,9 +131,11 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, newClient NewClientF
 		}
 	}
 	r := managed.NewReconciler(mgr, resource.ManagedKind(s.gvk), opts...)
+	copts := o.ForControllerRuntime()
+	copts.RateLimiter = limiter
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
-		WithOptions(o.ForControllerRuntime()).
+		WithOptions(copts).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(s.object).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))

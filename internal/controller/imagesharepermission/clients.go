@@ -1,0 +1,112 @@
+package imagesharepermission
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/clientcache"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/pacing"
+)
+
+// ECSOptions are how the controllers spend ECS's API budget. One set
+// serves both scopes: ECS counts calls per account, whatever the scope of
+// the resource that made them.
+type ECSOptions struct {
+	// NewClient builds an ECS client.
+	NewClient NewClientFn
+	// Coalesce lets the resources of one image share one listing read and
+	// batch their shares. Off, each resource calls ECS alone: the baseline
+	// the benchmark measures against.
+	Coalesce bool
+	// ListingFreshness is how long one listing read answers for all the
+	// image's resources; 0 means the poll interval, so that at rest each
+	// image is read about once per poll.
+	ListingFreshness time.Duration
+	// BatchWindow is how long a share waits for others of its image to
+	// join its ModifyImageSharePermission call.
+	BatchWindow time.Duration
+	// DescribeRate and ModifyRate are the calls per second the provider
+	// starts with, per AccessKey and region; they adapt to ECS's throttling.
+	DescribeRate, ModifyRate float64
+	// Metrics records calls, batches, listings and paced rates; nil records
+	// nothing.
+	Metrics *metrics.ECS
+}
+
+// clientIdleAfter is how long a configuration's client outlives its last
+// use. Resources reconcile at least once per poll, so only configurations
+// no resource uses any more go.
+const clientIdleAfter = 30 * time.Minute
+
+// shareClient is what the external client needs: an ECS client, or the
+// coalescer's view of one, which has the same methods.
+type shareClient interface {
+	FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error)
+	AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error
+	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
+}
+
+var (
+	_ shareClient = ecs.Client(nil)
+	_ shareClient = &imageshares.Shares{}
+)
+
+// ecsClients hands out one shareClient per resolved configuration, built
+// once and kept while it is used, with the pacer of its AccessKey and
+// region and, when coalescing, its view of the shared listings and batches.
+type ecsClients struct {
+	newClient NewClientFn
+	pacers    *pacing.Pacers
+	coalescer *imageshares.Coalescer // nil: every resource calls ECS alone
+	metrics   *metrics.ECS
+	cache     *clientcache.Cache[shareClient]
+}
+
+func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
+	c := &ecsClients{
+		newClient: o.NewClient,
+		metrics:   o.Metrics,
+		cache:     clientcache.New[shareClient](clientIdleAfter),
+		pacers: pacing.New(pacing.Options{
+			Rates: map[string]float64{ecs.ActionDescribe: o.DescribeRate, ecs.ActionModify: o.ModifyRate},
+			OnRate: func(k pacing.Key, action string, perSecond float64) {
+				o.Metrics.PacedRate(action, k.Region, k.AccessKeyID, perSecond)
+			},
+		}),
+	}
+	if o.Coalesce {
+		c.coalescer = imageshares.New(imageshares.Options{
+			Freshness: cmp.Or(o.ListingFreshness, poll),
+			Window:    o.BatchWindow,
+			Metrics:   o.Metrics,
+		})
+	}
+	return c
+}
+
+// For returns the client of a resolved configuration. The key holds the
+// configuration's name and everything the client is built from, so a
+// changed ProviderConfig or Secret gets a new client, and no configuration
+// ever gets another's, nor its listings.
+func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
+	key := r.ProviderConfig + "/" + r.Fingerprint()
+	return c.cache.Get(key, func() (shareClient, error) {
+		cfg := r.Config
+		cfg.Pacer = c.pacers.For(pacing.Key{AccessKeyID: cfg.Credentials.AccessKeyID, Endpoint: cfg.Endpoint, Region: cfg.Region})
+		cfg.Metrics = c.metrics
+		client, err := c.newClient(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create ECS client: %w", err)
+		}
+		if c.coalescer == nil {
+			return client, nil
+		}
+		return c.coalescer.For(key, client), nil
+	})
+}

@@ -1,0 +1,69 @@
+package imagesharepermission
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
+)
+
+// TestThrottledResourceSaysWhenItRetries: when ECS throttles a resource's
+// call, its condition names the code, says plainly that ECS throttled the
+// account, and when the next try is; and the controller's requeue waits
+// exactly that long.
+func TestThrottledResourceSaysWhenItRetries(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprint(w, `{"RequestId":"R1","Code":"Throttling.User","Message":"Request was denied due to user flow control."}`)
+	}))
+	t.Cleanup(srv.Close)
+	endpoint := srv.URL
+	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "throttled", UID: "uid-throttled"}}
+	cr.Spec.ForProvider = ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: imageID, AccountID: stranger}
+	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+	objects := []client.Object{cr,
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ProviderConfigSpec{
+			Endpoint: &endpoint,
+			Credentials: alibabacloudv1beta1.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
+				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
+			}},
+		}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
+	}
+	limiter := requeue.New()
+	seen := reconcileOnce(t, objects, cr, limiter)
+
+	if calls.Load() != 1 {
+		t.Errorf("ECS was called %d times in one reconcile, want 1: a throttled call must not be retried at once", calls.Load())
+	}
+	said := regexp.MustCompile(`condition Synced=False ReconcileError: .*Throttling\.User: ECS throttled the account's DescribeImageSharePermission calls.*; next try in (\w+), at \d\d:\d\d:\d\d UTC`).
+		FindStringSubmatch(seen)
+	if said == nil {
+		t.Fatalf("the Synced condition does not say that ECS throttled the account and when the next try is:\n%s", seen)
+	}
+	announced, err := time.ParseDuration(said[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}}
+	if got := limiter.When(req); got != announced {
+		t.Errorf("the requeue waits %s, but the condition announced %s", got, announced)
+	}
+}
