@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,11 +86,11 @@ func newFixture(t *testing.T, cfg ecssim.Config, o Options) *fixture {
 	return &fixture{sim: sim, url: srv.URL, clock: clock, reg: reg, c: New(o)}
 }
 
-// shares is the view of the scope of creds, with the pool behind it.
-func (f *fixture) shares(t *testing.T, creds ecs.Credentials) (*Shares, *pool) {
+// shares is the view of the scope of creds, with the one client behind it.
+func (f *fixture) shares(t *testing.T, creds ecs.Credentials) (*Shares, *holdingClient) {
 	t.Helper()
-	p := newPool(t, f.url, creds)
-	return f.c.For(creds.AccessKeyID, p), p
+	c := newHoldingClient(t, f.url, creds)
+	return f.c.For(creds.AccessKeyID, c), c
 }
 
 // calls is how many calls of action the simulator answered.
@@ -215,21 +214,14 @@ func receive[T any](t *testing.T, what string, ch <-chan T) T {
 	return v
 }
 
-// clientTimeouts makes every SDK client's ReadTimeout distinct: see pool.
-var clientTimeouts atomic.Int64
-
-// pool is an ecs.Client that runs each call on a real ecs.Client that no
-// other call is using, made as needed. The SDK races with itself when one
-// client makes concurrent calls, or two clients with the same endpoint and
-// timeouts do (see ecs.New), which -race reports; the Coalescer makes
-// concurrent calls with one client, as the provider does. pool can also
-// hold calls back once ECS has answered them, for tests to act meanwhile.
-type pool struct {
-	endpoint string
-	creds    ecs.Credentials
+// holdingClient is one real ecs.Client, serving every call of its scope
+// concurrently as in the provider, whose ListShares and Modify calls (those
+// the Coalescer makes) tests can hold back once ECS has answered them, to
+// act meanwhile.
+type holdingClient struct {
+	ecs.Client
 
 	mu    sync.Mutex
-	idle  []ecs.Client
 	holds map[string]*hold
 }
 
@@ -243,83 +235,58 @@ type hold struct {
 // Release lets the held calls, and those to come, return.
 func (h *hold) Release() { h.once.Do(func() { close(h.release) }) }
 
-func newPool(t *testing.T, endpoint string, creds ecs.Credentials) *pool {
+func newHoldingClient(t *testing.T, endpoint string, creds ecs.Credentials) *holdingClient {
 	t.Helper()
-	p := &pool{endpoint: endpoint, creds: creds, holds: map[string]*hold{}}
-	c, err := p.make()
+	c, err := ecs.New(ecs.Config{
+		Region: region, Endpoint: endpoint, Credentials: creds,
+		ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second,
+	})
 	if err != nil {
 		t.Fatalf("ecs.New: %v", err)
 	}
-	p.idle = append(p.idle, c)
-	return p
-}
-
-func (p *pool) make() (ecs.Client, error) {
-	n := clientTimeouts.Add(1)
-	return ecs.New(ecs.Config{
-		Region: region, Endpoint: p.endpoint, Credentials: p.creds,
-		ConnectTimeout: time.Second, ReadTimeout: 5*time.Second + time.Duration(n)*time.Millisecond,
-	})
+	return &holdingClient{Client: c, holds: map[string]*hold{}}
 }
 
 // hold holds back the calls of method ("ListShares" or "Modify") from now
 // on: each signals entered once ECS has answered, then waits for Release,
 // which the end of the test calls if need be.
-func (p *pool) hold(t *testing.T, method string) *hold {
+func (c *holdingClient) hold(t *testing.T, method string) *hold {
 	h := &hold{entered: make(chan struct{}, 100), release: make(chan struct{})}
 	t.Cleanup(h.Release)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.holds[method] = h
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holds[method] = h
 	return h
 }
 
-// run runs fn on a client of its own, then waits on method's hold, if any.
-func run[T any](p *pool, method string, fn func(ecs.Client) (T, error)) (T, error) {
-	p.mu.Lock()
-	var c ecs.Client
-	if n := len(p.idle); n > 0 {
-		c, p.idle = p.idle[n-1], p.idle[:n-1]
-	}
-	h := p.holds[method]
-	p.mu.Unlock()
-	if c == nil {
-		var err error
-		if c, err = p.make(); err != nil {
-			var zero T
-			return zero, err
-		}
-	}
-	v, err := fn(c)
-	p.mu.Lock()
-	p.idle = append(p.idle, c)
-	p.mu.Unlock()
+// held returns method's hold, if any. Calls look it up before they start,
+// so that one already under way when a hold is set is not held.
+func (c *holdingClient) held(method string) *hold {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holds[method]
+}
+
+// wait signals entered and waits for Release; a nil hold returns at once.
+func (h *hold) wait() {
 	if h != nil {
 		h.entered <- struct{}{}
 		<-h.release
 	}
-	return v, err
 }
 
-func (p *pool) ListShares(ctx context.Context, image string) ([]ecs.Share, error) {
-	return run(p, "ListShares", func(c ecs.Client) ([]ecs.Share, error) { return c.ListShares(ctx, image) })
+func (c *holdingClient) ListShares(ctx context.Context, image string) ([]ecs.Share, error) {
+	h := c.held("ListShares")
+	shares, err := c.Client.ListShares(ctx, image)
+	h.wait()
+	return shares, err
 }
 
-func (p *pool) Modify(ctx context.Context, image string, add, remove []string) error {
-	_, err := run(p, "Modify", func(c ecs.Client) (struct{}, error) { return struct{}{}, c.Modify(ctx, image, add, remove) })
+func (c *holdingClient) Modify(ctx context.Context, image string, add, remove []string) error {
+	h := c.held("Modify")
+	err := c.Client.Modify(ctx, image, add, remove)
+	h.wait()
 	return err
-}
-
-func (p *pool) FindShare(ctx context.Context, image, account string) (*ecs.Share, error) {
-	return run(p, "FindShare", func(c ecs.Client) (*ecs.Share, error) { return c.FindShare(ctx, image, account) })
-}
-
-func (p *pool) AddAccounts(ctx context.Context, image string, accounts ...string) error {
-	return p.Modify(ctx, image, accounts, nil)
-}
-
-func (p *pool) RemoveAccounts(ctx context.Context, image string, accounts ...string) error {
-	return p.Modify(ctx, image, nil, accounts)
 }
 
 // codeOf is the ECS code of err, "" for nil, or a description of an error

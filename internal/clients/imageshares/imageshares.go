@@ -20,9 +20,6 @@ import (
 )
 
 const (
-	actionDescribe = "DescribeImageSharePermission"
-	actionModify   = "ModifyImageSharePermission"
-
 	// maxAccountsPerCall is how many AddAccount.N, and how many
 	// RemoveAccount.N, ECS honours in one call; it silently ignores the rest.
 	maxAccountsPerCall = 10
@@ -215,7 +212,7 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 		return nil, errors.New("FindShare needs an image id and an account id")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s not called: %w", actionDescribe, err)
+		return nil, fmt.Errorf("%s not called: %w", ecs.ActionDescribe, err)
 	}
 	c := s.c
 	c.mu.Lock()
@@ -241,7 +238,7 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("stopped waiting for %s: %w", actionDescribe, ctx.Err())
+		return nil, fmt.Errorf("stopped waiting for %s: %w", ecs.ActionDescribe, ctx.Err())
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -314,13 +311,13 @@ func (s *Shares) RemoveAccounts(ctx context.Context, imageID string, accountIDs 
 func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountIDs []string) error {
 	// Refused here, a malformed op cannot fail a batch it would have joined.
 	if imageID == "" || slices.Contains(accountIDs, "") {
-		return errors.New(actionModify + " needs an image id and non-empty account ids")
+		return errors.New(ecs.ActionModify + " needs an image id and non-empty account ids")
 	}
 	if len(accountIDs) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s not called: %w", actionModify, err)
+		return fmt.Errorf("%s not called: %w", ecs.ActionModify, err)
 	}
 	c := s.c
 	ops := make([]*op, len(accountIDs))
@@ -339,7 +336,7 @@ func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountID
 			errs[i] = o.err
 		case <-ctx.Done():
 			// The op may still be sent, which is harmless: it is idempotent.
-			errs[i] = fmt.Errorf("stopped waiting for %s: %w", actionModify, ctx.Err())
+			errs[i] = fmt.Errorf("stopped waiting for %s: %w", ecs.ActionModify, ctx.Err())
 		}
 	}
 	if len(ops) == 1 {
