@@ -123,10 +123,8 @@ func TestScale(t *testing.T) {
 		}
 	}
 	checkBatched(t, "converging", got, minModify)
-	// A listing is read at most once per freshness (the poll) per image,
-	// and once more after a write failed, since what it did is unknown.
-	if n, bound := got.action(describeAction), p.readsBound()+got.failed(modifyAction); n > bound {
-		t.Errorf("converging made %d %s calls in %v, want at most %d (1 per image per poll %v, +1 per image, +1 per failed write)",
+	if n, bound := got.action(describeAction), p.readsBound(got); n > bound {
+		t.Errorf("converging made %d %s calls in %v, want at most %d (1 per image per poll %v, +1 per image, +1 per failed call)",
 			n, describeAction, p.took.Round(time.Millisecond), bound, poll)
 	}
 	if n := got.throttled(""); n > uint64(len(scaleImages)) {
@@ -140,8 +138,8 @@ func TestScale(t *testing.T) {
 	if n := got.action(modifyAction); n != 0 {
 		t.Errorf("at rest the provider made %d %s calls, want none", n, modifyAction)
 	}
-	if n, bound := got.action(describeAction), p.readsBound(); n > bound {
-		t.Errorf("at rest the provider made %d %s calls in %v, want at most %d (1 per image per poll %v, +1 per image)",
+	if n, bound := got.action(describeAction), p.readsBound(got); n > bound {
+		t.Errorf("at rest the provider made %d %s calls in %v, want at most %d (1 per image per poll %v, +1 per image, +1 per failed call)",
 			n, describeAction, p.took.Round(time.Millisecond), bound, poll)
 	}
 	if n := got.throttled(""); n != 0 {
@@ -370,12 +368,14 @@ func (p *phase) end(t *testing.T, name string) calls {
 	return got
 }
 
-// readsBound is the most listing reads the phase allows: a listing answers
-// for the poll (the default freshness) from when its read started, and
-// only one read of an image is in flight at a time, so reads of an image
-// start at least a poll apart.
-func (p *phase) readsBound() uint64 {
-	return uint64(len(scaleImages)) * uint64(p.took/poll+1)
+// readsBound is the most listing reads the phase allows, given its calls:
+// a listing answers for the poll (the default freshness) from when its
+// read started, and only one read of an image is in flight at a time, so
+// reads of an image start at least a poll apart. A failed read keeps
+// nothing, and a failed write drops the listing, since what it did is
+// unknown: each may cost one more read.
+func (p *phase) readsBound(got calls) uint64 {
+	return uint64(len(scaleImages))*uint64(p.took/poll+1) + got.failed(describeAction) + got.failed(modifyAction)
 }
 
 func (c calls) action(a string) uint64 {
