@@ -381,3 +381,30 @@ func TestCancelledWriterDoesNotFailOthers(t *testing.T) {
 		t.Errorf("%d Modify calls, want 1", got)
 	}
 }
+
+// TestStreamOfWritesFillsOneBatch: writes that keep coming, each within a
+// Window of the last, as when kubectl applies shares one by one, go out in
+// one call even though together they take longer than one Window. The
+// spacing is a fifth of the Window, so only a machine stalled for most of a
+// second could split the batch.
+func TestStreamOfWritesFillsOneBatch(t *testing.T) {
+	const window = time.Second
+	f := newFixture(t, anyAccount(100), Options{Window: window})
+	s, _ := f.shares(t, ownerCreds)
+	// Eight writes span 1.4 Windows: a Window that did not restart would
+	// send two calls.
+	accounts := accountIDs(8)
+	errs := make(chan error, len(accounts))
+	for _, a := range accounts {
+		go func() { errs <- s.AddAccounts(t.Context(), imageID, a) }()
+		time.Sleep(window / 5)
+	}
+	for range accounts {
+		if err := <-errs; err != nil {
+			t.Errorf("AddAccounts: %v", err)
+		}
+	}
+	if got := f.calls(modify); got != 1 {
+		t.Errorf("%d Modify calls for %d writes %s apart, want 1", got, len(accounts), window/5)
+	}
+}

@@ -24,6 +24,9 @@ const (
 	// RemoveAccount.N, ECS honours in one call; it silently ignores the rest.
 	maxAccountsPerCall = 10
 
+	// maxWindows bounds how long a stream of writes can hold a batch open.
+	maxWindows = 4
+
 	defaultCallTimeout = time.Minute
 	minIdleAfter       = time.Minute
 )
@@ -33,8 +36,12 @@ type Options struct {
 	// Freshness is how long a listing serves later lookups, counted from
 	// when its read started. Zero shares only reads in flight.
 	Freshness time.Duration
-	// Window is how long a write waits, on the real clock, for others on the
-	// same image to join its call. Zero sends at once what arrived together.
+	// Window is how long, on the real clock, a batch waits for the next
+	// write on its image: each write that joins gives the batch another
+	// Window, up to maxWindows Windows in all. Writes that come in a stream,
+	// as when kubectl applies a manifest of shares one by one, thus fill
+	// batches, while a lone write waits only one Window. Zero sends at once
+	// what arrived together.
 	Window time.Duration
 	// IdleAfter is how long an image may go unused before what is kept of
 	// it is dropped; zero means twice Freshness, and at least a minute.
@@ -131,8 +138,10 @@ type batch struct {
 	// adds and removes count the ops of each kind: each kind fills up at
 	// maxAccountsPerCall.
 	adds, removes int
-	// stop stops the Window's timer.
-	stop func() bool
+	// timer seals the batch when its Window ends; deadline is when it must
+	// be sealed, however many writes keep coming.
+	timer    *time.Timer
+	deadline time.Time
 }
 
 func (b *batch) has(account string) bool {
@@ -361,15 +370,19 @@ func (c *Coalescer) join(ctx context.Context, client ecs.Client, image string, e
 	}
 	b := e.open
 	if b == nil {
-		b = &batch{ctx: context.WithoutCancel(ctx), client: client, image: image}
+		b = &batch{ctx: context.WithoutCancel(ctx), client: client, image: image, deadline: time.Now().Add(maxWindows * c.window)}
 		e.open = b
-		b.stop = time.AfterFunc(c.window, func() {
+		b.timer = time.AfterFunc(c.window, func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			if e.open == b {
 				c.seal(e, b)
 			}
-		}).Stop
+		})
+	} else {
+		// A timer that has fired meanwhile seals the batch anyway; the
+		// reset one then finds it sealed and does nothing.
+		b.timer.Reset(min(c.window, time.Until(b.deadline)))
 	}
 	b.ops = append(b.ops, o)
 	if o.add {
@@ -385,7 +398,7 @@ func (c *Coalescer) join(ctx context.Context, client ecs.Client, image string, e
 // seal closes the open batch b to newcomers and queues it to be sent,
 // starting the image's sender if it is not running.
 func (c *Coalescer) seal(e *entry, b *batch) {
-	b.stop()
+	b.timer.Stop()
 	e.open = nil
 	e.queue = append(e.queue, b)
 	if !e.sending {

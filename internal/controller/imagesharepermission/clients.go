@@ -28,8 +28,8 @@ type ECSOptions struct {
 	// image's resources; 0 means the poll interval, so that at rest each
 	// image is read about once per poll.
 	ListingFreshness time.Duration
-	// BatchWindow is how long a share waits for others of its image to
-	// join its ModifyImageSharePermission call.
+	// BatchWindow is how long a batch of shares waits for the next share of
+	// its image; each that joins restarts it, up to a few windows in all.
 	BatchWindow time.Duration
 	// DescribeRate and ModifyRate are the calls per second the provider
 	// starts with, per AccessKey and region; they adapt to ECS's throttling.
