@@ -85,7 +85,7 @@ func parseSettings(args []string) (settings, error) {
 	modeList := fs.String("modes", "shared,unshared,unlimited", "which modes to run, in order: shared (the provider's defaults), unshared (--no-coalesce-ecs-calls: sharing and batching off), unlimited (no ECS rate limits)")
 	fs.StringVar(&s.out, "out", "", "where to write the figures and the provider logs (default _output/bench)")
 	extra := fs.String("provider-args", "", "more provider flags for every mode, separated by spaces")
-	fs.DurationVar(&s.timeout, "timeout", 15*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
+	fs.DurationVar(&s.timeout, "timeout", 30*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}

@@ -70,11 +70,12 @@ func create(ctx context.Context, kube client.Client, o client.Object) error {
 const pollEvery = 250 * time.Millisecond
 
 // waitFor calls check every pollEvery until it says done; it gives up after
-// bound, when ctx ends, or when the provider exits. Every ten seconds it
-// prints what check last said, so a long wait shows its progress.
+// bound, when ctx ends, or when the provider exits. So that a long wait
+// shows its progress, it prints what check says when that has changed, at
+// most every ten seconds, and at least every minute.
 func waitFor(ctx context.Context, p *devenv.Provider, bound time.Duration, check func(context.Context) (progress string, done bool, err error)) error {
 	deadline := time.Now().Add(bound)
-	lastPrint := time.Now()
+	lastPrint, printed := time.Now(), ""
 	for {
 		progress, done, err := check(ctx)
 		switch {
@@ -86,9 +87,9 @@ func waitFor(ctx context.Context, p *devenv.Provider, bound time.Duration, check
 			return fmt.Errorf("%w; last: %s", exited(p), progress)
 		case time.Now().After(deadline):
 			return fmt.Errorf("not within %v: %s", bound, progress)
-		case time.Since(lastPrint) >= 10*time.Second:
+		case time.Since(lastPrint) >= time.Minute || time.Since(lastPrint) >= 10*time.Second && progress != printed:
 			fmt.Printf("bench:   ... %s\n", progress)
-			lastPrint = time.Now()
+			lastPrint, printed = time.Now(), progress
 		}
 		select {
 		case <-time.After(pollEvery):
