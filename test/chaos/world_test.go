@@ -154,16 +154,21 @@ func (w world) simConfig() ecssim.Config {
 // chaosFaults is the weather of the run. The rate limits are lower than the
 // provider's demand when many objects start at once (a creation wave, a
 // restart) and above it in steady state, so throttling comes in bursts.
+// With shared reads, batched writes and its own pacing the provider makes
+// few calls (about 250 in the short run), at rates that start at 20
+// Describe and 10 Modify calls per second: the limits sit well below those
+// so that the pacer must find them, and hangs are 5% so that some calls
+// hang at all.
 func chaosFaults(seed int64) ecssim.Faults {
 	return ecssim.Faults{
 		Seed:          seed,
 		ErrorRate:     0.05,
 		VisibilityLag: ecssim.Duration{Duration: 2 * time.Second},
-		HangRate:      0.01,
+		HangRate:      0.05,
 		HangFor:       ecssim.Duration{Duration: 5 * readTimeout},
 		RateLimits: ecssim.RateLimits{
-			PerAccount: &ecssim.Rate{PerSecond: 10, Burst: 20},
-			PerAction:  map[string]ecssim.Rate{"ModifyImageSharePermission": {PerSecond: 6, Burst: 12}},
+			PerAccount: &ecssim.Rate{PerSecond: 3, Burst: 6},
+			PerAction:  map[string]ecssim.Rate{"ModifyImageSharePermission": {PerSecond: 2, Burst: 4}},
 		},
 	}
 }
