@@ -118,6 +118,12 @@ func (e *external) Disconnect(context.Context) error { return nil }
 // annotation write leaks nothing. It replaces crossplane-runtime's default,
 // which would use metadata.name. An annotation a person set to adopt an
 // existing share must agree with forProvider.
+//
+// On a resource the reconciler has not yet finalized it sets the name in
+// memory only: the reconciler's next write, which adds its finalizer before
+// any ECS call, stores it. A write of its own would double the writes of a
+// new resource's first reconcile, and at a thousand new resources the API
+// server's time is what they wait for.
 type externalName struct {
 	kube client.Client
 }
@@ -140,6 +146,9 @@ func (i externalName) Initialize(ctx context.Context, mg resource.Managed) error
 			got, want, want)
 	}
 	meta.SetExternalName(cr, want)
+	if !meta.FinalizerExists(cr, managed.FinalizerName) {
+		return nil
+	}
 	if err := i.kube.Update(ctx, cr); err != nil {
 		return fmt.Errorf("cannot set external name: %w", err)
 	}

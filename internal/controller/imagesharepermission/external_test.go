@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -283,11 +284,15 @@ func TestExternalNameInitializer(t *testing.T) {
 	cases := []struct {
 		name       string
 		annotation string
+		finalized  bool
 		wantErr    string
-		wantName   string
+		// wantName is the name the resource holds, wantStored the one the
+		// API server has after Initialize.
+		wantName, wantStored string
 	}{
-		{name: "set from forProvider", wantName: want},
-		{name: "import that matches", annotation: want, wantName: want},
+		{name: "set from forProvider, stored by the finalizer's write to come", wantName: want},
+		{name: "set from forProvider on a finalized resource, stored now", finalized: true, wantName: want, wantStored: want},
+		{name: "import that matches", annotation: want, wantName: want, wantStored: want},
 		{name: "import that does not match", annotation: imageID + ":" + friend, wantErr: `does not match spec.forProvider, which names "` + want + `"`},
 		{name: "malformed", annotation: "demo-share", wantErr: "must be <image_id>:<account_id>"},
 	}
@@ -301,6 +306,9 @@ func TestExternalNameInitializer(t *testing.T) {
 				cr := share(namespaced, imageID, stranger)
 				if tc.annotation != "" {
 					meta.SetExternalName(cr, tc.annotation)
+				}
+				if tc.finalized {
+					meta.AddFinalizer(cr, managed.FinalizerName)
 				}
 				kube := fake.NewClientBuilder().WithScheme(s).WithObjects(cr).Build()
 				err := externalName{kube: kube}.Initialize(context.Background(), cr)
@@ -317,8 +325,11 @@ func TestExternalNameInitializer(t *testing.T) {
 				if err := kube.Get(context.Background(), client.ObjectKeyFromObject(cr), stored); err != nil {
 					t.Fatal(err)
 				}
-				if got := meta.GetExternalName(stored); got != tc.wantName {
-					t.Errorf("stored external name %q, want %q", got, tc.wantName)
+				if got := meta.GetExternalName(cr); got != tc.wantName {
+					t.Errorf("external name %q, want %q", got, tc.wantName)
+				}
+				if got := meta.GetExternalName(stored); got != tc.wantStored {
+					t.Errorf("stored external name %q, want %q", got, tc.wantStored)
 				}
 			})
 		}
