@@ -25,8 +25,9 @@ type ECSOptions struct {
 	// the benchmark measures against.
 	Coalesce bool
 	// ListingFreshness is how long one listing read answers for all the
-	// image's resources; 0 means the poll interval, so that at rest each
-	// image is read about once per poll.
+	// image's resources; 0 means the poll interval plus its jitter, so that
+	// at rest reads of an image are more than a poll apart, while drift is
+	// still seen within about one poll on average and two at most.
 	ListingFreshness time.Duration
 	// BatchWindow is how long a batch of shares waits for the next share of
 	// its image; each that joins restarts it, up to a few windows in all.
@@ -82,7 +83,7 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 	}
 	if o.Coalesce {
 		c.coalescer = imageshares.New(imageshares.Options{
-			Freshness: cmp.Or(o.ListingFreshness, poll),
+			Freshness: cmp.Or(o.ListingFreshness, poll+poll/pollJitterFraction),
 			Window:    o.BatchWindow,
 			Metrics:   o.Metrics,
 		})
