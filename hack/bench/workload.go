@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -22,30 +21,7 @@ import (
 // createAll creates objs concurrently, as `kubectl apply` of a big manifest
 // or a composition would, but faster, so that the provider sees them at once.
 func createAll(ctx context.Context, kube client.Client, objs []client.Object) error {
-	const workers = 64
-	ch := make(chan client.Object)
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for o := range ch {
-				if err := create(ctx, kube, o); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, o := range objs {
-		ch <- o
-	}
-	close(ch)
-	wg.Wait()
-	return errors.Join(errs...)
+	return devenv.ForEach(objs, 64, func(o client.Object) error { return create(ctx, kube, o) })
 }
 
 // create tries a few times: a busy API server may answer 429 or time out.

@@ -14,12 +14,9 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
@@ -95,17 +92,12 @@ func (w *world) missingFlags(args []string) []string {
 // listing a thousand objects four times a second would take CPU from the
 // API server the provider is measured against.
 func newKube(ctx context.Context, cp *devenv.ControlPlane) (client.Client, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+	scheme, err := devenv.Scheme()
+	if err != nil {
 		return nil, err
 	}
-	if err := apis.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	rc := *cp.Config
-	rc.QPS, rc.Burst = 2000, 2000
-	rc.Timeout = 30 * time.Second
-	reads, err := cache.New(&rc, cache.Options{Scheme: scheme})
+	rc := cp.RESTConfig(2000, 2000, 30*time.Second)
+	reads, err := cache.New(rc, cache.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +107,7 @@ func newKube(ctx context.Context, cp *devenv.ControlPlane) (client.Client, error
 	if _, err := reads.GetInformer(ctx, &ecsv1beta1.ImageSharePermission{}); err != nil {
 		return nil, err
 	}
-	return client.New(&rc, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: reads}})
+	return client.New(rc, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: reads}})
 }
 
 const (

@@ -2,9 +2,7 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,11 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	clusterpcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
@@ -45,17 +40,11 @@ func startSim(t *testing.T, simCfg ecssim.Config, opts ...ecssim.Option) (*deven
 }
 
 func newKube() (client.Client, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+	scheme, err := devenv.Scheme()
+	if err != nil {
 		return nil, err
 	}
-	if err := apis.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	rc := *cp.Config
-	rc.QPS, rc.Burst = 200, 400
-	rc.Timeout = 20 * time.Second
-	return client.New(&rc, client.Options{Scheme: scheme})
+	return client.New(cp.RESTConfig(200, 400, 20*time.Second), client.Options{Scheme: scheme})
 }
 
 // retry runs fn until it succeeds, for up to two minutes: the API server
@@ -93,32 +82,7 @@ func create(ctx context.Context, kube client.Client, obj client.Object) error {
 }
 
 // forEach runs fn on every item with a few workers, and returns the errors.
-func forEach[T any](items []T, fn func(T) error) error {
-	const workers = 8
-	ch := make(chan T)
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for it := range ch {
-				if err := fn(it); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, it := range items {
-		ch <- it
-	}
-	close(ch)
-	wg.Wait()
-	return errors.Join(errs...)
-}
+func forEach[T any](items []T, fn func(T) error) error { return devenv.ForEach(items, 8, fn) }
 
 // object is the ImageSharePermission of s, in its scope.
 func (s share) object() client.Object {
