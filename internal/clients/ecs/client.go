@@ -31,9 +31,9 @@ const (
 
 	// pageSize is the largest page DescribeImageSharePermission serves.
 	pageSize = 100
-	// maxAccountsPerCall is how many AddAccount.N / RemoveAccount.N entries
-	// ECS honours in one call; it silently ignores the rest.
-	maxAccountsPerCall = 10
+	// MaxAccountsPerCall is how many AddAccount.N, and how many
+	// RemoveAccount.N, ECS honours in one call; it silently ignores the rest.
+	MaxAccountsPerCall = 10
 )
 
 // sharedTimeLayout reads ECS's SharedTime, "2006-01-02T15:04:05Z", and would
@@ -396,7 +396,7 @@ func (c *client) Modify(ctx context.Context, imageID string, add, remove []strin
 
 // chunk splits off what one call can carry.
 func chunk(ids []string) (head []*string, rest []string) {
-	n := min(len(ids), maxAccountsPerCall)
+	n := min(len(ids), MaxAccountsPerCall)
 	if n == 0 {
 		return nil, nil
 	}

@@ -238,7 +238,7 @@ func TestAccountErrors(t *testing.T) {
 			if tc.together {
 				err := make(chan error, 1)
 				go func() { err <- s.AddAccounts(t.Context(), imageID, tc.accounts...) }()
-				if len(tc.accounts) < maxAccountsPerCall {
+				if len(tc.accounts) < ecs.MaxAccountsPerCall {
 					f.waitOpen(t, ownerCreds.AccessKeyID, imageID, plus(tc.accounts)...)
 					f.flush(t, ownerCreds.AccessKeyID, imageID)
 				}
@@ -255,7 +255,7 @@ func TestAccountErrors(t *testing.T) {
 				for _, a := range tc.accounts {
 					go func() { results <- result{a, s.AddAccounts(t.Context(), imageID, a)} }()
 				}
-				if len(tc.accounts) < maxAccountsPerCall {
+				if len(tc.accounts) < ecs.MaxAccountsPerCall {
 					waitUntil(t, "every account to join", func() bool { return len(f.open(ownerCreds.AccessKeyID, imageID)) == len(tc.accounts) })
 					f.flush(t, ownerCreds.AccessKeyID, imageID)
 				}
@@ -326,7 +326,7 @@ func TestBatchErrorReachesEveryCaller(t *testing.T) {
 	if err := f.sim.DeleteImage(region, imageID); err != nil {
 		t.Fatalf("DeleteImage: %v", err)
 	}
-	accounts := accountIDs(maxAccountsPerCall)
+	accounts := accountIDs(ecs.MaxAccountsPerCall)
 	errs := make(chan error, len(accounts))
 	for _, a := range accounts {
 		go func() { errs <- s.AddAccounts(t.Context(), imageID, a) }()
@@ -353,7 +353,7 @@ func TestCancelledWriterDoesNotFailOthers(t *testing.T) {
 	f := newFixture(t, anyAccount(100), Options{Window: time.Hour})
 	s, p := f.shares(t, ownerCreds)
 	h := p.hold(t, "Modify")
-	accounts := accountIDs(maxAccountsPerCall)
+	accounts := accountIDs(ecs.MaxAccountsPerCall)
 	ctx, cancel := context.WithCancel(t.Context())
 	first := make(chan error, 1)
 	go func() { first <- s.AddAccounts(ctx, imageID, accounts[0]) }()

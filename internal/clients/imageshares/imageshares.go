@@ -20,10 +20,6 @@ import (
 )
 
 const (
-	// maxAccountsPerCall is how many AddAccount.N, and how many
-	// RemoveAccount.N, ECS honours in one call; it silently ignores the rest.
-	maxAccountsPerCall = 10
-
 	// maxWindows bounds how long a stream of writes can hold a batch open.
 	maxWindows = 4
 
@@ -136,7 +132,7 @@ type batch struct {
 	image  string
 	ops    []*op
 	// adds and removes count the ops of each kind: each kind fills up at
-	// maxAccountsPerCall.
+	// ecs.MaxAccountsPerCall.
 	adds, removes int
 	// timer seals the batch when its Window ends; deadline is when it must
 	// be sealed, however many writes keep coming.
@@ -390,7 +386,7 @@ func (c *Coalescer) join(ctx context.Context, client ecs.Client, image string, e
 	} else {
 		b.removes++
 	}
-	if b.adds == maxAccountsPerCall || b.removes == maxAccountsPerCall {
+	if b.adds == ecs.MaxAccountsPerCall || b.removes == ecs.MaxAccountsPerCall {
 		c.seal(e, b)
 	}
 }
