@@ -17,8 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -166,9 +167,9 @@ func tenantObjects(ns, endpoint, ownerSecret string) []client.Object {
 		},
 		&pcv1beta1.ProviderConfig{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: configName},
-			Spec: pcv1beta1.ProviderConfigSpec{
+			Spec: common.ProviderConfigSpec{
 				Endpoint: &endpoint,
-				Credentials: pcv1beta1.ProviderCredentials{
+				Credentials: common.ProviderCredentials{
 					Source: xpv2.CredentialsSourceSecret,
 					CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
 						SecretReference: xpv2.SecretReference{Namespace: ns, Name: secretName}, Key: "credentials",
@@ -185,7 +186,7 @@ func shareObjects(s settings, ns string) []client.Object {
 	for i := range s.images {
 		for j := range s.accounts {
 			o := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("share-%04d-%04d", i, j)}}
-			o.Spec.ForProvider = ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: imageID(i), AccountID: accountID(j)}
+			o.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: imageID(i), AccountID: accountID(j)}
 			o.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: configName}
 			objs = append(objs, o)
 		}

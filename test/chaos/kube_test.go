@@ -12,10 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	clusterpcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -86,7 +87,7 @@ func forEach[T any](items []T, fn func(T) error) error { return devenv.ForEach(i
 
 // object is the ImageSharePermission of s, in its scope.
 func (s share) object() client.Object {
-	params := ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: s.image, AccountID: s.account}
+	params := common.ImageSharePermissionParameters{Region: region, ImageID: s.image, AccountID: s.account}
 	if s.namespace == "" {
 		o := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: s.name}}
 		o.Spec.ForProvider = params
@@ -148,11 +149,11 @@ func secret(ns, name, keyID, keySecret string) *corev1.Secret {
 }
 
 // configSpec points at the simulator with the Secret ns/name.
-func configSpec(endpoint, ns, name string) pcv1beta1.ProviderConfigSpec {
-	return pcv1beta1.ProviderConfigSpec{
+func configSpec(endpoint, ns, name string) common.ProviderConfigSpec {
+	return common.ProviderConfigSpec{
 		Endpoint: &endpoint,
-		Timeouts: &pcv1beta1.Timeouts{Read: &metav1.Duration{Duration: readTimeout}, Connect: &metav1.Duration{Duration: readTimeout}},
-		Credentials: pcv1beta1.ProviderCredentials{
+		Timeouts: &common.Timeouts{Read: &metav1.Duration{Duration: readTimeout}, Connect: &metav1.Duration{Duration: readTimeout}},
+		Credentials: common.ProviderCredentials{
 			Source: xpv2.CredentialsSourceSecret,
 			CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
 				SecretReference: xpv2.SecretReference{Namespace: ns, Name: name}, Key: "credentials",

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
+	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )

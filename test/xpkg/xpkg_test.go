@@ -139,8 +139,12 @@ func TestPackage(t *testing.T) {
 			t.Errorf("the package lacks CRD %s", crd.Name)
 		}
 	}
-	// Crossplane keeps exactly these provider configuration kinds as CRDs.
-	for _, kind := range []string{"providerconfigs", "clusterproviderconfigs", "providerconfigusages", "clusterproviderconfigusages"} {
+	// Crossplane keeps the provider configuration kinds as CRDs rather than
+	// managed resource definitions. There is no ClusterProviderConfigUsage:
+	// core v2.3.4 only names that kind in its CRD-to-MRD converter's skip
+	// list, and every usage, of either namespaced kind, is a namespaced
+	// ProviderConfigUsage beside its managed resource.
+	for _, kind := range []string{"providerconfigs", "clusterproviderconfigs", "providerconfigusages"} {
 		if !slices.Contains(crds, kind+".alibabacloud.m.crossplane.io") {
 			t.Errorf("the package lacks %s.alibabacloud.m.crossplane.io", kind)
 		}

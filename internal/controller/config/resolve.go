@@ -12,8 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 )
 
@@ -130,7 +131,7 @@ func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
 
 // resolved is clientConfig, named after the configuration it came from.
 // The group tells the two kinds named ProviderConfig apart.
-func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec alibabacloudv1beta1.ProviderConfigSpec, region string) (Resolved, error) {
+func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, error) {
 	cfg, err := r.clientConfig(ctx, spec, region)
 	return Resolved{Config: cfg, ProviderConfig: gvk.GroupKind().String() + "/" + pc.GetNamespace() + "/" + pc.GetName()}, err
 }
@@ -152,7 +153,7 @@ func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind strin
 
 // clientConfig reads the credentials and turns a configuration into what
 // the ECS client needs. Errors never quote the credentials document.
-func (r *Resolver) clientConfig(ctx context.Context, spec alibabacloudv1beta1.ProviderConfigSpec, region string) (ecs.Config, error) {
+func (r *Resolver) clientConfig(ctx context.Context, spec common.ProviderConfigSpec, region string) (ecs.Config, error) {
 	creds := spec.Credentials
 	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, r.kube, creds.CommonCredentialSelectors)
 	if err != nil {
@@ -206,7 +207,7 @@ func (r *Resolver) caBundle(ctx context.Context, ref xpv2.SecretKeySelector) ([]
 
 // whereCredentials names where the credentials were looked for, so a person
 // knows what to fix. A missing Secret key reads as empty credentials.
-func whereCredentials(c alibabacloudv1beta1.ProviderCredentials) string {
+func whereCredentials(c common.ProviderCredentials) string {
 	switch {
 	case c.Source == xpv2.CredentialsSourceSecret && c.SecretRef != nil:
 		return fmt.Sprintf("key %q of Secret %s/%s", c.SecretRef.Key, c.SecretRef.Namespace, c.SecretRef.Name)

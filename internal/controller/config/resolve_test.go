@@ -16,10 +16,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -74,10 +75,10 @@ func bytesOf(m map[string]string) map[string][]byte {
 	return out
 }
 
-func spec(endpoint, secretNS string) alibabacloudv1beta1.ProviderConfigSpec {
-	return alibabacloudv1beta1.ProviderConfigSpec{
+func spec(endpoint, secretNS string) common.ProviderConfigSpec {
+	return common.ProviderConfigSpec{
 		Endpoint: &endpoint,
-		Credentials: alibabacloudv1beta1.ProviderCredentials{
+		Credentials: common.ProviderCredentials{
 			Source: xpv2.CredentialsSourceSecret,
 			CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
 				SecretReference: xpv2.SecretReference{Namespace: secretNS, Name: "creds"}, Key: "credentials",
@@ -128,24 +129,24 @@ func TestCredentialStyles(t *testing.T) {
 func TestResolve(t *testing.T) {
 	endpoint := simulator(t)
 	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
-	namespacedPC := func(mod func(*alibabacloudv1beta1.ProviderConfigSpec)) *alibabacloudv1beta1.ProviderConfig {
+	namespacedPC := func(mod func(*common.ProviderConfigSpec)) *alibabacloudv1beta1.ProviderConfig {
 		pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
 		mod(&pc.Spec)
 		return pc
 	}
-	clusterPC := func(mod func(*alibabacloudv1beta1.ProviderConfigSpec)) *clusterv1beta1.ProviderConfig {
+	clusterPC := func(mod func(*common.ProviderConfigSpec)) *clusterv1beta1.ProviderConfig {
 		pc := &clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}
 		mod(&pc.Spec)
 		return pc
 	}
-	caBundle := func(ns string) func(*alibabacloudv1beta1.ProviderConfigSpec) {
-		return func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-			s.TLS = &alibabacloudv1beta1.TLS{CABundleSecretRef: xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: ns, Name: "ca"}, Key: "ca.crt"}}
+	caBundle := func(ns string) func(*common.ProviderConfigSpec) {
+		return func(s *common.ProviderConfigSpec) {
+			s.TLS = &common.TLS{CABundleSecretRef: xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: ns, Name: "ca"}, Key: "ca.crt"}}
 		}
 	}
-	source := func(src xpv2.CredentialsSource, sel xpv2.CommonCredentialSelectors) func(*alibabacloudv1beta1.ProviderConfigSpec) {
-		return func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-			s.Credentials = alibabacloudv1beta1.ProviderCredentials{Source: src, CommonCredentialSelectors: sel}
+	source := func(src xpv2.CredentialsSource, sel xpv2.CommonCredentialSelectors) func(*common.ProviderConfigSpec) {
+		return func(s *common.ProviderConfigSpec) {
+			s.Credentials = common.ProviderCredentials{Source: src, CommonCredentialSelectors: sel}
 		}
 	}
 	resolveNamespaced := func(r *Resolver) (Resolved, error) {

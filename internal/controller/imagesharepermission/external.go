@@ -19,15 +19,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 )
 
 // shareResource is what both scopes' ImageSharePermission offer.
 type shareResource interface {
 	resource.Managed
-	GetParameters() ecsv1beta1.ImageSharePermissionParameters
-	SetObservation(ecsv1beta1.ImageSharePermissionObservation)
+	GetParameters() common.ImageSharePermissionParameters
+	SetObservation(common.ImageSharePermissionObservation)
 }
 
 var (
@@ -66,7 +67,7 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	if share == nil {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
-	o := ecsv1beta1.ImageSharePermissionObservation{
+	o := common.ImageSharePermissionObservation{
 		ID: p.ExternalName(), Region: p.Region, ImageID: share.ImageID, AccountID: share.AccountID,
 	}
 	if !share.SharedTime.IsZero() {
@@ -139,7 +140,7 @@ func (i externalName) Initialize(ctx context.Context, mg resource.Managed) error
 		return nil
 	}
 	if got != "" {
-		if _, _, ok := ecsv1beta1.ParseExternalName(got); !ok {
+		if _, _, ok := common.ParseExternalName(got); !ok {
 			return fmt.Errorf("external name %q is malformed: it must be <image_id>:<account_id>, here %q", got, want)
 		}
 		return fmt.Errorf("external name %q does not match spec.forProvider, which names %q: set the crossplane.io/external-name annotation to %q, or forProvider.imageId and accountId to the share you mean to adopt",

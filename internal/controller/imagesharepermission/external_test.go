@@ -21,7 +21,8 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -72,7 +73,7 @@ func newExternal(t *testing.T, cfg ecssim.Config, keyID, keySecret string, opts 
 
 // share returns an ImageSharePermission of either scope.
 func share(namespaced bool, image, account string) shareResource {
-	p := ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
+	p := common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
 	if namespaced {
 		cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}}
 		cr.Spec.ForProvider = p
@@ -83,14 +84,14 @@ func share(namespaced bool, image, account string) shareResource {
 	return cr
 }
 
-func atProvider(cr shareResource) ecsv1beta1.ImageSharePermissionObservation {
+func atProvider(cr shareResource) common.ImageSharePermissionObservation {
 	switch r := cr.(type) {
 	case *ecsv1beta1.ImageSharePermission:
 		return r.Status.AtProvider
 	case *clusterecsv1beta1.ImageSharePermission:
 		return r.Status.AtProvider
 	}
-	return ecsv1beta1.ImageSharePermissionObservation{}
+	return common.ImageSharePermissionObservation{}
 }
 
 var scopesUnderTest = map[string]bool{"namespaced": true, "cluster": false}

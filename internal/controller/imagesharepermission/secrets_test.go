@@ -30,8 +30,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
@@ -171,33 +172,33 @@ func TestNoSecretEscapes(t *testing.T) {
 		// doc is the credentials Secret's document.
 		doc string
 		// spec edits the ClusterProviderConfig the resource uses.
-		spec    func(*alibabacloudv1beta1.ProviderConfigSpec)
+		spec    func(*common.ProviderConfigSpec)
 		tenant  bool // use a namespaced ProviderConfig instead
 		image   string
 		account string
 		want    string
 	}{
 		{reason: "the credentials Secret is missing", endpoint: sim, want: "cannot read credentials (source Secret)"},
-		{reason: "the Secret lacks the key", endpoint: sim, doc: doc(canaryKey, canarySecret, ""), spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) { s.Credentials.SecretRef.Key = "other" }, want: "credentials are empty"},
+		{reason: "the Secret lacks the key", endpoint: sim, doc: doc(canaryKey, canarySecret, ""), spec: func(s *common.ProviderConfigSpec) { s.Credentials.SecretRef.Key = "other" }, want: "credentials are empty"},
 		{reason: "the document is not JSON", endpoint: sim, doc: canaryKey + ":" + canarySecret, want: "not a JSON object"},
 		{reason: "the document is truncated JSON", endpoint: sim, doc: `{"accessKeyId": "` + canaryKey + `", "accessKeySecret": "` + canarySecret, want: "not a JSON object"},
 		{reason: "the secret is not a string", endpoint: sim, doc: `{"accessKeyId": "` + canaryKey + `", "accessKeySecret": ["` + canarySecret + `"]}`, want: "must be a string"},
 		{reason: "two spellings disagree", endpoint: sim, doc: `{"accessKeyId": "` + canaryKey + `", "accessKeySecret": "` + canarySecret + `", "secret_key": "` + canaryWrong + `"}`, want: "with different values"},
-		{reason: "a file holds a broken document", endpoint: sim, spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-			s.Credentials = alibabacloudv1beta1.ProviderCredentials{Source: xpv2.CredentialsSourceFilesystem, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: credsFile}}}
+		{reason: "a file holds a broken document", endpoint: sim, spec: func(s *common.ProviderConfigSpec) {
+			s.Credentials = common.ProviderCredentials{Source: xpv2.CredentialsSourceFilesystem, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: credsFile}}}
 		}, want: "not a JSON object"},
-		{reason: "a tenant names the provider's environment", endpoint: sim, tenant: true, spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-			s.Credentials = alibabacloudv1beta1.ProviderCredentials{Source: xpv2.CredentialsSourceEnvironment, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "CANARY_CREDENTIALS"}}}
+		{reason: "a tenant names the provider's environment", endpoint: sim, tenant: true, spec: func(s *common.ProviderConfigSpec) {
+			s.Credentials = common.ProviderCredentials{Source: xpv2.CredentialsSourceEnvironment, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "CANARY_CREDENTIALS"}}}
 		}, want: "may only use source Secret"},
-		{reason: "the CA bundle Secret is missing", endpoint: untrustedTLS, doc: doc(canaryKey, canarySecret, ""), spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-			s.TLS = &alibabacloudv1beta1.TLS{CABundleSecretRef: xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "no-ca"}, Key: "ca.crt"}}
+		{reason: "the CA bundle Secret is missing", endpoint: untrustedTLS, doc: doc(canaryKey, canarySecret, ""), spec: func(s *common.ProviderConfigSpec) {
+			s.TLS = &common.TLS{CABundleSecretRef: xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "no-ca"}, Key: "ca.crt"}}
 		}, want: "does not exist"},
 		{reason: "plain http off loopback", endpoint: func(*testing.T) string { return "http://ecs.example.com" }, doc: doc(canaryKey, canarySecret, ""), want: "plain http to a host that is not loopback"},
 		{reason: "an untrusted certificate", endpoint: untrustedTLS, doc: doc(canaryKey, canarySecret, ""), want: "presented a certificate that is not trusted"},
 		{reason: "nothing listens", endpoint: func(*testing.T) string { return "http://127.0.0.1:1" }, doc: doc(canaryKey, canarySecret, ""), want: "was unreachable"},
 		{reason: "ECS does not answer in time", endpoint: simURL(func(c *ecssim.Config) { c.Faults.Latency = ecssim.Duration{Duration: 3 * time.Second} }), doc: doc(canaryKey, canarySecret, ""),
-			spec: func(s *alibabacloudv1beta1.ProviderConfigSpec) {
-				s.Timeouts = &alibabacloudv1beta1.Timeouts{Read: &metav1.Duration{Duration: 500 * time.Millisecond}}
+			spec: func(s *common.ProviderConfigSpec) {
+				s.Timeouts = &common.Timeouts{Read: &metav1.Duration{Duration: 500 * time.Millisecond}}
 			}, want: "did not answer in time"},
 		{reason: "ECS echoes the credentials in its message", endpoint: echoingECS, doc: doc(canaryStsKey, canaryStsSec, canaryToken), want: "InvalidParameter: ECS rejected the request as malformed"},
 		{reason: "a wrong secret", endpoint: sim, doc: doc(canaryKey, canaryWrong, ""), want: "SignatureDoesNotMatch"},
@@ -215,9 +216,9 @@ func TestNoSecretEscapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
 			endpoint := tc.endpoint(t)
-			spec := alibabacloudv1beta1.ProviderConfigSpec{
+			spec := common.ProviderConfigSpec{
 				Endpoint: &endpoint,
-				Credentials: alibabacloudv1beta1.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
+				Credentials: common.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
 					SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
 				}},
 			}
@@ -226,7 +227,7 @@ func TestNoSecretEscapes(t *testing.T) {
 			}
 			image, account := cmp.Or(tc.image, imageID), cmp.Or(tc.account, stranger)
 			cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "canary", UID: "uid-canary"}}
-			cr.Spec.ForProvider = ecsv1beta1.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
+			cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
 			cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
 			objects := []client.Object{cr, &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: spec}}
 			if tc.tenant {

@@ -4,7 +4,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/alibabacloud/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 )
 
 // A ProviderConfig configures how cluster-scoped Alibaba Cloud managed
@@ -12,14 +12,16 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:printcolumn:name="SOURCE",type="string",JSONPath=".spec.credentials.source"
+// +kubebuilder:printcolumn:name="IDENTITY",type="string",JSONPath=".status.identity.arn"
 // +kubebuilder:printcolumn:name="SECRET-NAME",type="string",JSONPath=".spec.credentials.secretRef.name",priority=1
 // +kubebuilder:resource:scope=Cluster,categories={crossplane,provider,alibabacloud}
 type ProviderConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   alibabacloudv1beta1.ProviderConfigSpec   `json:"spec"`
-	Status alibabacloudv1beta1.ProviderConfigStatus `json:"status,omitempty"`
+	Spec   common.ProviderConfigSpec   `json:"spec"`
+	Status common.ProviderConfigStatus `json:"status,omitempty"`
 }
 
 // +kubebuilder:object:root=true

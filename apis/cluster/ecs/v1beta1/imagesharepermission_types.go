@@ -4,21 +4,21 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 )
 
 // An ImageSharePermissionSpec defines the desired share.
 type ImageSharePermissionSpec struct {
 	xpv2.ClusterManagedResourceSpec `json:",inline"`
 	// ForProvider names the share: which image, in which region, with which account.
-	ForProvider ecsv1beta1.ImageSharePermissionParameters `json:"forProvider"`
+	ForProvider common.ImageSharePermissionParameters `json:"forProvider"`
 }
 
 // An ImageSharePermissionStatus is the observed share.
 type ImageSharePermissionStatus struct {
 	xpv2.ManagedResourceStatus `json:",inline"`
 	// AtProvider is the share as ECS last reported it.
-	AtProvider ecsv1beta1.ImageSharePermissionObservation `json:"atProvider,omitempty"`
+	AtProvider common.ImageSharePermissionObservation `json:"atProvider,omitempty"`
 }
 
 // An ImageSharePermission shares one custom ECS image with one Alibaba Cloud
@@ -55,11 +55,11 @@ type ImageSharePermissionList struct {
 
 // GetParameters returns what the resource asks for; both scopes offer it so
 // one controller serves them.
-func (mg *ImageSharePermission) GetParameters() ecsv1beta1.ImageSharePermissionParameters {
+func (mg *ImageSharePermission) GetParameters() common.ImageSharePermissionParameters {
 	return mg.Spec.ForProvider
 }
 
 // SetObservation records what ECS reports.
-func (mg *ImageSharePermission) SetObservation(o ecsv1beta1.ImageSharePermissionObservation) {
+func (mg *ImageSharePermission) SetObservation(o common.ImageSharePermissionObservation) {
 	mg.Status.AtProvider = o
 }

@@ -1,10 +1,10 @@
-package v1beta1_test
+package common_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 )
 
 // The external name is the only link between an object and its share that
@@ -23,7 +23,7 @@ func FuzzParseExternalName(f *testing.F) {
 		f.Add(name)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		image, account, ok := v1beta1.ParseExternalName(name)
+		image, account, ok := common.ParseExternalName(name)
 		wellFormed := strings.Count(name, ":") == 1 && !strings.HasPrefix(name, ":") && !strings.HasSuffix(name, ":")
 		if ok != wellFormed {
 			t.Fatalf("ParseExternalName(%q) ok = %v, but the name has %d colons (want exactly one, between two non-empty parts)",
@@ -32,7 +32,7 @@ func FuzzParseExternalName(f *testing.F) {
 		if !ok {
 			return
 		}
-		p := v1beta1.ImageSharePermissionParameters{ImageID: image, AccountID: account}
+		p := common.ImageSharePermissionParameters{ImageID: image, AccountID: account}
 		if got := p.ExternalName(); got != name {
 			t.Fatalf("ParseExternalName(%q) = %q, %q, which format back as %q", name, image, account, got)
 		}
@@ -49,8 +49,8 @@ func FuzzExternalName(f *testing.F) {
 	f.Add("m-a:b", "1")
 	f.Add("m-a", "1:2")
 	f.Fuzz(func(t *testing.T, imageID, accountID string) {
-		name := v1beta1.ImageSharePermissionParameters{ImageID: imageID, AccountID: accountID}.ExternalName()
-		image, account, ok := v1beta1.ParseExternalName(name)
+		name := common.ImageSharePermissionParameters{ImageID: imageID, AccountID: accountID}.ExternalName()
+		image, account, ok := common.ParseExternalName(name)
 		representable := imageID != "" && accountID != "" && !strings.Contains(imageID+accountID, ":")
 		switch {
 		case representable && (!ok || image != imageID || account != accountID):
