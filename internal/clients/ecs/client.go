@@ -6,11 +6,8 @@ package ecs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	ecssdk "github.com/alibabacloud-go/ecs-20140526/v4/client"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
@@ -76,6 +74,20 @@ type Pacer interface {
 	Done(action string, throttled bool)
 }
 
+// CredentialSource gives credentials that rotate, such as an STS session.
+// The client asks it before every call; it must answer from memory while its
+// credentials are fresh, because every ECS call waits for it.
+type CredentialSource interface {
+	// Credentials returns the credentials to call with now.
+	Credentials(ctx context.Context) (Credentials, error)
+	// Refused says that ECS refused c as expired, revoked or unknown, so that
+	// the source fetches new ones rather than handing out c again.
+	Refused(c Credentials)
+	// ID names the source stably and without any secret, for cache keys and
+	// messages.
+	ID() string
+}
+
 type client struct {
 	// sdkConfig is what every SDK client of this Client is made from.
 	sdkConfig openapi.Config
@@ -83,8 +95,10 @@ type client struct {
 	// host is the endpoint named in errors.
 	host string
 	// redact removes the credentials from ECS's messages, which can echo a
-	// request's string to sign.
-	redact  *strings.Replacer
+	// request's string to sign. With a source, each call redacts its own.
+	redact *strings.Replacer
+	// source, if set, gives each call's credentials.
+	source  CredentialSource
 	pacer   Pacer
 	metrics *metrics.ECS
 
@@ -94,17 +108,9 @@ type client struct {
 }
 
 // New returns a Client for cfg. It validates cfg and makes no call. A
-// Client is safe for concurrent use.
-//
-// Calls in parallel through one SDK client, or through tea's pooled
-// http.Client under it, race: the SDK client clears its debug RPC headers
-// on every call, and tea writes the pooled http.Client's Timeout on every
-// call under a lock that http.Client.Do does not take to read it. tea pools
-// one http.Client per (timeouts, proxies, host) for the life of the
-// process. So each call in flight takes a slot of its own (see slots) and
-// runs on this Client's SDK client for that slot, whose NoProxy names the
-// slot: no SDK client and no pooled http.Client is ever used by two calls
-// at once, and tea's pool stays bounded by the most calls ever in flight.
+// Client is safe for concurrent use: each call in flight runs on an SDK
+// client of its own call slot (see alisdk.TakeSlot), which is also why a
+// source's credentials can be set on that SDK client for the one call.
 func New(cfg Config) (Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
@@ -113,13 +119,16 @@ func New(cfg Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
 	}
+	// Without an AccessKey in its configuration the SDK client has no
+	// Credential (darabonba-openapi v2.1.13 does not fall back to
+	// credentials-go's default chain), and a call with a source sets one.
 	sdkCfg := openapi.Config{
 		AccessKeyId:     tea.String(cfg.Credentials.AccessKeyID),
 		AccessKeySecret: tea.String(cfg.Credentials.AccessKeySecret),
 		RegionId:        tea.String(cfg.Region),
 		Protocol:        tea.String(protocol),
-		ConnectTimeout:  tea.Int(milliseconds(cfg.ConnectTimeout, DefaultConnectTimeout)),
-		ReadTimeout:     tea.Int(milliseconds(cfg.ReadTimeout, DefaultReadTimeout)),
+		ConnectTimeout:  tea.Int(alisdk.Milliseconds(cfg.ConnectTimeout, DefaultConnectTimeout)),
+		ReadTimeout:     tea.Int(alisdk.Milliseconds(cfg.ReadTimeout, DefaultReadTimeout)),
 		// Autoretry stays off (the SDK's default): it would retry 5xx within
 		// one reconcile but never throttling, and the reconciler backs off.
 	}
@@ -136,7 +145,7 @@ func New(cfg Config) (Client, error) {
 		sdkCfg.SecurityToken = tea.String(cfg.Credentials.SecurityToken)
 	}
 	c := &client{
-		sdkConfig: sdkCfg, region: cfg.Region, pacer: cfg.Pacer, metrics: cfg.Metrics,
+		sdkConfig: sdkCfg, region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
 		sdks: map[int]*ecssdk.Client{},
 	}
 	// Build the first SDK client now, so that a configuration the SDK
@@ -146,14 +155,19 @@ func New(cfg Config) (Client, error) {
 		return nil, err
 	}
 	c.host = tea.StringValue(sdk.Endpoint)
+	c.redact = redactor(cfg.Credentials)
+	return c, nil
+}
+
+// redactor removes creds' secret and token from text.
+func redactor(creds Credentials) *strings.Replacer {
 	var secrets []string
-	for _, s := range []string{cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken} {
+	for _, s := range []string{creds.AccessKeySecret, creds.SecurityToken} {
 		if s != "" {
 			secrets = append(secrets, s, redactedText)
 		}
 	}
-	c.redact = strings.NewReplacer(secrets...)
-	return c, nil
+	return strings.NewReplacer(secrets...)
 }
 
 // sdkFor returns this Client's SDK client for a call slot, made on first use.
@@ -164,7 +178,7 @@ func (c *client) sdkFor(slot int) (*ecssdk.Client, error) {
 		return sdk, nil
 	}
 	cfg := c.sdkConfig
-	cfg.NoProxy = tea.String(poolKey(tea.StringValue(cfg.Ca), slot))
+	cfg.NoProxy = tea.String(alisdk.PoolKey(tea.StringValue(cfg.Ca), slot))
 	sdk, err := ecssdk.NewClient(&cfg)
 	if err != nil {
 		// The SDK's configuration errors name no credential.
@@ -174,65 +188,70 @@ func (c *client) sdkFor(slot int) (*ecssdk.Client, error) {
 	return sdk, nil
 }
 
-// poolKey keeps calls apart on tea's pooled http.Clients: by call slot, so
-// that no two calls in flight share one, and by CA bundle, because a pooled
-// http.Client keeps the TLS settings of the call that created it, so a
-// configuration's CA bundle would otherwise also verify, or fail to verify,
-// another configuration's calls to the same host. NoProxy is part of tea's
-// pool key; names under .invalid, which no real host has, make it differ.
-// Set, it replaces NO_PROXY from the environment, which is kept.
-func poolKey(caBundle string, slot int) string {
-	key := fmt.Sprintf("slot-%d.invalid", slot)
-	if caBundle != "" {
-		sum := sha256.Sum256([]byte(caBundle))
-		key += ",ca-" + hex.EncodeToString(sum[:16]) + ".invalid"
-	}
-	for _, env := range []string{"NO_PROXY", "no_proxy"} {
-		if v := os.Getenv(env); v != "" {
-			return v + "," + key
-		}
-	}
-	return key
+// callCreds are the credentials of one call with a source, and how to keep
+// them out of its messages. nil for a client with fixed credentials, whose
+// SDK clients carry them.
+type callCreds struct {
+	creds  Credentials
+	redact *strings.Replacer
 }
 
-// slots numbers the calls in flight in the process, reusing the numbers of
-// finished calls, so that each call in flight has a number no other has and
-// there are never more numbers than the most calls ever in flight at once.
-var slots = &slotPool{}
-
-type slotPool struct {
-	mu   sync.Mutex
-	free []int
-	next int
-}
-
-func (p *slotPool) take() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.free); n > 0 {
-		s := p.free[n-1]
-		p.free = p.free[:n-1]
-		return s
-	}
-	p.next++
-	return p.next - 1
-}
-
-func (p *slotPool) give(s int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.free = append(p.free, s)
-}
-
-// call runs one SDK call, which takes no context, in a goroutine so that the
-// caller can stop waiting when ctx ends. The abandoned call runs on until the
-// client's timeouts end it; its result is dropped. The pacer, if any, is
-// asked first and told how the call ended.
+// call runs one SDK call. With a source, ECS refusing the call's
+// credentials as expired, revoked or unknown (the session ended early, or
+// was revoked) tells the source, and the call is made once more with fresh
+// credentials, so that a rotated session costs no failed reconcile. It is
+// made once more only, and not with the same credentials: static keys that
+// ECS does not know stay unknown.
 func call[T any](ctx context.Context, c *client, action string, fn func(*ecssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%s not called: %w", action, err)
 	}
+	if c.source == nil {
+		return attempt(ctx, c, action, nil, fn)
+	}
+	cc, err := c.credentials(ctx, action)
+	if err != nil {
+		return zero, err
+	}
+	v, err := attempt(ctx, c, action, cc, fn)
+	if !isRefusal(err) {
+		return v, err
+	}
+	c.source.Refused(cc.creds)
+	fresh, ferr := c.credentials(ctx, action)
+	switch {
+	case ferr != nil:
+		return zero, fmt.Errorf("%w; then %w", err, ferr)
+	case fresh.creds.AccessKeyID == cc.creds.AccessKeyID && fresh.creds.SecurityToken == cc.creds.SecurityToken:
+		return zero, err
+	}
+	v, err = attempt(ctx, c, action, fresh, fn)
+	if isRefusal(err) {
+		c.source.Refused(fresh.creds)
+	}
+	return v, err
+}
+
+// credentials asks the source for a call's credentials. It is asked before
+// the pacer, so that a call that cannot get credentials spends no turn of
+// the account's ECS rate, and a slow STS refresh holds none; credentials
+// handed out are never close to expiry, so the pacer's wait cannot outlast
+// them (and if it does, the refusal is retried).
+func (c *client) credentials(ctx context.Context, action string) (*callCreds, error) {
+	creds, err := c.source.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s not called: no credentials from %s: %w", action, c.source.ID(), err)
+	}
+	return &callCreds{creds: creds, redact: redactor(creds)}, nil
+}
+
+// attempt makes one SDK call, which takes no context, in a goroutine so that
+// the caller can stop waiting when ctx ends. The abandoned call runs on until
+// the client's timeouts end it; its result is dropped. The pacer, if any, is
+// asked first and told how the call ended.
+func attempt[T any](ctx context.Context, c *client, action string, cc *callCreds, fn func(*ecssdk.Client) (T, error)) (T, error) {
+	var zero T
 	if c.pacer != nil {
 		if err := c.pacer.Wait(ctx, action); err != nil {
 			return zero, fmt.Errorf("%s not called while waiting for its turn under the provider's ECS rate: %w", action, err)
@@ -242,24 +261,29 @@ func call[T any](ctx context.Context, c *client, action string, fn func(*ecssdk.
 		v   T
 		err error
 	}
-	slot := slots.take()
+	slot := alisdk.TakeSlot()
 	sdk, err := c.sdkFor(slot)
 	if err != nil {
-		slots.give(slot)
+		alisdk.GiveSlot(slot)
 		return zero, err
+	}
+	if cc != nil {
+		// The slot is this call's alone until the SDK call ends, so no other
+		// call reads or writes this SDK client's Credential meanwhile.
+		sdk.Credential = alisdk.Credential(cc.creds.AccessKeyID, cc.creds.AccessKeySecret, cc.creds.SecurityToken)
 	}
 	start := time.Now()
 	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
 	go func() {
 		// The slot is the SDK call's until it ends, abandoned or not.
-		defer slots.give(slot)
+		defer alisdk.GiveSlot(slot)
 		v, err := fn(sdk)
 		done <- result{v, err}
 	}()
 	select {
 	case r := <-done:
 		if r.err != nil {
-			err := c.classify(action, r.err)
+			err := c.classify(action, r.err, cc)
 			c.finished(action, start, err)
 			return zero, err
 		}

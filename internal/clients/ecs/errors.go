@@ -23,6 +23,7 @@ const (
 	CodeInvalidImageStatus  = "OperationDenied.InvalidImageStatus"
 	CodeForbiddenRAM        = "Forbidden.RAM"
 	CodeAccessKeyNotFound   = "InvalidAccessKeyId.NotFound"
+	codeAccessKeyInactive   = "InvalidAccessKeyId.Inactive"
 	CodeSignatureMismatch   = "SignatureDoesNotMatch"
 	CodeTimestampExpired    = "InvalidTimeStamp.Expired"
 	CodeServiceUnavailable  = "ServiceUnavailable"
@@ -47,6 +48,10 @@ type Error struct {
 
 	// host is the endpoint named when ECS was unreachable.
 	host string
+	// source is the ID of the credential source whose credentials ECS
+	// refused, if the client has one: the advice then names it rather than
+	// a Secret.
+	source string
 	// cause is the transport error when Code is empty. An ECS answer keeps no
 	// cause: the SDK's error text repeats the body unredacted.
 	cause error
@@ -93,6 +98,10 @@ var codeAdvice = map[string]string{
 func (e *Error) advice() string {
 	if e.Code == "" {
 		return e.transportAdvice()
+	}
+	if e.source != "" && isRefusalCode(e.Code) {
+		return fmt.Sprintf("ECS refused the credentials from %s as expired, revoked or unknown, and the source had no others; "+
+			"it fetches new ones for the next call: if this persists, check that the role's sessions are not being revoked", e.source)
 	}
 	if a, ok := codeAdvice[e.Code]; ok {
 		return a
@@ -160,6 +169,19 @@ func IsRetryable(err error) bool {
 		e.Code == CodeServiceUnavailable || e.Code == CodeInternalError || e.StatusCode >= 500
 }
 
+// isRefusal reports whether ECS refused a call's credentials in a way that
+// fresh credentials from a rotating source can cure.
+func isRefusal(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && isRefusalCode(e.Code)
+}
+
+// isRefusalCode: an STS token that expired, or was rotated under a key, and
+// a session key that ECS no longer knows (revoked), or a key disabled.
+func isRefusalCode(code string) bool {
+	return strings.HasPrefix(code, codePrefixSecurityToken) || code == CodeAccessKeyNotFound || code == codeAccessKeyInactive
+}
+
 // IsThrottled reports whether ECS refused a call for the account's rate
 // limit (Throttling, Throttling.User, Throttling.Api).
 func IsThrottled(err error) bool {
@@ -194,11 +216,16 @@ type errorBody struct {
 	} `json:"AccessDeniedDetail"`
 }
 
-// classify turns what an SDK call returned into an *Error.
-func (c *client) classify(action string, err error) error {
+// classify turns what an SDK call returned into an *Error. cc is the call's
+// credentials from a source, nil for fixed credentials.
+func (c *client) classify(action string, err error, cc *callCreds) error {
 	var sdkErr *tea.SDKError
 	if !errors.As(err, &sdkErr) {
 		return &Error{Action: action, host: c.host, cause: err}
+	}
+	redact, source := c.redact, ""
+	if cc != nil {
+		redact, source = cc.redact, c.source.ID()
 	}
 	// The SDK's own errors have no Data and their text in Message; for an
 	// ECS answer Message is the SDK's summary, and the body has ECS's words.
@@ -213,8 +240,9 @@ func (c *client) classify(action string, err error) error {
 		Code:       tea.StringValue(sdkErr.Code),
 		StatusCode: tea.IntValue(sdkErr.StatusCode),
 		RequestID:  body.RequestID,
-		ECSMessage: c.redact.Replace(msg),
+		ECSMessage: redact.Replace(msg),
 		AuthAction: body.AccessDeniedDetail.AuthAction,
 		host:       c.host,
+		source:     source,
 	}
 }

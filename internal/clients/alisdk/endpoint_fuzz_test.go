@@ -1,11 +1,11 @@
-package ecs_test
+package alisdk_test
 
 import (
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 )
 
 // endpointCanary stands for a password typed into an endpoint URL. '_' and
@@ -30,7 +30,7 @@ func FuzzParseEndpoint(f *testing.F) {
 		checkEndpoint(t, u)
 		i := int(at % uint(len(u)+1))
 		canaried := u[:i] + endpointCanary + u[i:]
-		if _, _, err := ecs.ParseEndpoint(canaried); err != nil && strings.Contains(strings.ToLower(err.Error()), strings.ToLower(endpointCanary)) {
+		if _, _, err := alisdk.ParseEndpoint(canaried); err != nil && strings.Contains(strings.ToLower(err.Error()), strings.ToLower(endpointCanary)) {
 			t.Fatalf("ParseEndpoint(%q): error %q quotes the input", canaried, err)
 		}
 		checkEndpoint(t, canaried)
@@ -42,7 +42,7 @@ func FuzzParseEndpoint(f *testing.F) {
 // can put back into a URL and dial.
 func checkEndpoint(t *testing.T, u string) {
 	t.Helper()
-	host, protocol, err := ecs.ParseEndpoint(u)
+	host, protocol, err := alisdk.ParseEndpoint(u)
 	if err != nil {
 		return
 	}
