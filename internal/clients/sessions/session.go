@@ -1,0 +1,166 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
+)
+
+// Timing of refreshes and retries.
+const (
+	// maxMargin is the most a session is refreshed ahead of its expiry;
+	// shorter sessions are refreshed a quarter of their lifetime ahead.
+	maxMargin = 5 * time.Minute
+	// firstBackoff doubles per failed fetch up to maxBackoff, each ±20%, so
+	// that a failing STS or a wrong configuration costs a call every minute
+	// at most, however many reconciles ask.
+	firstBackoff = 5 * time.Second
+	maxBackoff   = time.Minute
+	// maxGuard is the most of its end a session is not handed out in, so
+	// that a call that takes it does not outlive it.
+	maxGuard = time.Minute
+	// fetchTimeout bounds one fetch, which runs on without the context of
+	// whichever caller started it: other callers wait for it too.
+	fetchTimeout = 2 * time.Minute
+)
+
+// Option tunes a Source; tests use them to drive time.
+type Option func(*session)
+
+// WithClock makes a Source read the time from now.
+func WithClock(now func() time.Time) Option { return func(s *session) { s.now = now } }
+
+// WithJitter makes a Source draw its jitter from rnd, which returns a float
+// in [0, 1).
+func WithJitter(rnd func() float64) Option { return func(s *session) { s.rnd = rnd } }
+
+// session is a refreshing STS session: it fetches one, hands it out until
+// it is due for refresh, refreshes it ahead of its expiry while still
+// handing it out, and lets callers wait only when it is no longer usable.
+// One fetch is in flight at a time; failures back off.
+type session struct {
+	id string
+	// name says which hop this is in errors, e.g. "assume-role hop 2
+	// (acs:ram::1:role/x)".
+	name  string
+	fetch func(ctx context.Context) (sts.Session, error)
+	now   func() time.Time
+	rnd   func() float64
+
+	mu  sync.Mutex
+	cur *sts.Session
+	// refreshAt is when cur is due for refresh; usableUntil is when it
+	// stops being handed out.
+	refreshAt, usableUntil time.Time
+	flight                 *flight
+	lastErr                error
+	backoff                time.Duration
+	retryAt                time.Time
+}
+
+// flight is a fetch in progress; done is closed when it ends.
+type flight struct {
+	done  chan struct{}
+	creds ecs.Credentials
+	err   error
+}
+
+func newSession(id, name string, fetch func(context.Context) (sts.Session, error), opts []Option) *session {
+	s := &session{id: id, name: name, fetch: fetch, now: time.Now, rnd: rand.Float64}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *session) ID() string { return s.id }
+
+func (s *session) Credentials(ctx context.Context) (ecs.Credentials, error) {
+	s.mu.Lock()
+	now := s.now()
+	if s.cur != nil && now.Before(s.usableUntil) {
+		creds := s.cur.Credentials
+		if !now.Before(s.refreshAt) && s.flight == nil && !now.Before(s.retryAt) {
+			s.start(ctx)
+		}
+		s.mu.Unlock()
+		return creds, nil
+	}
+	if s.flight == nil {
+		if s.lastErr != nil && now.Before(s.retryAt) {
+			err := s.lastErr
+			s.mu.Unlock()
+			return ecs.Credentials{}, err
+		}
+		s.start(ctx)
+	}
+	f := s.flight
+	s.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.creds, f.err
+	case <-ctx.Done():
+		return ecs.Credentials{}, ctx.Err()
+	}
+}
+
+// start begins a fetch. It runs without the caller's cancellation (keeping
+// its values) because other callers may wait for it. s.mu is held.
+func (s *session) start(ctx context.Context) {
+	f := &flight{done: make(chan struct{})}
+	s.flight = f
+	go func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		defer cancel()
+		sess, err := s.fetch(fctx)
+		s.finish(f, sess, err)
+	}()
+}
+
+func (s *session) finish(f *flight, sess sts.Session, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer close(f.done)
+	s.flight = nil
+	now := s.now()
+	if err == nil && !sess.Expiration.After(now) {
+		err = fmt.Errorf("the session fetched expired at %s, before it was used: is this machine's clock right?", sess.Expiration.Format(time.RFC3339))
+	}
+	if err != nil {
+		f.err = fmt.Errorf("%s: %w", s.name, err)
+		s.lastErr = f.err
+		s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
+		s.retryAt = now.Add(s.jittered(s.backoff))
+		return
+	}
+	s.cur, f.creds = &sess, sess.Credentials
+	s.lastErr, s.backoff, s.retryAt = nil, 0, time.Time{}
+	lifetime := sess.Expiration.Sub(now)
+	margin := min(maxMargin, lifetime/4)
+	s.refreshAt = sess.Expiration.Add(-margin - time.Duration(s.rnd()*float64(margin/2)))
+	s.usableUntil = sess.Expiration.Add(-min(maxGuard, margin/2))
+}
+
+// jittered spreads d by ±20%, so that sources failing together do not
+// retry together.
+func (s *session) jittered(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*s.rnd()))
+}
+
+func (s *session) Refused(c ecs.Credentials) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && sameKeys(s.cur.Credentials, c) {
+		s.cur = nil
+	}
+}
+
+// sameKeys compares what identifies a session's credentials.
+func sameKeys(a, b ecs.Credentials) bool {
+	return a.AccessKeyID == b.AccessKeyID && a.SecurityToken == b.SecurityToken
+}

@@ -1,0 +1,175 @@
+package sts
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// Error is a failed STS call, or one refused before it was made. Code is
+// STS's error code, empty when STS was not reached, did not answer as STS
+// does, or the call was not made.
+type Error struct {
+	Action, Code string
+	// Message is STS's own message with any credential or token removed, or
+	// what was wrong when STS gave none.
+	Message    string
+	RequestID  string
+	HTTPStatus int
+
+	// host is the endpoint named when STS was unreachable.
+	host string
+	// cause is the transport error when STS was not reached. An STS answer
+	// keeps no cause: the SDK's error text repeats the body unredacted.
+	cause error
+}
+
+// Error says "STS <Action> failed: <Code>: <message>. <advice>".
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "STS %s failed: ", e.Action)
+	if e.Code != "" {
+		b.WriteString(e.Code)
+		b.WriteString(": ")
+	}
+	msg := e.Message
+	if e.Code == "" && e.cause != nil {
+		msg = e.transport()
+	}
+	if msg == "" {
+		msg = "STS gave no message"
+	}
+	b.WriteString(strings.TrimSuffix(msg, "."))
+	b.WriteString(".")
+	if a := e.advice(); a != "" {
+		b.WriteString(" ")
+		b.WriteString(a)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (STS request id %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// Unwrap exposes the transport error behind an unreachable STS.
+func (e *Error) Unwrap() error { return e.cause }
+
+// advice says what to fix, by code.
+func (e *Error) advice() string {
+	c := e.Code
+	switch {
+	case c == "":
+		return ""
+	case c == "NoPermission":
+		return "The role's trust policy must name the caller (account, RAM user, role, or OIDC provider and subject) and any ExternalId must match; " +
+			"the caller needs AliyunSTSAssumeRoleAccess (sts:AssumeRole)."
+	case c == "EntityNotExist.Role":
+		return "Check roleARN: the role does not exist."
+	case c == "AuthenticationFail.OIDCToken.Expired":
+		return "The OIDC token file is stale: the kubelet refreshes a projected token; check the volume's expirationSeconds and that the file is the one mounted."
+	case c == "AuthenticationFail.OIDCToken.AudienceNotMatch":
+		return "The projected token's audience must be sts.aliyuncs.com (or a client ID of the OIDC provider)."
+	case c == "AuthenticationFail.NoPermission":
+		return "Check oidcProviderARN: STS knows no such OIDC provider, or it does not trust this token."
+	case strings.HasPrefix(c, "AuthenticationFail.OIDCToken."):
+		return "The OIDC token is not one the OIDC provider issued: check oidcProviderARN and that the token file is the service account token projected for it."
+	case strings.HasPrefix(c, "InvalidParameter."):
+		return fmt.Sprintf("Check the %s parameter.", strings.TrimPrefix(c, "InvalidParameter."))
+	case strings.HasPrefix(c, "Throttling"):
+		return "STS throttled; the provider backs off."
+	case strings.HasPrefix(c, "InvalidAccessKeyId.") || c == "SignatureDoesNotMatch" ||
+		strings.HasPrefix(c, "InvalidSecurityToken.") || c == "MissingSecurityToken":
+		return "The source credentials are wrong or expired."
+	case e.retryable():
+		return "STS failed temporarily; will retry."
+	}
+	return ""
+}
+
+// transport explains a call that got no answer from STS.
+func (e *Error) transport() string {
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
+		return fmt.Sprintf("STS at %s presented a certificate that is not trusted (%v): check the STS endpoint, "+
+			"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
+	}
+	var u *url.Error
+	if errors.As(e.cause, &u) {
+		what := "was unreachable"
+		if u.Timeout() {
+			what = "did not answer in time"
+		}
+		// url.Error's own text quotes the request URL, which for an
+		// AssumeRole holds the signature and any security token; its cause
+		// does not.
+		return fmt.Sprintf("STS at %s %s (%v); will retry", e.host, what, u.Err)
+	}
+	return fmt.Sprintf("STS at %s did not answer as STS does (is the STS endpoint right, or is a proxy in the way?); will retry", e.host)
+}
+
+func (e *Error) retryable() bool {
+	return (e.Code == "" && e.cause != nil) || strings.HasPrefix(e.Code, "Throttling") ||
+		e.Code == "ServiceUnavailable" || e.Code == "InternalError" || e.HTTPStatus >= 500
+}
+
+// IsThrottled reports whether STS refused a call for its rate limit.
+func IsThrottled(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.HasPrefix(e.Code, "Throttling")
+}
+
+// IsRetryable reports whether the same call may succeed later without any
+// change: throttling, a temporary STS failure, or STS unreachable.
+func IsRetryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.retryable()
+}
+
+// errorBody is the part of STS's error body the SDK does not lift into
+// SDKError; SDKError.Data holds the body as JSON.
+type errorBody struct {
+	RequestID string `json:"RequestId"`
+	Message   string `json:"Message"`
+}
+
+// classify turns what an SDK call returned into an *Error, with secrets
+// removed from STS's message.
+func (c *Client) classify(action string, err error, secrets []string) error {
+	var sdkErr *tea.SDKError
+	if !errors.As(err, &sdkErr) {
+		return &Error{Action: action, host: c.host, cause: err}
+	}
+	msg := tea.StringValue(sdkErr.Message)
+	var body errorBody
+	if sdkErr.Data != nil {
+		_ = json.Unmarshal([]byte(*sdkErr.Data), &body) // A body that is not JSON leaves the fields empty.
+		msg = body.Message
+	}
+	var pairs []string
+	for _, s := range secrets {
+		if s != "" {
+			pairs = append(pairs, s, "REDACTED")
+		}
+	}
+	code := tea.StringValue(sdkErr.Code)
+	if code == "" {
+		// The SDK's own failures (such as an answer that is not JSON) have
+		// no code and keep no body, and are no STS answer.
+		return &Error{Action: action, host: c.host, cause: errors.New(strings.NewReplacer(pairs...).Replace(msg))}
+	}
+	return &Error{
+		Action:     action,
+		Code:       code,
+		Message:    strings.NewReplacer(pairs...).Replace(msg),
+		RequestID:  body.RequestID,
+		HTTPStatus: tea.IntValue(sdkErr.StatusCode),
+		host:       c.host,
+	}
+}

@@ -1,0 +1,394 @@
+// Package sts is the provider's client for Alibaba Cloud's Security Token
+// Service: it turns a RAM user's or a session's keys (AssumeRole), or a
+// Kubernetes service account token (AssumeRoleWithOIDC), into an STS
+// session, and tells who a set of keys is (GetCallerIdentity). It drives the
+// official SDK with credentials given per call, so it never reads the
+// process environment or any credentials chain: in a provider that serves
+// many tenants, the pod's own identity must never stand in for a tenant's.
+package sts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	stssdk "github.com/alibabacloud-go/sts-20150401/v2/client"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+)
+
+// Defaults, as credentials-go uses for STS.
+const (
+	DefaultEndpoint       = "https://sts.aliyuncs.com"
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultReadTimeout    = 10 * time.Second
+	// DefaultSessionName names sessions whose configuration names none, so
+	// that ActionTrail shows which tool assumed the role.
+	DefaultSessionName = "crossplane-provider-alibabacloud-ecs"
+)
+
+// STS's actions.
+const (
+	ActionAssumeRole         = "AssumeRole"
+	ActionAssumeRoleWithOIDC = "AssumeRoleWithOIDC"
+	ActionGetCallerIdentity  = "GetCallerIdentity"
+)
+
+// Limits STS documents; checked here so that a mistake is named before a
+// call is spent on it.
+const (
+	minDuration = 900 * time.Second
+	maxDuration = 43200 * time.Second
+)
+
+var sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{2,64}$`)
+
+// Endpoint is where and how STS is called.
+type Endpoint struct {
+	// URL like "https://sts-vpc.cn-hangzhou.aliyuncs.com" or
+	// "http://127.0.0.1:8080"; empty means DefaultEndpoint. Plain http is
+	// refused unless the host is loopback or AllowPlainHTTP is set, as for
+	// ECS.
+	URL            string
+	AllowPlainHTTP bool
+	// CABundle, PEM certificates, replaces the system's roots for https.
+	CABundle []byte
+	// ConnectTimeout and ReadTimeout bound every call; 0 means the default.
+	ConnectTimeout, ReadTimeout time.Duration
+}
+
+// Session is a set of STS credentials and when they end.
+type Session struct {
+	Credentials ecs.Credentials
+	Expiration  time.Time
+	// ARN is the assumed role's session ARN, e.g.
+	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
+	// issuer does not say (the ECS instance metadata).
+	ARN string
+}
+
+// String hides the secret and the token, as ecs.Credentials does.
+func (s Session) String() string {
+	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
+}
+
+// GoString does for %#v what String does for %v.
+func (s Session) GoString() string { return "sts.Session" + s.String() }
+
+// AssumeRoleInput is one AssumeRole call's parameters.
+type AssumeRoleInput struct {
+	RoleARN string
+	// SessionName is 2 to 64 of [A-Za-z0-9.@_-]; empty means
+	// DefaultSessionName.
+	SessionName string
+	ExternalID  string
+	// Policy, JSON, narrows the session below the role's permissions.
+	Policy string
+	// Duration is 900s to the role's maximum (at most 12h); 0 means STS's
+	// default, one hour.
+	Duration time.Duration
+}
+
+// OIDCInput is one AssumeRoleWithOIDC call's parameters.
+type OIDCInput struct {
+	RoleARN, ProviderARN string
+	// Token is the OIDC token (a JWT) itself.
+	Token       string
+	SessionName string
+	Policy      string
+	Duration    time.Duration
+}
+
+// String hides the token.
+func (in OIDCInput) String() string {
+	return fmt.Sprintf("{RoleARN: %s, ProviderARN: %s, Token: REDACTED, SessionName: %s, Duration: %s}", in.RoleARN, in.ProviderARN, in.SessionName, in.Duration)
+}
+
+// GoString does for %#v what String does for %v.
+func (in OIDCInput) GoString() string { return "sts.OIDCInput" + in.String() }
+
+// Identity is who a set of credentials is.
+type Identity struct {
+	// Type is Account, RAMUser or AssumedRoleUser.
+	Type, AccountID, ARN, PrincipalID string
+}
+
+// Client calls STS. It is safe for concurrent use: as ecs's, each call in
+// flight runs on an SDK client of its own call slot, with that call's
+// credentials set on it.
+type Client struct {
+	sdkConfig openapi.Config
+	// host is the endpoint named in errors.
+	host string
+
+	mu   sync.Mutex
+	sdks map[int]*stssdk.Client
+}
+
+// New returns a Client for e. It makes no call.
+func New(e Endpoint) (*Client, error) {
+	if e.ConnectTimeout < 0 || e.ReadTimeout < 0 {
+		return nil, errors.New("invalid STS endpoint: timeouts must not be negative")
+	}
+	u := e.URL
+	if u == "" {
+		u = DefaultEndpoint
+	}
+	host, protocol, err := alisdk.CheckEndpoint(u, e.AllowPlainHTTP, e.CABundle)
+	if err != nil {
+		return nil, fmt.Errorf("invalid STS endpoint: %w", err)
+	}
+	// No AccessKey here: darabonba-openapi (v2.1.13) then leaves the SDK
+	// client without a Credential rather than building credentials-go's
+	// default chain, and each call sets its own.
+	cfg := openapi.Config{
+		Endpoint:       tea.String(host),
+		Protocol:       tea.String(protocol),
+		ConnectTimeout: tea.Int(alisdk.Milliseconds(e.ConnectTimeout, DefaultConnectTimeout)),
+		ReadTimeout:    tea.Int(alisdk.Milliseconds(e.ReadTimeout, DefaultReadTimeout)),
+	}
+	if len(e.CABundle) > 0 {
+		cfg.Ca = tea.String(string(e.CABundle))
+	}
+	c := &Client{sdkConfig: cfg, host: host, sdks: map[int]*stssdk.Client{}}
+	// Build one SDK client now, so that a configuration the SDK refuses
+	// fails here rather than on the first call.
+	if _, err := c.sdkFor(0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// sdkFor returns this Client's SDK client for a call slot, made on first use.
+func (c *Client) sdkFor(slot int) (*stssdk.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sdk, ok := c.sdks[slot]; ok {
+		return sdk, nil
+	}
+	cfg := c.sdkConfig
+	cfg.NoProxy = tea.String(alisdk.PoolKey(tea.StringValue(cfg.Ca), slot))
+	sdk, err := stssdk.NewClient(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the STS client: %w", err)
+	}
+	c.sdks[slot] = sdk
+	return sdk, nil
+}
+
+// AssumeRole returns a session of in.RoleARN, signed by caller.
+func (c *Client) AssumeRole(ctx context.Context, caller ecs.Credentials, in AssumeRoleInput) (Session, error) {
+	name := in.SessionName
+	if name == "" {
+		name = DefaultSessionName
+	}
+	if err := checkRole(ActionAssumeRole, in.RoleARN, name, in.Duration); err != nil {
+		return Session{}, err
+	}
+	if caller.AccessKeyID == "" || caller.AccessKeySecret == "" {
+		return Session{}, &Error{Action: ActionAssumeRole, Message: "no caller credentials to sign with"}
+	}
+	req := &stssdk.AssumeRoleRequest{RoleArn: tea.String(in.RoleARN), RoleSessionName: tea.String(name)}
+	if in.ExternalID != "" {
+		req.ExternalId = tea.String(in.ExternalID)
+	}
+	if in.Policy != "" {
+		req.Policy = tea.String(in.Policy)
+	}
+	if in.Duration != 0 {
+		req.DurationSeconds = tea.Int64(int64(in.Duration / time.Second))
+	}
+	secrets := []string{caller.AccessKeySecret, caller.SecurityToken}
+	body, err := call(ctx, c, ActionAssumeRole, &caller, secrets, func(sdk *stssdk.Client) (*stssdk.AssumeRoleResponseBody, error) {
+		resp, err := sdk.AssumeRole(req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	var creds credentialsBody
+	var arn string
+	if body != nil {
+		if body.Credentials != nil {
+			creds = credentialsBody{body.Credentials.AccessKeyId, body.Credentials.AccessKeySecret, body.Credentials.SecurityToken, body.Credentials.Expiration}
+		}
+		if body.AssumedRoleUser != nil {
+			arn = tea.StringValue(body.AssumedRoleUser.Arn)
+		}
+	}
+	return creds.session(ActionAssumeRole, arn)
+}
+
+// AssumeRoleWithOIDC exchanges an OIDC token for a session of in.RoleARN.
+// The call is anonymous: the token is the proof.
+func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session, error) {
+	name := in.SessionName
+	if name == "" {
+		name = DefaultSessionName
+	}
+	if err := checkRole(ActionAssumeRoleWithOIDC, in.RoleARN, name, in.Duration); err != nil {
+		return Session{}, err
+	}
+	switch {
+	case in.ProviderARN == "":
+		return Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "no OIDC provider ARN: want acs:ram::<account>:oidc-provider/<name>"}
+	case in.Token == "":
+		return Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "the OIDC token is empty: check that the token file is the projected service account token"}
+	}
+	req := &stssdk.AssumeRoleWithOIDCRequest{
+		RoleArn: tea.String(in.RoleARN), OIDCProviderArn: tea.String(in.ProviderARN),
+		OIDCToken: tea.String(in.Token), RoleSessionName: tea.String(name),
+	}
+	if in.Policy != "" {
+		req.Policy = tea.String(in.Policy)
+	}
+	if in.Duration != 0 {
+		req.DurationSeconds = tea.Int64(int64(in.Duration / time.Second))
+	}
+	body, err := call(ctx, c, ActionAssumeRoleWithOIDC, nil, []string{in.Token}, func(sdk *stssdk.Client) (*stssdk.AssumeRoleWithOIDCResponseBody, error) {
+		resp, err := sdk.AssumeRoleWithOIDC(req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	var creds credentialsBody
+	var arn string
+	if body != nil {
+		if body.Credentials != nil {
+			creds = credentialsBody{body.Credentials.AccessKeyId, body.Credentials.AccessKeySecret, body.Credentials.SecurityToken, body.Credentials.Expiration}
+		}
+		if body.AssumedRoleUser != nil {
+			arn = tea.StringValue(body.AssumedRoleUser.Arn)
+		}
+	}
+	return creds.session(ActionAssumeRoleWithOIDC, arn)
+}
+
+// GetCallerIdentity tells who caller is. It needs no RAM permission, so it
+// checks any credentials before they are used for anything else.
+func (c *Client) GetCallerIdentity(ctx context.Context, caller ecs.Credentials) (Identity, error) {
+	if caller.AccessKeyID == "" || caller.AccessKeySecret == "" {
+		return Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "no caller credentials to sign with"}
+	}
+	secrets := []string{caller.AccessKeySecret, caller.SecurityToken}
+	body, err := call(ctx, c, ActionGetCallerIdentity, &caller, secrets, func(sdk *stssdk.Client) (*stssdk.GetCallerIdentityResponseBody, error) {
+		resp, err := sdk.GetCallerIdentity()
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	})
+	if err != nil {
+		return Identity{}, err
+	}
+	if body == nil || tea.StringValue(body.Arn) == "" || tea.StringValue(body.AccountId) == "" {
+		return Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "STS answered without an Arn or AccountId"}
+	}
+	return Identity{
+		Type: tea.StringValue(body.IdentityType), AccountID: tea.StringValue(body.AccountId),
+		ARN: tea.StringValue(body.Arn), PrincipalID: tea.StringValue(body.PrincipalId),
+	}, nil
+}
+
+// checkRole names a parameter STS would refuse, before a call is spent.
+func checkRole(action, roleARN, sessionName string, d time.Duration) error {
+	switch {
+	case roleARN == "":
+		return &Error{Action: action, Message: "no role ARN: want acs:ram::<account>:role/<name>"}
+	case !sessionNamePattern.MatchString(sessionName):
+		return &Error{Action: action, Message: fmt.Sprintf("the session name %q is not 2 to 64 of A-Z, a-z, 0-9, '.', '@', '_' and '-'", sessionName)}
+	case d != 0 && (d < minDuration || d > maxDuration):
+		return &Error{Action: action, Message: fmt.Sprintf("the session duration %s is not from %s to %s (and at most the role's maximum)", d, minDuration, maxDuration)}
+	}
+	return nil
+}
+
+// credentialsBody is the Credentials of an AssumeRole or
+// AssumeRoleWithOIDC answer.
+type credentialsBody struct {
+	id, secret, token, expiration *string
+}
+
+// session checks the answer strictly: a session without every part, or
+// with an Expiration that is not a time, would fail later and obscurely.
+func (b credentialsBody) session(action, arn string) (Session, error) {
+	var missing []string
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"AccessKeyId", b.id}, {"AccessKeySecret", b.secret}, {"SecurityToken", b.token}, {"Expiration", b.expiration}} {
+		if tea.StringValue(f.v) == "" {
+			missing = append(missing, "Credentials."+f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return Session{}, &Error{Action: action, Message: "STS answered without " + strings.Join(missing, ", ")}
+	}
+	exp, err := time.Parse(time.RFC3339, tea.StringValue(b.expiration))
+	if err != nil {
+		return Session{}, &Error{Action: action, Message: fmt.Sprintf("STS answered an Expiration %q that is not a time like 2006-01-02T15:04:05Z", tea.StringValue(b.expiration))}
+	}
+	return Session{
+		Credentials: ecs.Credentials{AccessKeyID: tea.StringValue(b.id), AccessKeySecret: tea.StringValue(b.secret), SecurityToken: tea.StringValue(b.token)},
+		Expiration:  exp.UTC(),
+		ARN:         arn,
+	}, nil
+}
+
+// call runs one SDK call, signed with caller or anonymous when caller is
+// nil, in a goroutine so that the caller can stop waiting when ctx ends; the
+// abandoned call runs on until the timeouts end it. secrets are removed from
+// any message STS echoes.
+func call[T any](ctx context.Context, c *Client, action string, caller *ecs.Credentials, secrets []string, fn func(*stssdk.Client) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, fmt.Errorf("STS %s not called: %w", action, err)
+	}
+	slot := alisdk.TakeSlot()
+	sdk, err := c.sdkFor(slot)
+	if err != nil {
+		alisdk.GiveSlot(slot)
+		return zero, err
+	}
+	// The slot is this call's alone until the SDK call ends, so no other
+	// call reads or writes this SDK client's Credential meanwhile. An
+	// anonymous call clears what the slot's last call left: darabonba signs
+	// nothing for AssumeRoleWithOIDC, and this keeps it so should it try.
+	sdk.Credential = nil
+	if caller != nil {
+		sdk.Credential = alisdk.Credential(caller.AccessKeyID, caller.AccessKeySecret, caller.SecurityToken)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
+	go func() {
+		defer alisdk.GiveSlot(slot)
+		v, err := fn(sdk)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return zero, c.classify(action, r.err, secrets)
+		}
+		return r.v, nil
+	case <-ctx.Done():
+		return zero, fmt.Errorf("STS %s abandoned: %w", action, ctx.Err())
+	}
+}
