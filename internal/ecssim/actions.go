@@ -17,9 +17,10 @@ const apiVersion = "2014-05-26"
 // ModifyImageSharePermission call honours; ECS ignores the rest.
 const maxAccountsPerCall = 10
 
-// call is one authenticated ECS request.
+// call is one request, authenticated unless its action is anonymous.
 type call struct {
 	account string
+	caller  credential
 	params  url.Values
 	now     time.Time
 }

@@ -174,7 +174,7 @@ func percentEncode(s string) string {
 // clock and the nonces already seen, and returns the caller. The order is the
 // gateway's: who is calling, is it really them, is it fresh, is it a replay.
 // The caller holds s.mu.
-func (s *Simulator) authenticate(req signedRequest, action string, now time.Time) (credential, *APIError) {
+func (s *Simulator) authenticate(req signedRequest, now time.Time) (credential, *APIError) {
 	cred, ok := s.keys[req.accessKeyID]
 	if !ok {
 		return credential{}, apiErr(http.StatusNotFound, CodeAccessKeyNotFound, "Specified access key is not found.")
@@ -206,13 +206,24 @@ func (s *Simulator) authenticate(req signedRequest, action string, now time.Time
 			return credential{}, apiErr(http.StatusBadRequest, CodeTokenExpired, "Specified SecurityToken is expired.")
 		}
 	}
-	if allowed := cred.key.AllowedActions; len(allowed) > 0 && !slices.Contains(allowed, action) {
+	return cred, nil
+}
+
+// authorizeECS applies the caller's RAM policy to an ECS action.
+func authorizeECS(c credential, action string) *APIError {
+	if !c.allows(action) {
 		e := apiErr(http.StatusForbidden, CodeForbiddenRAM,
 			"User not authorized to operate on the specified resource, or this API doesn't support RAM.")
 		e.AuthAction = "ecs:" + action
-		return credential{}, e
+		return e
 	}
-	return cred, nil
+	return nil
+}
+
+// allows reports whether the key's RAM policy allows action.
+func (c credential) allows(action string) bool {
+	allowed := c.key.AllowedActions
+	return len(allowed) == 0 || slices.Contains(allowed, action)
 }
 
 // nonceCache remembers nonces for twice the allowed clock skew, long enough

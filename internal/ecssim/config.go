@@ -24,6 +24,17 @@ type Config struct {
 	// unknown target answers InvalidAccount.NotFound.
 	AcceptAnyAccount bool   `json:"acceptAnyAccount,omitempty"`
 	Faults           Faults `json:"faults,omitzero"`
+	// Roles are RAM roles STS lets trusted callers assume.
+	Roles []Role `json:"roles,omitempty"`
+	// OIDCProviders are RAM OIDC identity providers, such as an ACK
+	// cluster's RRSA issuer. The simulator signs their tokens itself:
+	// MintOIDCToken.
+	OIDCProviders []OIDCProvider `json:"oidcProviders,omitempty"`
+	// Instance is the ECS instance the metadata surface describes; without
+	// it the metadata surface knows no role.
+	Instance *Instance `json:"instance,omitempty"`
+	// STS tunes issued sessions.
+	STS STSOptions `json:"sts,omitzero"`
 }
 
 // Account is an Alibaba Cloud account (a numeric UID) and its credentials.
@@ -43,7 +54,16 @@ type AccessKey struct {
 	// AllowedActions, when set, is the RAM policy of the key's user: calling
 	// any other action answers Forbidden.RAM. Empty allows every action.
 	AllowedActions []string `json:"allowedActions,omitempty"`
+	// Root marks an account's own (root) AccessKey: it may not assume
+	// roles, and GetCallerIdentity says IdentityType Account. Default: a
+	// RAM user's key.
+	Root bool `json:"root,omitempty"`
+	// User is the RAM user a non-root key belongs to; default DefaultUser.
+	User string `json:"user,omitempty"`
 }
+
+// DefaultUser is the RAM user of a key that names none.
+const DefaultUser = "sim-user"
 
 // Image is a custom image.
 type Image struct {
@@ -124,8 +144,8 @@ func (c Config) Validate() error {
 		}
 		accounts[a.ID] = true
 		for _, k := range a.AccessKeys {
-			if k.ID == "" || k.Secret == "" {
-				return fmt.Errorf("account %q: every access key needs an id and a secret", a.ID)
+			if err := k.validate(); err != nil {
+				return fmt.Errorf("account %q: %w", a.ID, err)
 			}
 			if keys[k.ID] {
 				return fmt.Errorf("access key %q listed twice", k.ID)
@@ -153,6 +173,9 @@ func (c Config) Validate() error {
 				return fmt.Errorf("image %q: shared account %q is not a numeric UID", im.ID, s)
 			}
 		}
+	}
+	if err := c.validateIdentities(accounts); err != nil {
+		return err
 	}
 	return c.Faults.Validate()
 }

@@ -6,20 +6,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Call is what the counters know of one ECS call: enough to attribute it to
-// a caller (the AccessKey, the client's User-Agent) and to what it was about
-// (the image), so that a test can tell which resource or which process made
-// it.
+// Call is what the counters know of one ECS, STS or metadata call: enough
+// to attribute it to a caller (the AccessKey, who it proved to be, the
+// client's User-Agent) and to what it was about (the image), so that a test
+// can tell which resource or which process made it.
 type Call struct {
 	Action string `json:"action"`
-	// Outcome is "Success" or the ECS error code answered.
+	// Outcome is "Success" or the error code answered (for the metadata
+	// surface, the HTTP status text without spaces, such as "Unauthorized").
 	Outcome string `json:"outcome"`
 	// AccessKeyID is the key the call was signed with, whether or not the
 	// signature held; empty when it named none.
 	AccessKeyID string `json:"accessKeyId,omitempty"`
-	Region      string `json:"region,omitempty"`
-	Image       string `json:"image,omitempty"`
-	UserAgent   string `json:"userAgent,omitempty"`
+	// Principal is the ARN the call authenticated as:
+	// acs:ram::<account>:root, acs:ram::<account>:user/<user> or
+	// acs:ram::<account>:assumed-role/<role>/<session>. Empty when it did not
+	// authenticate, and for anonymous and metadata calls.
+	Principal string `json:"principal,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Image     string `json:"image,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
 	// Hung is set when Faults.HangRate held the answer back.
 	Hung bool `json:"hung,omitempty"`
 }
@@ -40,13 +46,14 @@ const (
 type callCounters map[Call]uint64
 
 func (c callCounters) add(call Call) {
-	for _, s := range []*string{&call.AccessKeyID, &call.Region, &call.Image, &call.UserAgent} {
+	for _, s := range []*string{&call.AccessKeyID, &call.Principal, &call.Region, &call.Image, &call.UserAgent} {
 		if len(*s) > maxAttributeLen {
 			*s = strings.ToValidUTF8((*s)[:maxAttributeLen], "")
 		}
 	}
 	if _, seen := c[call]; !seen && len(c) >= maxAttributedCalls {
-		call.AccessKeyID, call.Region, call.Image, call.UserAgent = overflowAttribute, overflowAttribute, overflowAttribute, overflowAttribute
+		call.AccessKeyID, call.Principal, call.Region, call.Image, call.UserAgent = overflowAttribute, overflowAttribute,
+			overflowAttribute, overflowAttribute, overflowAttribute
 	}
 	c[call]++
 }
@@ -116,6 +123,7 @@ var callGroups = map[string]func(Call) string{
 	"action":      func(c Call) string { return c.Action },
 	"outcome":     func(c Call) string { return c.Outcome },
 	"accessKeyId": func(c Call) string { return c.AccessKeyID },
+	"principal":   func(c Call) string { return c.Principal },
 	"image":       func(c Call) string { return c.Region + "/" + c.Image },
 	"userAgent":   func(c Call) string { return c.UserAgent },
 }
@@ -128,7 +136,7 @@ func (s *Simulator) ResetCounters() {
 }
 
 var callsDesc = prometheus.NewDesc("ecssim_calls_total",
-	"ECS API calls answered by the simulator, by action and outcome (Success or the ECS error code).",
+	"ECS, STS and metadata calls answered by the simulator, by action and outcome (Success or the error code).",
 	[]string{"action", "outcome"}, nil)
 
 // countersCollector exports the counters; reading them through the

@@ -30,7 +30,7 @@ func TestAttributionIsBounded(t *testing.T) {
 		t.Errorf("counted %d attributed and %d by action, want %d", total, byAction, calls)
 	}
 	if c[Call{Action: "DescribeImageSharePermission", Outcome: "Success", AccessKeyID: overflowAttribute,
-		Region: overflowAttribute, Image: overflowAttribute, UserAgent: overflowAttribute}] != 500 {
+		Principal: overflowAttribute, Region: overflowAttribute, Image: overflowAttribute, UserAgent: overflowAttribute}] != 500 {
 		t.Error("calls past the bound are not counted under the overflow attribution")
 	}
 }

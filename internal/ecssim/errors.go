@@ -49,6 +49,23 @@ const (
 	CodeUnsupportedHTTPMethod = "UnsupportedHTTPMethod"
 )
 
+// The STS error codes. Statuses the STS documentation leaves open are 400
+// for a bad parameter, 403 for a refusal and 404 for a missing role; every
+// OIDC token problem is 401, as documented for most of them.
+const (
+	CodeNoPermission            = "NoPermission"
+	CodeRoleNotExist            = "EntityNotExist.Role"
+	CodeInvalidDurationSeconds  = "InvalidParameter.DurationSeconds"
+	CodeInvalidRoleSessionName  = "InvalidParameter.RoleSessionName"
+	CodeInvalidPolicyGrammar    = "InvalidParameter.PolicyGrammar"
+	CodeNoSuchOIDCProvider      = "AuthenticationFail.NoPermission"
+	CodeOIDCTokenInvalid        = "AuthenticationFail.OIDCToken.Invalid"
+	CodeOIDCTokenSignature      = "AuthenticationFail.OIDCToken.InvalidSignature"
+	CodeOIDCTokenIssuerNotMatch = "AuthenticationFail.OIDCToken.IssuerNotMatch"
+	CodeOIDCTokenAudience       = "AuthenticationFail.OIDCToken.AudienceNotMatch"
+	CodeOIDCTokenExpired        = "AuthenticationFail.OIDCToken.Expired"
+)
+
 func errMissing(param string) *APIError {
 	return apiErr(http.StatusBadRequest, CodeMissingParameter,
 		"The input parameter %q that is mandatory for processing this request is not supplied.", param)
@@ -70,7 +87,7 @@ func errSignature() *APIError {
 	return apiErr(http.StatusBadRequest, CodeSignatureMismatch, "Specified signature is not matched with our calculation.")
 }
 
-// errorBody is the JSON document ECS sends with every 4xx and 5xx answer.
+// errorBody is the JSON document ECS and STS send with every 4xx and 5xx answer.
 type errorBody struct {
 	RequestID string `json:"RequestId"`
 	HostID    string `json:"HostId"`
@@ -87,13 +104,13 @@ type accessDeniedDetail struct {
 	NoPermissionType  string `json:"NoPermissionType"`
 }
 
-func newErrorBody(e *APIError, requestID, hostID string) errorBody {
+func newErrorBody(e *APIError, requestID, hostID, product string) errorBody {
 	b := errorBody{
 		RequestID: requestID,
 		HostID:    hostID,
 		Code:      e.Code,
 		Message:   e.Message,
-		Recommend: fmt.Sprintf("https://api.aliyun.com/troubleshoot?q=%s&product=Ecs&requestId=%s", e.Code, requestID),
+		Recommend: fmt.Sprintf("https://api.aliyun.com/troubleshoot?q=%s&product=%s&requestId=%s", e.Code, product, requestID),
 	}
 	if e.AuthAction != "" {
 		b.AccessDeniedDetail = &accessDeniedDetail{AuthAction: e.AuthAction, AuthPrincipalType: "SubUser", NoPermissionType: "ImplicitDeny"}

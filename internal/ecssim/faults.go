@@ -8,7 +8,7 @@ import (
 )
 
 // Faults shapes how the simulator answers, to rehearse a slow, throttled or
-// flaky ECS. The zero value is a perfect service. Every random choice comes
+// flaky ECS. Only RateLimits.PerAction reaches STS. The zero value is a perfect service. Every random choice comes
 // from one generator seeded with Seed, so a run with the same calls in the
 // same order sees the same faults.
 type Faults struct {
@@ -40,6 +40,7 @@ type Faults struct {
 // RateLimits are token buckets checked after authentication.
 type RateLimits struct {
 	// PerAction has one bucket per named action, shared by every caller.
+	// STS actions may be named too.
 	PerAction map[string]Rate `json:"perAction,omitempty"`
 	// PerAccount gives each calling account a bucket of its own.
 	PerAccount *Rate `json:"perAccount,omitempty"`
@@ -72,7 +73,7 @@ func (f Faults) Validate() error {
 	}
 	rates := []Rate{}
 	for a, r := range f.RateLimits.PerAction {
-		if _, ok := actions[a]; !ok {
+		if !knownAction(a) {
 			return fmt.Errorf("faults.rateLimits.perAction: unknown action %q", a)
 		}
 		rates = append(rates, r)
@@ -111,8 +112,8 @@ func (f *faultState) latency() time.Duration {
 
 // admit applies rate limits and injected errors to an authenticated call.
 func (f *faultState) admit(now time.Time, action, account string) *APIError {
-	if r, ok := f.cfg.RateLimits.PerAction[action]; ok && !f.take("action/"+action, r, now) {
-		return errThrottled()
+	if err := f.throttle(now, action); err != nil {
+		return err
 	}
 	if r := f.cfg.RateLimits.PerAccount; r != nil && !f.take("account/"+account, *r, now) {
 		return errThrottled()
@@ -126,6 +127,14 @@ func (f *faultState) admit(now time.Time, action, account string) *APIError {
 			return apiErr(http.StatusServiceUnavailable, code, "The request has failed due to a temporary failure of the server.")
 		}
 		return apiErr(http.StatusInternalServerError, code, "The request processing has failed due to some unknown error, exception or failure.")
+	}
+	return nil
+}
+
+// throttle applies the action's rate limit.
+func (f *faultState) throttle(now time.Time, action string) *APIError {
+	if r, ok := f.cfg.RateLimits.PerAction[action]; ok && !f.take("action/"+action, r, now) {
+		return errThrottled()
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v4/client"
+	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	rpcecs "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -132,11 +133,12 @@ func fuzzServe(t *testing.T, r *http.Request, now time.Time) *httptest.ResponseR
 	return rec
 }
 
-// ecsSurface reports whether r is for the signed ECS API rather than the
-// control API or the metrics, which are unauthenticated by design.
+// ecsSurface reports whether r is for the signed ECS or STS API rather than
+// the control API or the metrics, which are unauthenticated by design, or the
+// instance metadata surface, which hands tokens to anyone on the instance.
 func ecsSurface(r *http.Request) bool {
 	metrics := r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
-	return !metrics && !strings.HasPrefix(r.URL.Path, ecssim.ControlPrefix)
+	return !metrics && !strings.HasPrefix(r.URL.Path, ecssim.ControlPrefix) && !strings.HasPrefix(r.URL.Path, "/latest/")
 }
 
 // fuzzSecrets maps every AccessKey ID the simulator knows to its secret.
@@ -295,6 +297,26 @@ var sdkRequests = sync.OnceValues(func() ([][]byte, error) {
 				err = rpcModify(c, srv, requests.GET, imageID, []string{stranger}, nil)
 			}
 			return err
+		},
+		func() error {
+			// STS through darabonba, signed ACS3 by default and RPC with "v2".
+			for _, algorithm := range []string{"", "v2"} {
+				cfg := &openapi.Config{
+					AccessKeyId: tea.String(credSTSKey), AccessKeySecret: tea.String(credSTSSecret), SecurityToken: tea.String(credSTSToken),
+					Endpoint: tea.String(hostPort(srv)), Protocol: tea.String("http"), ReadTimeout: tea.Int(5000), ConnectTimeout: tea.Int(2000),
+				}
+				if algorithm != "" {
+					cfg.SignatureAlgorithm = tea.String(algorithm)
+				}
+				c, err := sts.NewClient(cfg)
+				if err == nil {
+					_, err = c.GetCallerIdentity()
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	for _, call := range calls {

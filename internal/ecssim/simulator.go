@@ -2,6 +2,7 @@ package ecssim
 
 import (
 	"cmp"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,6 @@ import (
 type Simulator struct {
 	clock  func() time.Time
 	logger *slog.Logger
-	hostID string
 
 	mu       sync.Mutex
 	seed     Config // what Reset returns to
@@ -25,11 +25,21 @@ type Simulator struct {
 	nonces   nonceCache
 	seq      uint64
 	calls    callCounters
+
+	roles     map[string]Role // by lower-case ARN
+	providers map[string]*oidcProvider
+	// oidcKeys outlive Reset and Load, as an identity provider's signing
+	// key outlives changes to RAM: tokens minted before still verify.
+	oidcKeys map[string]*rsa.PrivateKey
+	sts      STSOptions
+	metadata metadataState
 }
 
 type credential struct {
 	account string
 	key     AccessKey
+	// session is set on the keys STS issued.
+	session *session
 }
 
 type imageKey struct{ region, id string }
@@ -74,15 +84,18 @@ func New(cfg Config, opts ...Option) (*Simulator, error) {
 		return nil, err
 	}
 	s := &Simulator{
-		clock:  time.Now,
-		logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		hostID: "ecs.aliyuncs.com",
+		clock:    time.Now,
+		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		oidcKeys: map[string]*rsa.PrivateKey{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.addKeys(cfg); err != nil {
+		return nil, err
+	}
 	s.load(cfg)
 	return s, nil
 }
@@ -99,6 +112,7 @@ func (s *Simulator) load(cfg Config) {
 	for _, a := range cfg.Accounts {
 		s.addAccount(a)
 	}
+	s.loadIdentities(cfg)
 	now := s.clock()
 	for _, im := range cfg.Images {
 		s.putImage(im, now)
@@ -196,7 +210,8 @@ func (s *Simulator) maxShares(im *image) int {
 }
 
 // Reset returns the simulator to the state it was created (or last Load-ed)
-// with, and clears counters, nonces and rate-limit buckets.
+// with, and clears counters, nonces, rate-limit buckets, issued STS sessions
+// and metadata tokens.
 func (s *Simulator) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,6 +225,9 @@ func (s *Simulator) Load(cfg Config) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.addKeys(cfg); err != nil {
+		return err
+	}
 	s.load(cfg)
 	return nil
 }
@@ -222,8 +240,8 @@ func (s *Simulator) AddAccount(a Account) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range a.AccessKeys {
-		if k.ID == "" || k.Secret == "" {
-			return fmt.Errorf("every access key needs an id and a secret")
+		if err := k.validate(); err != nil {
+			return err
 		}
 		if c, ok := s.keys[k.ID]; ok && c.account != a.ID {
 			return fmt.Errorf("access key %q belongs to another account", k.ID)
