@@ -26,8 +26,14 @@ import (
 //	                                              hangRate and hangFor (answers held past a client's timeout)
 //	GET    /_sim/counters                         {"Action": {"Outcome": calls}}
 //	GET    /_sim/calls?by=<group>                 {"<value>": calls}, by action, outcome, accessKeyId,
-//	                                              image (region/id) or userAgent
+//	                                              principal, image (region/id) or userAgent
 //	DELETE /_sim/counters                         zero the counters (all of them)
+//	POST   /_sim/oidc/token                       {"provider": ARN, "subject", "audience"?, "ttl"?: "1h"}
+//	                                              -> {"token": JWT}: MintOIDCToken (ttl may be negative)
+//	GET    /_sim/sts, PUT /_sim/sts               read or replace the STSOptions: {"sessionLifetime": "30s"}
+//	POST   /_sim/sts/expire                       {"accessKeyId"?, "role"? (ARN), "after": "0s"}
+//	                                              -> {"sessions": n}: ExpireSessions
+//	POST   /_sim/sts/revoke                       {"accessKeyId"?, "role"?} -> {"sessions": n}: RevokeSessions
 const ControlPrefix = "/_sim/"
 
 type accountsDoc struct {
@@ -70,16 +76,46 @@ func (s *Simulator) registerControl(mux *http.ServeMux) {
 		by := r.URL.Query().Get("by")
 		group, ok := callGroups[by]
 		if !ok {
-			reply(w, nil, fmt.Errorf("by=%q: want one of action, outcome, accessKeyId, image, userAgent", by))
+			reply(w, nil, fmt.Errorf("by=%q: want one of action, outcome, accessKeyId, principal, image, userAgent", by))
 			return
 		}
 		reply(w, s.CallsBy(group, nil), nil)
 	})
 	mux.HandleFunc("DELETE "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { s.ResetCounters(); reply(w, nil, nil) })
+	mux.HandleFunc("POST "+p+"oidc/token", answering(func(d struct {
+		Provider string   `json:"provider"`
+		Subject  string   `json:"subject"`
+		Audience string   `json:"audience"`
+		TTL      Duration `json:"ttl"`
+	}) (any, error) {
+		token, err := s.MintOIDCToken(d.Provider, d.Subject, d.Audience, d.TTL.Duration)
+		return map[string]string{"token": token}, err
+	}))
+	mux.HandleFunc("GET "+p+"sts", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.STS(), nil) })
+	mux.HandleFunc("PUT "+p+"sts", withBody(s.SetSTS))
+	mux.HandleFunc("POST "+p+"sts/expire", answering(func(d struct {
+		SessionSelector
+		After Duration `json:"after"`
+	}) (any, error) {
+		return sessionsDoc{Sessions: s.ExpireSessions(d.SessionSelector, d.After.Duration)}, nil
+	}))
+	mux.HandleFunc("POST "+p+"sts/revoke", answering(func(sel SessionSelector) (any, error) {
+		return sessionsDoc{Sessions: s.RevokeSessions(sel)}, nil
+	}))
+}
+
+type sessionsDoc struct {
+	Sessions int `json:"sessions"`
 }
 
 // withBody decodes a JSON request body strictly into T and applies it.
 func withBody[T any](apply func(T) error) http.HandlerFunc {
+	return answering(func(v T) (any, error) { return nil, apply(v) })
+}
+
+// answering decodes a JSON request body strictly into T and answers with
+// what apply returns.
+func answering[T any](apply func(T) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var v T
 		dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
@@ -88,7 +124,8 @@ func withBody[T any](apply func(T) error) http.HandlerFunc {
 			reply(w, nil, errors.Join(errBadRequest, err))
 			return
 		}
-		reply(w, nil, apply(v))
+		doc, err := apply(v)
+		reply(w, doc, err)
 	}
 }
 
