@@ -1,0 +1,324 @@
+package sessions_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
+)
+
+// The chain under test: a pod's OIDC token gives a session of rrsa in the
+// cluster's account, which assumes hop1 there, which assumes hop2 in the
+// image owner's account. The instance carries node.
+const (
+	acct    = "1111111111111111"
+	owner   = "2222222222222222"
+	friend  = "3333333333333333"
+	region  = "cn-hangzhou"
+	imageID = "m-chain0001"
+	issuer  = "https://oidc.example.com/cluster"
+	subject = "system:serviceaccount:crossplane-system:provider"
+)
+
+var (
+	userCreds = ecs.Credentials{AccessKeyID: "LTAIdeployer", AccessKeySecret: "deployer-secret-must-not-leak"}
+	rrsa      = ecssim.RoleARN(acct, "rrsa")
+	hop1      = ecssim.RoleARN(acct, "hop1")
+	hop2      = ecssim.RoleARN(owner, "hop2")
+	node      = ecssim.RoleARN(acct, "node")
+	ack       = ecssim.OIDCProviderARN(acct, "ack")
+)
+
+func simConfig() ecssim.Config {
+	return ecssim.Config{
+		Accounts: []ecssim.Account{
+			{ID: acct, AccessKeys: []ecssim.AccessKey{{ID: userCreds.AccessKeyID, Secret: userCreds.AccessKeySecret, User: "deployer"}}},
+			{ID: owner}, {ID: friend},
+		},
+		Roles: []ecssim.Role{
+			{Account: acct, Name: "rrsa", TrustedOIDC: &ecssim.OIDCTrust{Provider: ack, Subjects: []string{subject}}},
+			{Account: acct, Name: "hop1", TrustedRoles: []string{rrsa}, TrustedAccounts: []string{acct}},
+			{Account: owner, Name: "hop2", TrustedRoles: []string{hop1}, ExternalID: "ext-0001"},
+			{Account: acct, Name: "node", TrustedServices: []string{"ecs.aliyuncs.com"}},
+		},
+		OIDCProviders: []ecssim.OIDCProvider{{Account: acct, Name: "ack", Issuer: issuer}},
+		Instance:      &ecssim.Instance{RoleARN: node},
+		Images:        []ecssim.Image{{ID: imageID, Region: region, Owner: owner, SharedWith: []string{friend}}},
+		// Sessions of 15 minutes let a test move the clock past a refresh
+		// while the SDK's signatures, dated by the wall clock, stay within
+		// the 15 minutes of skew ECS and STS allow.
+		STS: ecssim.STSOptions{SessionLifetime: ecssim.Duration{Duration: 15 * time.Minute}},
+	}
+}
+
+// env is a simulator, its clock, and the clients of its STS and metadata.
+type env struct {
+	sim   *ecssim.Simulator
+	url   string
+	clock *simtest.Clock
+	sts   *sts.Client
+	imds  *metadata.Client
+	token string // the OIDC token file
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	clock := simtest.NewClock()
+	sim, srv := simtest.Serve(t, simConfig(), ecssim.WithClock(clock.Now))
+	c, err := sts.New(sts.Endpoint{URL: srv.URL, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imds, err := metadata.New(srv.URL, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{sim: sim, url: srv.URL, clock: clock, sts: c, imds: imds, token: filepath.Join(t.TempDir(), "token")}
+	e.mint(t, time.Hour)
+	return e
+}
+
+// mint writes a new OIDC token to the token file, as the kubelet does.
+func (e *env) mint(t *testing.T, ttl time.Duration) {
+	t.Helper()
+	tok, err := e.sim.MintOIDCToken(ack, subject, ecssim.DefaultOIDCClientID, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.token, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) opts() []sessions.Option { return []sessions.Option{sessions.WithClock(e.clock.Now)} }
+
+// chain is OIDC > hop1 > hop2.
+func (e *env) chain() (base, first, second sessions.Source) {
+	base = sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
+	first = sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: hop1, SessionName: "one"}, e.opts()...)
+	second = sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: hop2, SessionName: "two", ExternalID: "ext-0001"}, e.opts()...)
+	return base, first, second
+}
+
+func (e *env) ecs(t *testing.T, src sessions.Source) ecs.Client {
+	t.Helper()
+	c, err := ecs.New(ecs.Config{Region: region, Endpoint: e.url, Source: src, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) actions() map[string]uint64 {
+	got := map[string]uint64{}
+	for _, a := range []string{"AssumeRole", "AssumeRoleWithOIDC", "MetadataToken", "MetadataRoleName", "MetadataCredentials", ecs.ActionDescribe} {
+		if n := e.sim.Calls(a); n > 0 {
+			got[a] = n
+		}
+	}
+	return got
+}
+
+func principals(sim *ecssim.Simulator, action string) map[string]uint64 {
+	return sim.CallsBy(func(c ecssim.Call) string { return c.Principal }, func(c ecssim.Call) bool { return c.Action == action })
+}
+
+// TestChainSingleFlight has 100 callers ask a cold two-hop chain at once:
+// one exchange per hop serves them all.
+func TestChainSingleFlight(t *testing.T) {
+	e := newEnv(t)
+	_, _, second := e.chain()
+	var wg sync.WaitGroup
+	keys := make(chan string, 100)
+	for range 100 {
+		wg.Go(func() {
+			c, err := second.Credentials(context.Background())
+			if err != nil {
+				t.Errorf("Credentials: %v", err)
+			}
+			keys <- c.AccessKeyID
+		})
+	}
+	wg.Wait()
+	close(keys)
+	distinct := map[string]bool{}
+	for k := range keys {
+		distinct[k] = true
+	}
+	if len(distinct) != 1 {
+		t.Errorf("callers got %d different keys, want 1", len(distinct))
+	}
+	if diff := cmp.Diff(map[string]uint64{"AssumeRoleWithOIDC": 1, "AssumeRole": 2}, e.actions()); diff != "" {
+		t.Errorf("STS calls for 100 callers (-want +got):\n%s", diff)
+	}
+	if want := rrsa + " > " + hop1 + " > " + hop2; second.ID() != want {
+		t.Errorf("ID = %q, want %q", second.ID(), want)
+	}
+}
+
+// TestECSCallsThroughChain shares an image with the chain's last session,
+// and keeps working when the simulator revokes or expires sessions under
+// it: the ECS client's refusal and retry, and the hops' own, refetch what
+// is needed, and the call does not fail.
+func TestECSCallsThroughChain(t *testing.T) {
+	e := newEnv(t)
+	_, _, second := e.chain()
+	c := e.ecs(t, second)
+	ctx := context.Background()
+	find := func(step string) {
+		t.Helper()
+		share, err := c.FindShare(ctx, imageID, friend)
+		if err != nil || share == nil {
+			t.Fatalf("%s: FindShare = %v, %v; want the share", step, share, err)
+		}
+	}
+	find("first call")
+	wantPrincipal := "acs:ram::" + owner + ":assumed-role/hop2/two"
+	if diff := cmp.Diff(map[string]uint64{wantPrincipal: 1}, principals(e.sim, ecs.ActionDescribe)); diff != "" {
+		t.Errorf("who called ECS (-want +got):\n%s", diff)
+	}
+
+	steps := []struct {
+		name    string
+		disturb func()
+		wantSTS map[string]uint64 // new calls
+		wantECS uint64            // new ECS calls
+	}{
+		{name: "hop 2's session revoked", disturb: func() { e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop2}) },
+			wantSTS: map[string]uint64{"AssumeRole": 1}, wantECS: 2},
+		{name: "hop 2's session expired early", disturb: func() { e.sim.ExpireSessions(ecssim.SessionSelector{Role: hop2}, 0) },
+			wantSTS: map[string]uint64{"AssumeRole": 1}, wantECS: 2},
+		// hop 2 is refused by ECS, and hop 1's revoked session is then
+		// refused by STS: both hops refetch, the OIDC base is still good.
+		{name: "hop 1's and hop 2's sessions revoked", disturb: func() {
+			e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop1})
+			e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop2})
+		}, wantSTS: map[string]uint64{"AssumeRole": 3}, wantECS: 2},
+	}
+	for _, s := range steps {
+		before := e.actions()
+		s.disturb()
+		find(s.name)
+		after := e.actions()
+		got := map[string]uint64{}
+		for k, v := range after {
+			if d := v - before[k]; d > 0 && k != ecs.ActionDescribe {
+				got[k] = d
+			}
+		}
+		if diff := cmp.Diff(s.wantSTS, got); diff != "" {
+			t.Errorf("%s: new STS calls (-want +got):\n%s", s.name, diff)
+		}
+		if d := after[ecs.ActionDescribe] - before[ecs.ActionDescribe]; d != s.wantECS {
+			t.Errorf("%s: %d ECS calls, want %d (the refused one and its retry)", s.name, d, s.wantECS)
+		}
+	}
+}
+
+// TestRefreshAheadOfExpiry moves the simulator's clock (and the sources')
+// through a 15-minute session: before the refresh is due nothing is
+// fetched; once the session is no longer to be handed out, the next caller
+// gets a new one; ECS calls never fail.
+func TestRefreshAheadOfExpiry(t *testing.T) {
+	e := newEnv(t)
+	_, _, second := e.chain()
+	c := e.ecs(t, second)
+	first, err := second.Credentials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 15m sessions: margin 3m45s, jitter under 1m53s; due at 9m22s at the
+	// earliest, handed out until 14m.
+	e.clock.Advance(9 * time.Minute)
+	got, _ := second.Credentials(context.Background())
+	if got != first || e.sim.Calls("AssumeRole") != 2 {
+		t.Errorf("9m into a 15m session: %d AssumeRole calls, same key %v; want 2 and the same key", e.sim.Calls("AssumeRole"), got == first)
+	}
+	e.mint(t, time.Hour) // the kubelet rotated the token meanwhile
+	e.clock.Advance(5*time.Minute + time.Second)
+	got, err = second.Credentials(context.Background())
+	if err != nil || got.AccessKeyID == first.AccessKeyID {
+		t.Fatalf("14m1s into a 15m session: %v, %v; want a new session", got, err)
+	}
+	if _, err := c.FindShare(context.Background(), imageID, friend); err != nil {
+		t.Errorf("FindShare with the refreshed session: %v", err)
+	}
+}
+
+func TestErrorsNameTheHop(t *testing.T) {
+	e := newEnv(t)
+	base := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token}, e.opts()...)
+	first := sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: hop1}, e.opts()...)
+	second := sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: hop2, ExternalID: "wrong"}, e.opts()...)
+	_, err := second.Credentials(context.Background())
+	want := "assume-role hop 2 (" + hop2 + "): STS AssumeRole failed: NoPermission: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error = %v, want one starting %q", err, want)
+	}
+	// Backing off: more callers cost no STS call.
+	for range 20 {
+		if _, err := second.Credentials(context.Background()); err == nil {
+			t.Fatal("Credentials succeeded")
+		}
+	}
+	if n := e.sim.Calls("AssumeRole"); n != 2 {
+		t.Errorf("%d AssumeRole calls for 21 callers of a failing hop, want 2 (hop 1 once, hop 2 once)", n)
+	}
+
+	os.Remove(e.token)
+	cold := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token}, e.opts()...)
+	if _, err := cold.Credentials(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "oidc ("+rrsa+"): cannot open the OIDC token file") {
+		t.Errorf("error = %v, want the OIDC hop naming the token file", err)
+	}
+}
+
+func TestECSRole(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"", "node"} {
+		src := sessions.ECSRole(e.imds, name, e.opts()...)
+		if want := "ecs-role:" + name; src.ID() != want {
+			t.Errorf("ID = %q, want %q", src.ID(), want)
+		}
+		if _, err := src.Credentials(context.Background()); err != nil {
+			t.Fatalf("ECSRole(%q): %v", name, err)
+		}
+	}
+	// An ECS call signed with the instance role's session.
+	src := sessions.ECSRole(e.imds, "", e.opts()...)
+	_, err := e.ecs(t, src).FindShare(context.Background(), imageID, friend)
+	if !ecs.IsNotFound(err) {
+		t.Errorf("FindShare as the instance role, of another account than the image's: %v, want image not found", err)
+	}
+	for p := range principals(e.sim, ecs.ActionDescribe) {
+		if !strings.HasPrefix(p, "acs:ram::"+acct+":assumed-role/node/") {
+			t.Errorf("ECS was called as %s, want the instance role's session", p)
+		}
+	}
+	if n := e.sim.Calls("MetadataCredentials"); n != 3 {
+		t.Errorf("%d metadata credential reads, want 3 (one per source)", n)
+	}
+}
+
+func TestStatic(t *testing.T) {
+	src := sessions.Static(userCreds)
+	got, err := src.Credentials(context.Background())
+	if err != nil || got != userCreds || src.ID() != userCreds.AccessKeyID {
+		t.Errorf("Static = %v, %v, ID %q", got, err, src.ID())
+	}
+	src.Refused(userCreds)
+	if got, _ := src.Credentials(context.Background()); got != userCreds {
+		t.Error("Static changed after Refused")
+	}
+}
