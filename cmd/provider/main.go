@@ -39,6 +39,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	ecscontroller "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/imagesharepermission"
 	ecsmetrics "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version"
@@ -65,6 +66,8 @@ func main() {
 		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, up to 4 windows in all.").Default("250ms").Duration()
 		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per AccessKey and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
 		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per AccessKey and region; adapts like --ecs-describe-rate.").Default("10").Float64()
+
+		metadataEndpoint = app.Flag("ecs-metadata-endpoint", "The ECS instance metadata service that ClusterProviderConfigs with credentials.source ECSRole ask for the instance's RAM role. Only for testing: tenants cannot choose it.").Default("http://100.100.100.200").String()
 
 		enableManagementPolicies = app.Flag("enable-management-policies", "Enable support for management policies.").Default("true").Envar("ENABLE_MANAGEMENT_POLICIES").Bool()
 	)
@@ -148,6 +151,9 @@ func main() {
 		ModifyRate:       *modifyRate,
 		Metrics:          ecsMetrics,
 	}
+	// The pod's environment reaches only ClusterProviderConfigs that ask for
+	// source RRSA, as its defaults.
+	c := config.CredentialOptions{LookupEnv: os.LookupEnv, MetadataEndpoint: *metadataEndpoint}
 
 	// Safe start: Crossplane may install our managed resource definitions
 	// inactive; controllers then start only once their CRD exists. That needs
@@ -160,10 +166,10 @@ func main() {
 	if canSafeStart {
 		o.Gate = new(gate.Gate[schema.GroupVersionKind])
 		kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "Cannot set up the CRD gate")
-		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, e), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.SetupGated(mgr, o, e, c), "Cannot set up controllers")
 	} else {
 		log.Info("No permission to watch CRDs: safe start is off, all controllers start now")
-		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, e), "Cannot set up controllers")
+		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, e, c), "Cannot set up controllers")
 	}
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "Cannot start controller manager")
 }

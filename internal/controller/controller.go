@@ -9,18 +9,22 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/imagesharepermission"
 )
 
-// Setup adds every controller to the manager.
-func Setup(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions) error {
-	if err := config.Setup(mgr, o); err != nil {
+// Setup adds every controller to the manager. They share one resolver, so
+// that a configuration's STS sessions serve all of its resources and its
+// identity check.
+func Setup(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions, c config.CredentialOptions) error {
+	r := config.NewResolver(mgr.GetClient(), c)
+	if err := config.Setup(mgr, o, r); err != nil {
 		return err
 	}
-	return imagesharepermission.Setup(mgr, o, e)
+	return imagesharepermission.Setup(mgr, o, e, r)
 }
 
 // SetupGated adds every controller behind the safe-start gate.
-func SetupGated(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions) error {
-	if err := config.SetupGated(mgr, o); err != nil {
+func SetupGated(mgr ctrl.Manager, o controller.Options, e imagesharepermission.ECSOptions, c config.CredentialOptions) error {
+	r := config.NewResolver(mgr.GetClient(), c)
+	if err := config.SetupGated(mgr, o, r); err != nil {
 		return err
 	}
-	return imagesharepermission.SetupGated(mgr, o, e)
+	return imagesharepermission.SetupGated(mgr, o, e, r)
 }

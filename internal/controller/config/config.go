@@ -1,6 +1,7 @@
 // Package config runs the provider configuration kinds: it counts which
-// managed resources use each configuration, and turns the configuration a
-// managed resource refers to into an ECS client configuration.
+// managed resources use each configuration, reports who each
+// configuration's credentials act as, and turns the configuration a managed
+// resource refers to into an ECS client configuration.
 package config
 
 import (
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
@@ -47,10 +49,11 @@ func kinds() []kind {
 }
 
 // Setup adds a controller for each provider configuration kind that keeps
-// its user count and stops it being deleted while in use.
-func Setup(mgr ctrl.Manager, o controller.Options) error {
+// its user count, stops it being deleted while in use, and reports its
+// identity, resolving credentials through r.
+func Setup(mgr ctrl.Manager, o controller.Options, r *Resolver) error {
 	for _, k := range kinds() {
-		if err := setup(mgr, o, k); err != nil {
+		if err := setup(mgr, o, k, r); err != nil {
 			return err
 		}
 	}
@@ -59,10 +62,10 @@ func Setup(mgr ctrl.Manager, o controller.Options) error {
 
 // SetupGated is Setup behind the safe-start gate: each controller starts
 // once the CRDs it watches exist.
-func SetupGated(mgr ctrl.Manager, o controller.Options) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, r *Resolver) error {
 	for _, k := range kinds() {
 		o.Gate.Register(func() {
-			if err := setup(mgr, o, k); err != nil {
+			if err := setup(mgr, o, k, r); err != nil {
 				mgr.GetLogger().Error(err, "cannot set up provider configuration controller", "kind", k.gvks.Config.String())
 			}
 		}, k.gvks.Config, k.gvks.Usage)
@@ -70,11 +73,17 @@ func SetupGated(mgr ctrl.Manager, o controller.Options) error {
 	return nil
 }
 
-func setup(mgr ctrl.Manager, o controller.Options, k kind) error {
+func setup(mgr ctrl.Manager, o controller.Options, k kind, resolver *Resolver) error {
 	name := providerconfig.ControllerName(k.gvks.Config.GroupKind().String())
-	r := providerconfig.NewReconciler(mgr, k.gvks,
-		providerconfig.WithLogger(o.Logger.WithValues("controller", name)),
+	log := o.Logger.WithValues("controller", name)
+	usage := providerconfig.NewReconciler(mgr, k.gvks,
+		providerconfig.WithLogger(log),
 		providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
+	r := &identityReconciler{
+		usage: usage, kube: mgr.GetClient(), resolver: resolver, gvk: k.gvks.Config, log: log,
+		newObj:  func() client.Object { return k.object.DeepCopyObject().(client.Object) }, //nolint:forcetypeassert // Every configuration kind is a client.Object.
+		checked: map[reconcile.Request]check{},
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -21,17 +22,21 @@ import (
 // Resolver finds the provider configuration a managed resource refers to,
 // records the use, and reads its credentials.
 type Resolver struct {
-	kube   client.Client
-	modern *resource.ProviderConfigUsageTracker
-	legacy *resource.LegacyProviderConfigUsageTracker
+	kube        client.Client
+	modern      *resource.ProviderConfigUsageTracker
+	legacy      *resource.LegacyProviderConfigUsageTracker
+	credentials *credentialSources
 }
 
-// NewResolver returns a Resolver reading through kube.
-func NewResolver(kube client.Client) *Resolver {
+// NewResolver returns a Resolver reading through kube. One Resolver serves
+// every controller, so that a configuration's STS sessions are shared by
+// all its resources and by its identity check.
+func NewResolver(kube client.Client, o CredentialOptions) *Resolver {
 	return &Resolver{
-		kube:   kube,
-		modern: resource.NewProviderConfigUsageTracker(kube, &alibabacloudv1beta1.ProviderConfigUsage{}),
-		legacy: resource.NewLegacyProviderConfigUsageTracker(kube, &clusterv1beta1.ProviderConfigUsage{}),
+		kube:        kube,
+		modern:      resource.NewProviderConfigUsageTracker(kube, &alibabacloudv1beta1.ProviderConfigUsage{}),
+		legacy:      resource.NewLegacyProviderConfigUsageTracker(kube, &clusterv1beta1.ProviderConfigUsage{}),
+		credentials: newCredentialSources(o),
 	}
 }
 
@@ -70,9 +75,6 @@ func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, re
 		if err := r.get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, ref.Kind, pc); err != nil {
 			return Resolved{}, err
 		}
-		if err := tenantSafe(pc); err != nil {
-			return Resolved{}, err
-		}
 		return r.resolved(ctx, alibabacloudv1beta1.ProviderConfigGroupVersionKind, pc, pc.Spec, region)
 	case alibabacloudv1beta1.ClusterProviderConfigKind:
 		pc := &alibabacloudv1beta1.ClusterProviderConfig{}
@@ -100,16 +102,18 @@ func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, regio
 
 // tenantSafe refuses what a namespaced ProviderConfig must not use. Whoever
 // can write one is a tenant of its namespace: reading another namespace's
-// Secret would borrow that tenant's credentials, and the Environment and
-// Filesystem sources would borrow the provider pod's own, which the
-// operator mounted for ClusterProviderConfigs. The CRD refuses the latter
-// too; this catches objects stored before that rule existed. The messages
-// repeat only what the ProviderConfig itself says.
+// Secret would borrow that tenant's credentials, and the Environment,
+// Filesystem, RRSA and ECSRole sources would borrow the provider pod's own,
+// which the operator gave it for ClusterProviderConfigs. An
+// assumeRoleChain is the tenant's own: it signs with the tenant's Secret.
+// The CRD refuses the pod's sources too; this catches objects stored before
+// that rule existed, or written past it. The messages repeat only what the
+// ProviderConfig itself says.
 func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
 	creds := pc.Spec.Credentials
 	if creds.Source != xpv2.CredentialsSourceSecret {
-		return fmt.Errorf("ProviderConfig %s/%s uses credentials.source %s: a namespaced ProviderConfig may only use source Secret, with a Secret in its own namespace; "+
-			"the provider's own environment, files and identity are for a ClusterProviderConfig, which a cluster administrator writes",
+		return fmt.Errorf("ProviderConfig %s/%s uses credentials.source %s: a namespaced ProviderConfig may only use source Secret, with a Secret in its own namespace, and an assumeRoleChain on top; "+
+			"the provider's own environment, files and identity (RRSA, ECSRole) are for a ClusterProviderConfig, which a cluster administrator writes",
 			pc.Namespace, pc.Name, creds.Source)
 	}
 	type secretField struct {
@@ -130,10 +134,16 @@ func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
 }
 
 // resolved is clientConfig, named after the configuration it came from.
-// The group tells the two kinds named ProviderConfig apart.
 func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, error) {
-	cfg, err := r.clientConfig(ctx, spec, region)
-	return Resolved{Config: cfg, ProviderConfig: gvk.GroupKind().String() + "/" + pc.GetNamespace() + "/" + pc.GetName()}, err
+	name := configName(gvk, pc)
+	cfg, err := r.clientConfig(ctx, name, pc, spec, region)
+	return Resolved{Config: cfg, ProviderConfig: name}, err
+}
+
+// configName names a configuration kind/namespace/name; the group tells the
+// two kinds named ProviderConfig apart.
+func configName(gvk schema.GroupVersionKind, pc client.Object) string {
+	return gvk.GroupKind().String() + "/" + pc.GetNamespace() + "/" + pc.GetName()
 }
 
 func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind string, obj client.Object) error {
@@ -151,42 +161,92 @@ func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind strin
 	return nil
 }
 
-// clientConfig reads the credentials and turns a configuration into what
-// the ECS client needs. Errors never quote the credentials document.
-func (r *Resolver) clientConfig(ctx context.Context, spec common.ProviderConfigSpec, region string) (ecs.Config, error) {
-	creds := spec.Credentials
+// clientConfig turns a configuration into what the ECS client needs,
+// credentials included. Errors never quote the credentials.
+func (r *Resolver) clientConfig(ctx context.Context, name string, pc client.Object, spec common.ProviderConfigSpec, region string) (ecs.Config, error) {
+	// A namespaced ProviderConfig is checked before anything is read: it
+	// must not reach other namespaces' Secrets or the pod's identity.
+	if tenant, ok := pc.(*alibabacloudv1beta1.ProviderConfig); ok {
+		if err := tenantSafe(tenant); err != nil {
+			return ecs.Config{}, err
+		}
+	}
+	t, err := r.transport(ctx, spec)
+	if err != nil {
+		return ecs.Config{}, err
+	}
+	cfg := ecs.Config{Region: region, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
+		ConnectTimeout: t.connect, ReadTimeout: t.read}
+	if spec.Endpoint != nil {
+		cfg.Endpoint = *spec.Endpoint
+	}
+	cfg.Credentials, cfg.Source, err = r.signer(ctx, name, spec, t)
+	return cfg, err
+}
+
+// transport is how a configuration reaches its endpoints, ECS and STS alike.
+type transport struct {
+	caBundle      []byte
+	connect, read time.Duration
+}
+
+func (r *Resolver) transport(ctx context.Context, spec common.ProviderConfigSpec) (transport, error) {
+	var t transport
+	if tls := spec.TLS; tls != nil {
+		var err error
+		if t.caBundle, err = r.caBundle(ctx, tls.CABundleSecretRef); err != nil {
+			return transport{}, err
+		}
+	}
+	if to := spec.Timeouts; to != nil && to.Connect != nil {
+		t.connect = to.Connect.Duration
+	}
+	if to := spec.Timeouts; to != nil && to.Read != nil {
+		t.read = to.Read.Duration
+	}
+	return t, nil
+}
+
+// signer returns what signs the configuration's calls: the fixed keys of a
+// credentials document when no STS call is needed, or else the
+// configuration's shared, self-renewing credential source.
+func (r *Resolver) signer(ctx context.Context, name string, spec common.ProviderConfigSpec, t transport) (ecs.Credentials, ecs.CredentialSource, error) {
+	var static ecs.Credentials
+	switch spec.Credentials.Source {
+	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
+	default:
+		var err error
+		if static, err = r.document(ctx, spec.Credentials); err != nil {
+			return ecs.Credentials{}, nil, err
+		}
+		if len(spec.AssumeRoleChain) == 0 {
+			return static, nil, nil
+		}
+	}
+	src, err := r.credentials.get(name, spec, static, t)
+	return ecs.Credentials{}, src, err
+}
+
+// document reads and parses a credentials document from a Secret, the
+// provider's environment or its filesystem.
+func (r *Resolver) document(ctx context.Context, creds common.ProviderCredentials) (ecs.Credentials, error) {
 	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, r.kube, creds.CommonCredentialSelectors)
 	if err != nil {
 		if creds.Source != xpv2.CredentialsSourceSecret {
 			// The filesystem's error would tell a missing file from an
 			// unreadable one: say neither.
-			return ecs.Config{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
+			return ecs.Credentials{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
 		}
-		return ecs.Config{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
+		return ecs.Credentials{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
 	}
 	if len(doc) == 0 {
-		return ecs.Config{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
+		return ecs.Credentials{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
 	}
 	c, err := ecs.ParseCredentials(doc)
 	if err != nil {
-		return ecs.Config{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
+		return ecs.Credentials{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
 	}
-	cfg := ecs.Config{Region: region, Credentials: c, AllowPlainHTTP: spec.AllowPlainHTTP}
-	if spec.Endpoint != nil {
-		cfg.Endpoint = *spec.Endpoint
-	}
-	if t := spec.TLS; t != nil {
-		if cfg.CABundle, err = r.caBundle(ctx, t.CABundleSecretRef); err != nil {
-			return ecs.Config{}, err
-		}
-	}
-	if t := spec.Timeouts; t != nil && t.Connect != nil {
-		cfg.ConnectTimeout = t.Connect.Duration
-	}
-	if t := spec.Timeouts; t != nil && t.Read != nil {
-		cfg.ReadTimeout = t.Read.Duration
-	}
-	return cfg, nil
+	return c, nil
 }
 
 // caBundle reads the PEM CA bundle that spec.tls names.

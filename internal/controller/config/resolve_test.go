@@ -109,7 +109,7 @@ func TestCredentialStyles(t *testing.T) {
 			pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).
 				WithObjects(pc, secret("team", "creds", map[string]string{"credentials": doc})).Build()
-			cfg, err := NewResolver(kube).Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+			cfg, err := NewResolver(kube, CredentialOptions{}).Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +258,7 @@ func TestResolve(t *testing.T) {
 			name:     "ProviderConfig stored with the Filesystem source before the CRD refused it",
 			objects:  []client.Object{namespacedPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/etc/hostname"}}))},
 			resolve:  resolveNamespaced,
-			wantErr:  "the provider's own environment, files and identity are for a ClusterProviderConfig",
+			wantErr:  "the provider's own environment, files and identity (RRSA, ECSRole) are for a ClusterProviderConfig",
 			notInErr: "exist",
 		},
 		{
@@ -321,7 +321,7 @@ func TestResolve(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(tc.objects...).Build()
-			cfg, err := tc.resolve(NewResolver(kube))
+			cfg, err := tc.resolve(NewResolver(kube, CredentialOptions{}))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -355,7 +355,7 @@ func TestUsageTracked(t *testing.T) {
 		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
 		secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
 	).Build()
-	if _, err := NewResolver(kube).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
+	if _, err := NewResolver(kube, CredentialOptions{}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
 		t.Fatal(err)
 	}
 	usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
@@ -381,7 +381,7 @@ func TestResolvedNamesTheConfiguration(t *testing.T) {
 	).Build()
 	clusterShare := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 	clusterShare.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
-	r := NewResolver(kube)
+	r := NewResolver(kube, CredentialOptions{})
 	var got []string
 	for _, mg := range []resource.Managed{namespacedShare("ProviderConfig", "default"), namespacedShare("ClusterProviderConfig", "default"), clusterShare} {
 		res, err := r.Resolve(context.Background(), mg, region)

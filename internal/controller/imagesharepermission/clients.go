@@ -99,7 +99,14 @@ func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 	key := r.ProviderConfig + "/" + r.Fingerprint()
 	return c.cache.Get(key, func() (shareClient, error) {
 		cfg := r.Config
-		cfg.Pacer = c.pacers.For(pacing.Key{AccessKeyID: cfg.Credentials.AccessKeyID, Endpoint: cfg.Endpoint, Region: cfg.Region})
+		// ECS limits calls per account; an STS source's ID names its
+		// principal as the AccessKey ID of fixed keys does, while the
+		// session's own key changes at every refresh.
+		principal := cfg.Credentials.AccessKeyID
+		if cfg.Source != nil {
+			principal = cfg.Source.ID()
+		}
+		cfg.Pacer = c.pacers.For(pacing.Key{AccessKeyID: principal, Endpoint: cfg.Endpoint, Region: cfg.Region})
 		cfg.Metrics = c.metrics
 		client, err := c.newClient(cfg)
 		if err != nil {

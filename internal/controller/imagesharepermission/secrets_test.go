@@ -34,6 +34,7 @@ import (
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -264,7 +265,7 @@ func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSh
 	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
 	o := controller.Options{Logger: log, PollInterval: time.Minute}
 	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
-		options(kube, log, said, o, testClients(o), limiter)...)
+		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter)...)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

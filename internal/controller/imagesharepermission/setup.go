@@ -72,9 +72,9 @@ var scopes = []scope{
 
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
-func options(kube client.Client, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter) []managed.ReconcilerOption {
+func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[shareResource](&connector{resolver: config.NewResolver(kube), clients: clients, throttled: limiter.Throttled}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, throttled: limiter.Throttled}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
@@ -90,11 +90,12 @@ func options(kube client.Client, log logging.Logger, rec event.Recorder, o contr
 	return opts
 }
 
-// Setup adds a controller for ImageSharePermission in each scope.
-func Setup(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
+// Setup adds a controller for ImageSharePermission in each scope, which
+// resolves provider configurations through r.
+func Setup(mgr ctrl.Manager, o controller.Options, e ECSOptions, r *config.Resolver) error {
 	clients := newECSClients(e, o.PollInterval)
 	for _, s := range scopes {
-		if err := setup(mgr, o, s, clients); err != nil {
+		if err := setup(mgr, o, s, clients, r); err != nil {
 			return err
 		}
 	}
@@ -103,11 +104,11 @@ func Setup(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
 
 // SetupGated is Setup behind the safe-start gate: each scope's controller
 // starts once its CRD exists.
-func SetupGated(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, e ECSOptions, r *config.Resolver) error {
 	clients := newECSClients(e, o.PollInterval)
 	for _, s := range scopes {
 		o.Gate.Register(func() {
-			if err := setup(mgr, o, s, clients); err != nil {
+			if err := setup(mgr, o, s, clients, r); err != nil {
 				mgr.GetLogger().Error(err, "cannot set up ImageSharePermission controller", "gvk", s.gvk.String())
 			}
 		}, s.gvk)
@@ -115,12 +116,12 @@ func SetupGated(mgr ctrl.Manager, o controller.Options, e ECSOptions) error {
 	return nil
 }
 
-func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients) error {
+func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients, resolver *config.Resolver) error {
 	name := managed.ControllerName(s.gvk.GroupKind().String())
 	kube := mgr.GetClient()
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
 	limiter := requeue.New()
-	opts := options(kube, o.Logger.WithValues("controller", name), rec, o, clients, limiter)
+	opts := options(kube, resolver, o.Logger.WithValues("controller", name), rec, o, clients, limiter)
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
