@@ -19,49 +19,10 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
 
-// The chain under test: a pod's OIDC token gives a session of rrsa in the
-// cluster's account, which assumes hop1 there, which assumes hop2 in the
-// image owner's account. The instance carries node.
-const (
-	acct    = "1111111111111111"
-	owner   = "2222222222222222"
-	friend  = "3333333333333333"
-	region  = "cn-hangzhou"
-	imageID = "m-chain0001"
-	issuer  = "https://oidc.example.com/cluster"
-	subject = "system:serviceaccount:crossplane-system:provider"
-)
-
-var (
-	userCreds = ecs.Credentials{AccessKeyID: "LTAIdeployer", AccessKeySecret: "deployer-secret-must-not-leak"}
-	rrsa      = ecssim.RoleARN(acct, "rrsa")
-	hop1      = ecssim.RoleARN(acct, "hop1")
-	hop2      = ecssim.RoleARN(owner, "hop2")
-	node      = ecssim.RoleARN(acct, "node")
-	ack       = ecssim.OIDCProviderARN(acct, "ack")
-)
-
-func simConfig() ecssim.Config {
-	return ecssim.Config{
-		Accounts: []ecssim.Account{
-			{ID: acct, AccessKeys: []ecssim.AccessKey{{ID: userCreds.AccessKeyID, Secret: userCreds.AccessKeySecret, User: "deployer"}}},
-			{ID: owner}, {ID: friend},
-		},
-		Roles: []ecssim.Role{
-			{Account: acct, Name: "rrsa", TrustedOIDC: &ecssim.OIDCTrust{Provider: ack, Subjects: []string{subject}}},
-			{Account: acct, Name: "hop1", TrustedRoles: []string{rrsa}, TrustedAccounts: []string{acct}},
-			{Account: owner, Name: "hop2", TrustedRoles: []string{hop1}, ExternalID: "ext-0001"},
-			{Account: acct, Name: "node", TrustedServices: []string{"ecs.aliyuncs.com"}},
-		},
-		OIDCProviders: []ecssim.OIDCProvider{{Account: acct, Name: "ack", Issuer: issuer}},
-		Instance:      &ecssim.Instance{RoleARN: node},
-		Images:        []ecssim.Image{{ID: imageID, Region: region, Owner: owner, SharedWith: []string{friend}}},
-		// Sessions of 15 minutes let a test move the clock past a refresh
-		// while the SDK's signatures, dated by the wall clock, stay within
-		// the 15 minutes of skew ECS and STS allow.
-		STS: ecssim.STSOptions{SessionLifetime: ecssim.Duration{Duration: 15 * time.Minute}},
-	}
-}
+// The chain under test is simtest's identities world: a pod's OIDC token
+// gives a session of RRSA, which assumes Hop1, which assumes Hop2 in the
+// image owner's account. The instance carries Node.
+var userCreds = ecs.Credentials{AccessKeyID: simtest.Deployer.ID, AccessKeySecret: simtest.Deployer.Secret}
 
 // env is a simulator, its clock, and the clients of its STS and metadata.
 type env struct {
@@ -76,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	clock := simtest.NewClock()
-	sim, srv := simtest.Serve(t, simConfig(), ecssim.WithClock(clock.Now))
+	sim, srv := simtest.Serve(t, simtest.Identities(), ecssim.WithClock(clock.Now))
 	c, err := sts.New(sts.Endpoint{URL: srv.URL, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +54,7 @@ func newEnv(t *testing.T) *env {
 // mint writes a new OIDC token to the token file, as the kubelet does.
 func (e *env) mint(t *testing.T, ttl time.Duration) {
 	t.Helper()
-	tok, err := e.sim.MintOIDCToken(ack, subject, ecssim.DefaultOIDCClientID, ttl)
+	tok, err := e.sim.MintOIDCToken(simtest.OIDCProvider, simtest.Subject, ecssim.DefaultOIDCClientID, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,17 +65,17 @@ func (e *env) mint(t *testing.T, ttl time.Duration) {
 
 func (e *env) opts() []sessions.Option { return []sessions.Option{sessions.WithClock(e.clock.Now)} }
 
-// chain is OIDC > hop1 > hop2.
+// chain is OIDC > simtest.Hop1 > simtest.Hop2.
 func (e *env) chain() (base, first, second sessions.Source) {
-	base = sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
-	first = sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: hop1, SessionName: "one"}, e.opts()...)
-	second = sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: hop2, SessionName: "two", ExternalID: "ext-0001"}, e.opts()...)
+	base = sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
+	first = sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: simtest.Hop1, SessionName: "one"}, e.opts()...)
+	second = sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: simtest.Hop2, SessionName: "two", ExternalID: simtest.ExternalID}, e.opts()...)
 	return base, first, second
 }
 
 func (e *env) ecs(t *testing.T, src sessions.Source) ecs.Client {
 	t.Helper()
-	c, err := ecs.New(ecs.Config{Region: region, Endpoint: e.url, Source: src, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
+	c, err := ecs.New(ecs.Config{Region: simtest.Region, Endpoint: e.url, Source: src, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +124,7 @@ func TestChainSingleFlight(t *testing.T) {
 	if diff := cmp.Diff(map[string]uint64{"AssumeRoleWithOIDC": 1, "AssumeRole": 2}, e.actions()); diff != "" {
 		t.Errorf("STS calls for 100 callers (-want +got):\n%s", diff)
 	}
-	if want := rrsa + " > " + hop1 + " > " + hop2; second.ID() != want {
+	if want := simtest.RRSA + " > " + simtest.Hop1 + " > " + simtest.Hop2; second.ID() != want {
 		t.Errorf("ID = %q, want %q", second.ID(), want)
 	}
 }
@@ -179,13 +140,13 @@ func TestECSCallsThroughChain(t *testing.T) {
 	ctx := context.Background()
 	find := func(step string) {
 		t.Helper()
-		share, err := c.FindShare(ctx, imageID, friend)
+		share, err := c.FindShare(ctx, simtest.Image, simtest.FriendAccount)
 		if err != nil || share == nil {
 			t.Fatalf("%s: FindShare = %v, %v; want the share", step, share, err)
 		}
 	}
 	find("first call")
-	wantPrincipal := "acs:ram::" + owner + ":assumed-role/hop2/two"
+	wantPrincipal := "acs:ram::" + simtest.OwnerAccount + ":assumed-role/hop2/two"
 	if diff := cmp.Diff(map[string]uint64{wantPrincipal: 1}, principals(e.sim, ecs.ActionDescribe)); diff != "" {
 		t.Errorf("who called ECS (-want +got):\n%s", diff)
 	}
@@ -196,15 +157,15 @@ func TestECSCallsThroughChain(t *testing.T) {
 		wantSTS map[string]uint64 // new calls
 		wantECS uint64            // new ECS calls
 	}{
-		{name: "hop 2's session revoked", disturb: func() { e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop2}) },
+		{name: "hop 2's session revoked", disturb: func() { e.sim.RevokeSessions(ecssim.SessionSelector{Role: simtest.Hop2}) },
 			wantSTS: map[string]uint64{"AssumeRole": 1}, wantECS: 2},
-		{name: "hop 2's session expired early", disturb: func() { e.sim.ExpireSessions(ecssim.SessionSelector{Role: hop2}, 0) },
+		{name: "hop 2's session expired early", disturb: func() { e.sim.ExpireSessions(ecssim.SessionSelector{Role: simtest.Hop2}, 0) },
 			wantSTS: map[string]uint64{"AssumeRole": 1}, wantECS: 2},
 		// hop 2 is refused by ECS, and hop 1's revoked session is then
 		// refused by STS: both hops refetch, the OIDC base is still good.
 		{name: "hop 1's and hop 2's sessions revoked", disturb: func() {
-			e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop1})
-			e.sim.RevokeSessions(ecssim.SessionSelector{Role: hop2})
+			e.sim.RevokeSessions(ecssim.SessionSelector{Role: simtest.Hop1})
+			e.sim.RevokeSessions(ecssim.SessionSelector{Role: simtest.Hop2})
 		}, wantSTS: map[string]uint64{"AssumeRole": 3}, wantECS: 2},
 	}
 	for _, s := range steps {
@@ -252,18 +213,18 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 	if err != nil || got.AccessKeyID == first.AccessKeyID {
 		t.Fatalf("14m1s into a 15m session: %v, %v; want a new session", got, err)
 	}
-	if _, err := c.FindShare(context.Background(), imageID, friend); err != nil {
+	if _, err := c.FindShare(context.Background(), simtest.Image, simtest.FriendAccount); err != nil {
 		t.Errorf("FindShare with the refreshed session: %v", err)
 	}
 }
 
 func TestErrorsNameTheHop(t *testing.T) {
 	e := newEnv(t)
-	base := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token}, e.opts()...)
-	first := sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: hop1}, e.opts()...)
-	second := sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: hop2, ExternalID: "wrong"}, e.opts()...)
+	base := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
+	first := sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: simtest.Hop1}, e.opts()...)
+	second := sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: simtest.Hop2, ExternalID: "wrong"}, e.opts()...)
 	_, err := second.Credentials(context.Background())
-	want := "assume-role hop 2 (" + hop2 + "): STS AssumeRole failed: NoPermission: "
+	want := "assume-role hop 2 (" + simtest.Hop2 + "): STS AssumeRole failed: NoPermission: "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error = %v, want one starting %q", err, want)
 	}
@@ -278,8 +239,8 @@ func TestErrorsNameTheHop(t *testing.T) {
 	}
 
 	os.Remove(e.token)
-	cold := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: rrsa, ProviderARN: ack, TokenFile: e.token}, e.opts()...)
-	if _, err := cold.Credentials(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "oidc ("+rrsa+"): cannot open the OIDC token file") {
+	cold := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
+	if _, err := cold.Credentials(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "oidc ("+simtest.RRSA+"): cannot open the OIDC token file") {
 		t.Errorf("error = %v, want the OIDC hop naming the token file", err)
 	}
 }
@@ -297,12 +258,12 @@ func TestECSRole(t *testing.T) {
 	}
 	// An ECS call signed with the instance role's session.
 	src := sessions.ECSRole(e.imds, "", e.opts()...)
-	_, err := e.ecs(t, src).FindShare(context.Background(), imageID, friend)
+	_, err := e.ecs(t, src).FindShare(context.Background(), simtest.Image, simtest.FriendAccount)
 	if !ecs.IsNotFound(err) {
 		t.Errorf("FindShare as the instance role, of another account than the image's: %v, want image not found", err)
 	}
 	for p := range principals(e.sim, ecs.ActionDescribe) {
-		if !strings.HasPrefix(p, "acs:ram::"+acct+":assumed-role/node/") {
+		if !strings.HasPrefix(p, "acs:ram::"+simtest.ClusterAccount+":assumed-role/node/") {
 			t.Errorf("ECS was called as %s, want the instance role's session", p)
 		}
 	}
