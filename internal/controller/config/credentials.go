@@ -127,12 +127,14 @@ func (c *credentialSources) plan(spec common.ProviderConfigSpec, static ecs.Cred
 	}
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA:
-		in, endpoint, err := c.rrsa(spec.Credentials.RRSA)
+		in, err := c.rrsa(spec.Credentials.RRSA)
 		if err != nil {
 			return plan{}, err
 		}
 		p.RRSA = &in
-		p.STS.URL = cmp.Or(endpoint, p.STS.URL)
+		if spec.STSEndpoint == nil {
+			p.STS.URL = cmp.Or(c.injectedSTSEndpoint(), p.STS.URL)
+		}
 	case common.CredentialsSourceECSRole:
 		role := ""
 		if r := spec.Credentials.ECSRole; r != nil && r.RoleName != nil {
@@ -167,8 +169,7 @@ func (c *credentialSources) plan(spec common.ProviderConfigSpec, static ecs.Cred
 
 // rrsa fills source RRSA's settings from the pod's environment where the
 // configuration leaves them out, and checks what the environment gave.
-// It returns the STS endpoint the webhook injected, if any.
-func (c *credentialSources) rrsa(r *common.RRSACredentials) (sessions.OIDCTokenFile, string, error) {
+func (c *credentialSources) rrsa(r *common.RRSACredentials) (sessions.OIDCTokenFile, error) {
 	if r == nil {
 		r = &common.RRSACredentials{}
 	}
@@ -195,24 +196,30 @@ func (c *credentialSources) rrsa(r *common.RRSACredentials) (sessions.OIDCTokenF
 	const hint = "or give the provider's pod an RRSA identity (ACK's pod identity webhook sets %s)"
 	switch {
 	case in.RoleARN == "":
-		return in, "", fmt.Errorf("source RRSA needs a role: set credentials.rrsa.roleARN, "+hint, envRoleARN)
+		return in, fmt.Errorf("source RRSA needs a role: set credentials.rrsa.roleARN, "+hint, envRoleARN)
 	case !roleARNPattern.MatchString(in.RoleARN):
-		return in, "", fmt.Errorf("source RRSA: the role %q (from %s) is not a role ARN such as acs:ram::1234567890123456:role/image-sharer", in.RoleARN, envRoleARN)
+		return in, fmt.Errorf("source RRSA: the role %q (from %s) is not a role ARN such as acs:ram::1234567890123456:role/image-sharer", in.RoleARN, envRoleARN)
 	case in.ProviderARN == "":
-		return in, "", fmt.Errorf("source RRSA needs the cluster's OIDC provider: set credentials.rrsa.oidcProviderARN, "+hint, envOIDCProviderARN)
+		return in, fmt.Errorf("source RRSA needs the cluster's OIDC provider: set credentials.rrsa.oidcProviderARN, "+hint, envOIDCProviderARN)
 	case !providerARNPattern.MatchString(in.ProviderARN):
-		return in, "", fmt.Errorf("source RRSA: %q (from %s) is not an OIDC provider ARN such as acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1234", in.ProviderARN, envOIDCProviderARN)
+		return in, fmt.Errorf("source RRSA: %q (from %s) is not an OIDC provider ARN such as acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1234", in.ProviderARN, envOIDCProviderARN)
 	case in.TokenFile == "":
-		return in, "", fmt.Errorf("source RRSA needs the service account token: set credentials.rrsa.oidcTokenFile, "+hint, envOIDCTokenFile)
+		return in, fmt.Errorf("source RRSA needs the service account token: set credentials.rrsa.oidcTokenFile, "+hint, envOIDCTokenFile)
 	case !strings.HasPrefix(in.TokenFile, "/"):
-		return in, "", fmt.Errorf("source RRSA: the token file %q (from %s) is not an absolute path", in.TokenFile, envOIDCTokenFile)
+		return in, fmt.Errorf("source RRSA: the token file %q (from %s) is not an absolute path", in.TokenFile, envOIDCTokenFile)
 	}
+	return in, nil
+}
+
+// injectedSTSEndpoint is the STS endpoint ACK's pod identity webhook
+// injected, if any, as a URL.
+func (c *credentialSources) injectedSTSEndpoint() string {
 	endpoint, _ := c.lookupEnv(envSTSEndpoint)
 	if endpoint = strings.TrimSpace(endpoint); endpoint != "" && !strings.Contains(endpoint, "://") {
 		// The webhook injects a bare host, e.g. sts-vpc.cn-hangzhou.aliyuncs.com.
 		endpoint = "https://" + endpoint
 	}
-	return in, endpoint, nil
+	return endpoint
 }
 
 // build makes the source a plan describes: the base identity, then each

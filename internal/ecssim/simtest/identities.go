@@ -13,17 +13,20 @@ import (
 // A pod of the cluster's account holds an OIDC token (RRSA) for role RRSA;
 // that role, or the RAM user Deployer, may assume Hop1 in the same account;
 // Hop1 may assume Hop2 in the image owner's account, with ExternalID. The
-// instance the provider runs on carries role Node. Owner's image Image is
-// shared with Friend.
+// instance the provider runs on carries role Node. Owner's image Image and
+// the cluster account's ClusterImage are shared with Friend.
 const (
 	ClusterAccount = "1111111111111111"
 	OwnerAccount   = "2222222222222222"
 	FriendAccount  = "3333333333333333"
 	Region         = "cn-hangzhou"
 	Image          = "m-chain0001"
-	Issuer         = "https://oidc.example.com/cluster"
-	Subject        = "system:serviceaccount:crossplane-system:provider"
-	ExternalID     = "ext-0001"
+	// ClusterImage is an image of the cluster's account, for principals
+	// of that account to look at.
+	ClusterImage = "m-cluster0001"
+	Issuer       = "https://oidc.example.com/cluster"
+	Subject      = "system:serviceaccount:crossplane-system:provider"
+	ExternalID   = "ext-0001"
 )
 
 // The principals of the identities world.
@@ -55,7 +58,10 @@ func Identities() ecssim.Config {
 		},
 		OIDCProviders: []ecssim.OIDCProvider{{Account: ClusterAccount, Name: "ack", Issuer: Issuer}},
 		Instance:      &ecssim.Instance{RoleARN: Node},
-		Images:        []ecssim.Image{{ID: Image, Region: Region, Owner: OwnerAccount, SharedWith: []string{FriendAccount}}},
-		STS:           ecssim.STSOptions{SessionLifetime: ecssim.Duration{Duration: 15 * time.Minute}},
+		Images: []ecssim.Image{
+			{ID: Image, Region: Region, Owner: OwnerAccount, SharedWith: []string{FriendAccount}},
+			{ID: ClusterImage, Region: Region, Owner: ClusterAccount, SharedWith: []string{FriendAccount}},
+		},
+		STS: ecssim.STSOptions{SessionLifetime: ecssim.Duration{Duration: 15 * time.Minute}},
 	}
 }
