@@ -168,7 +168,8 @@ func tenantObjects(ns, endpoint, ownerSecret string) []client.Object {
 		&pcv1beta1.ProviderConfig{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: configName},
 			Spec: common.ProviderConfigSpec{
-				Endpoint: &endpoint,
+				// The simulator serves STS too, for the identity check.
+				Endpoint: &endpoint, STSEndpoint: &endpoint,
 				Credentials: common.ProviderCredentials{
 					Source: xpv2.CredentialsSourceSecret,
 					CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{

@@ -148,10 +148,11 @@ func secret(ns, name, keyID, keySecret string) *corev1.Secret {
 	}
 }
 
-// configSpec points at the simulator with the Secret ns/name.
+// configSpec points at the simulator, for ECS and STS, with the Secret
+// ns/name.
 func configSpec(endpoint, ns, name string) common.ProviderConfigSpec {
 	return common.ProviderConfigSpec{
-		Endpoint: &endpoint,
+		Endpoint: &endpoint, STSEndpoint: &endpoint,
 		Timeouts: &common.Timeouts{Read: &metav1.Duration{Duration: readTimeout}, Connect: &metav1.Duration{Duration: readTimeout}},
 		Credentials: common.ProviderCredentials{
 			Source: xpv2.CredentialsSourceSecret,
