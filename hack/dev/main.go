@@ -1,7 +1,9 @@
 // Command dev runs the provider on this machine as `make dev` does: a real
-// etcd and kube-apiserver with the provider's CRDs, the ECS simulator with
-// its demo tenant, credentials and a ClusterProviderConfig pointing at it, and
-// the provider itself in the foreground. Ctrl-C stops all of it.
+// etcd and kube-apiserver with the provider's CRDs, the ECS simulator (ECS,
+// STS and the instance metadata service) with its demo tenant and a partner
+// account whose role the demo owner may assume, credentials and a
+// ClusterProviderConfig pointing at it, and the provider itself in the
+// foreground. Ctrl-C stops all of it.
 package main
 
 import (
@@ -16,7 +18,6 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
 func main() {
@@ -76,7 +77,7 @@ func run() error {
 	}()
 	done()
 
-	sim, err := devenv.StartSimulator(ecssim.DemoConfig(), *simListen)
+	sim, err := devenv.StartSimulator(devenv.DevWorld(), *simListen)
 	if err != nil {
 		return fmt.Errorf("cannot start the ECS simulator on %s (use --sim-listen or SIM_LISTEN for another address): %w", *simListen, err)
 	}
@@ -88,7 +89,8 @@ func run() error {
 	}
 	done()
 
-	provider, err := devenv.StartProvider(bin, cp.Kubeconfig, os.Stdout, "--debug", "--poll="+poll.String(), "--metrics-bind-address=0")
+	provider, err := devenv.StartProvider(bin, cp.Kubeconfig, os.Stdout, "--debug", "--poll="+poll.String(), "--metrics-bind-address=0",
+		"--ecs-metadata-endpoint="+sim.MetadataURL)
 	if err != nil {
 		return err
 	}
@@ -102,6 +104,17 @@ dev: everything is up. In another terminal:
   kubectl apply -f examples/cluster/imagesharepermission.yaml
   kubectl get managed
   kubectl describe imagesharepermissions.ecs.alibabacloud.m.crossplane.io demo-share
+  kubectl get clusterproviderconfigs          # IDENTITY: who the credentials act as
+
+Share another account's image by assuming its role (account %[4]s lets the
+demo owner assume %[5]s when it sends ExternalId %[6]s):
+
+  kubectl apply -f examples/namespaced/secret.yaml
+  kubectl patch --local -f examples/namespaced/providerconfig-assumerole.yaml --type=merge -o yaml \
+    -p '{"spec":{"endpoint":"%[3]s","stsEndpoint":"%[3]s"}}' | kubectl apply -f -
+  kubectl apply -f examples/namespaced/imagesharepermission-assumerole.yaml
+  kubectl get providerconfigs.alibabacloud.m.crossplane.io partner -n default
+  curl -s '%[3]s/_sim/calls?by=principal'      # who made each call
 
 The ECS simulator (demo tenant, AccessKey LTAIdemoOwnerKey0001) is at %[3]s:
 
@@ -112,7 +125,7 @@ The ECS simulator (demo tenant, AccessKey LTAIdemoOwnerKey0001) is at %[3]s:
 Ctrl-C stops the provider, the simulator and the control plane.
 The provider's log follows.
 
-`, cp.Kubeconfig, assets, sim.URL)
+`, cp.Kubeconfig, assets, sim.URL, devenv.PartnerAccount, devenv.PartnerRoleARN(), devenv.PartnerExternalID)
 
 	select {
 	case <-ctx.Done():

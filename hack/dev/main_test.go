@@ -42,36 +42,60 @@ func TestDev(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 
-	up := make(chan string, 1)
+	// The kubeconfig is printed first, the simulator's URL last.
+	kubeconfigs, simURLs := make(chan string, 1), make(chan string, 1)
 	go func() {
 		lines := bufio.NewScanner(stdout)
 		for lines.Scan() {
-			if path, ok := strings.CutPrefix(strings.TrimSpace(lines.Text()), "export KUBECONFIG="); ok {
-				up <- path
+			line := strings.TrimSpace(lines.Text())
+			if path, ok := strings.CutPrefix(line, "export KUBECONFIG="); ok {
+				kubeconfigs <- path
+			}
+			if _, url, ok := strings.Cut(line, ") is at "); ok && strings.HasPrefix(line, "The ECS simulator") {
+				simURLs <- strings.TrimSuffix(url, ":")
 			}
 		}
 	}()
-	var kubeconfig string
-	select {
-	case kubeconfig = <-up:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("dev did not come up within 3 minutes")
+	var kubeconfig, simURL string
+	timeout := time.After(3 * time.Minute)
+	for kubeconfig == "" || simURL == "" {
+		select {
+		case kubeconfig = <-kubeconfigs:
+		case simURL = <-simURLs:
+		case <-timeout:
+			t.Fatal("dev did not come up within 3 minutes")
+		}
 	}
 
-	kubectl := func(args ...string) string {
+	kubectl := func(stdin string, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), args...)
 		c.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		c.Stdin = strings.NewReader(stdin)
 		out, err := c.CombinedOutput()
 		if err != nil {
 			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 		}
 		return string(out)
 	}
-	kubectl("apply", "-f", "../../examples/namespaced/imagesharepermission.yaml")
-	kubectl("wait", "--for=condition=Ready", "--timeout=90s", "imagesharepermissions.ecs.alibabacloud.m.crossplane.io/demo-share", "-n", "default")
+	kubectl("", "apply", "-f", "../../examples/namespaced/imagesharepermission.yaml")
+	kubectl("", "wait", "--for=condition=Ready", "--timeout=90s", "imagesharepermissions.ecs.alibabacloud.m.crossplane.io/demo-share", "-n", "default")
+
+	// The assume-role example, as dev prints it: the partner's image can
+	// only be shared by a session of the partner's role.
+	kubectl("", "apply", "-f", "../../examples/namespaced/secret.yaml")
+	pc := kubectl("", "patch", "--local", "-f", "../../examples/namespaced/providerconfig-assumerole.yaml", "--type=merge", "-o", "yaml",
+		"-p", `{"spec":{"endpoint":"`+simURL+`","stsEndpoint":"`+simURL+`"}}`)
+	kubectl(pc, "apply", "-f", "-")
+	kubectl("", "apply", "-f", "../../examples/namespaced/imagesharepermission-assumerole.yaml")
+	kubectl("", "wait", "--for=condition=Ready", "--timeout=90s", "imagesharepermissions.ecs.alibabacloud.m.crossplane.io/partner-share", "-n", "default")
+	kubectl("", "wait", "--for=condition=Authenticated", "--timeout=90s", "providerconfigs.alibabacloud.m.crossplane.io/partner", "-n", "default")
+	if got, want := kubectl("", "get", "providerconfigs.alibabacloud.m.crossplane.io", "partner", "-n", "default", "-o", "jsonpath={.status.identity.arn}"),
+		"acs:ram::4444444444444444:assumed-role/image-sharer/crossplane-provider-alibabacloud-ecs"; got != want {
+		t.Errorf("the assume-role example acts as %q, want %q", got, want)
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -131,7 +132,11 @@ type Simulator struct {
 	// CABundle is the PEM certificate of the CA that signs its certificate
 	// when served with TLS; nil for http.
 	CABundle []byte
-	srv      *http.Server
+	// MetadataURL serves the same simulator over plain http, as the ECS
+	// instance metadata service is served (http://100.100.100.200): the
+	// provider's --ecs-metadata-endpoint. It equals URL when that is http.
+	MetadataURL string
+	servers     []*http.Server
 }
 
 // StartSimulator serves an ECS simulator seeded with cfg over http on addr
@@ -161,6 +166,16 @@ func StartTLSSimulator(cfg ecssim.Config, addr string, opts ...ecssim.Option) (*
 		return nil, err
 	}
 	sim.CABundle = ca.PEM
+	// The metadata service is plain http on a real instance, and a client
+	// that trusts no test CA must reach it: a second, plain listener on the
+	// same host.
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		_ = sim.Stop()
+		return nil, err
+	}
+	sim.MetadataURL = "http://" + ln.Addr().String()
+	sim.serve(ln)
 	return sim, nil
 }
 
@@ -177,25 +192,41 @@ func startSimulator(cfg ecssim.Config, addr string, conf *tls.Config, opts ...ec
 	if conf != nil {
 		ln, scheme = tls.NewListener(ln, conf), "https"
 	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s := &Simulator{Simulator: sim, URL: scheme + "://" + ln.Addr().String()}
+	if conf == nil {
+		s.MetadataURL = s.URL
+	}
+	s.serve(ln)
+	return s, nil
+}
+
+// serve serves the simulator on ln until Stop.
+func (s *Simulator) serve(ln net.Listener) {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s.servers = append(s.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
-	return &Simulator{Simulator: sim, URL: scheme + "://" + ln.Addr().String(), srv: srv}, nil
 }
 
 // Stop stops serving.
 func (s *Simulator) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	errs := make([]error, 0, len(s.servers))
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Bootstrap installs what the examples need beside the control plane: the
 // crossplane-system namespace, the example credentials Secret (whose demo
 // AccessKey the simulator's demo tenant accepts) and the example
 // ClusterProviderConfig and cluster-scoped ProviderConfig "default", pointed
-// at sim and, when it serves https, trusting its CA.
+// at sim for both ECS and STS (the provider asks STS who every
+// configuration's credentials act as) and, when it serves https, trusting
+// its CA.
 func Bootstrap(ctx context.Context, c *ControlPlane, root string, sim *Simulator) error {
-	spec := map[string]any{"endpoint": sim.URL}
+	spec := map[string]any{"endpoint": sim.URL, "stsEndpoint": sim.URL}
 	steps := [][]string{
 		{"create", "namespace", "crossplane-system"},
 		{"apply", "-f", filepath.Join(root, "examples", "secret.yaml")},
@@ -247,8 +278,22 @@ type Provider struct {
 // StartProvider runs the provider binary against kubeconfig with args,
 // writing its log to out.
 func StartProvider(bin, kubeconfig string, out io.Writer, args ...string) (*Provider, error) {
+	return StartProviderEnv(bin, kubeconfig, nil, out, args...)
+}
+
+// StartProviderEnv is StartProvider with env ("NAME=value") added to the
+// provider's environment, as a pod's spec or a mutating webhook (ACK's pod
+// identity webhook injects RRSA's ALIBABA_CLOUD_* variables) adds them.
+//
+// Alibaba Cloud's variables of this process's own environment are left out:
+// a developer's real credentials or RRSA settings must neither reach a
+// provider that talks to the simulator nor stand in for what a test sets.
+func StartProviderEnv(bin, kubeconfig string, env []string, out io.Writer, args ...string) (*Provider, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	inherited := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "ALIBABA_CLOUD_") || strings.HasPrefix(kv, "ALICLOUD_")
+	})
+	cmd.Env = append(append(inherited, "KUBECONFIG="+kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, err
