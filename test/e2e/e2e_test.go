@@ -39,6 +39,8 @@ var (
 	logPath   string
 	provider  *devenv.Provider
 	providerM sync.Mutex
+	// kubelet projects the RRSA token the provider's environment names.
+	kubelet *projectedToken
 )
 
 // The demo tenant's owner and the accounts it shares with.
@@ -97,6 +99,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	if kubelet, err = projectToken(filepath.Join(work, "rrsa-tokens")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer kubelet.stop()
 	logPath = filepath.Join(work, "provider.log")
 	if err := startProvider(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -121,10 +128,11 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// world is the demo tenant plus an image per scenario, so that scenarios
-// running in parallel never touch the same share.
+// world is the dev world (the demo tenant and a partner's role) plus an
+// image per scenario, so that scenarios running in parallel never touch the
+// same share, and the identities of TestCredentials.
 func world() ecssim.Config {
-	cfg := ecssim.DemoConfig()
+	cfg := devenv.DevWorld()
 	cfg.AcceptAnyAccount = true
 	var full []string
 	for i := range ecssim.DefaultMaxSharesPerImage {
@@ -138,6 +146,7 @@ func world() ecssim.Config {
 		ecssim.Image{ID: "m-healthy01", Region: "cn-hangzhou", Owner: owner},
 		ecssim.Image{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
 	)
+	credentialsWorld(&cfg)
 	return cfg
 }
 
@@ -148,8 +157,11 @@ func startProvider() error {
 	if err != nil {
 		return err
 	}
-	provider, err = devenv.StartProvider(bin, cp.Kubeconfig, f,
-		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0")
+	// The provider's pod as ACK runs it with RRSA (the webhook's variables),
+	// on an instance whose metadata service is the simulator's.
+	provider, err = devenv.StartProviderEnv(bin, cp.Kubeconfig, rrsaEnv(), f,
+		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0",
+		"--ecs-metadata-endpoint="+sim.MetadataURL)
 	return err
 }
 

@@ -170,7 +170,15 @@ func modifySuccesses() uint64 {
 }
 
 // simulatorEndpoint is the YAML, indented to sit under spec, that points a
-// provider configuration at the simulator and trusts its test CA.
+// provider configuration at the simulator for ECS and STS (where the
+// provider checks who the credentials act as) and trusts its test CA.
 func simulatorEndpoint() string {
-	return fmt.Sprintf("  endpoint: %s\n  tls: {caBundleSecretRef: {namespace: crossplane-system, name: %s, key: ca.crt}}\n", sim.URL, devenv.SimulatorCASecret)
+	return simulatorEndpointIn("crossplane-system")
+}
+
+// simulatorEndpointIn is simulatorEndpoint with the CA Secret in ns, as a
+// namespaced ProviderConfig must have it.
+func simulatorEndpointIn(ns string) string {
+	return fmt.Sprintf("  endpoint: %[1]s\n  stsEndpoint: %[1]s\n  tls: {caBundleSecretRef: {namespace: %[2]s, name: %[3]s, key: ca.crt}}\n",
+		sim.URL, ns, devenv.SimulatorCASecret)
 }

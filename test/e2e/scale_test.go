@@ -294,6 +294,7 @@ kind: ProviderConfig
 metadata: {name: tenant, namespace: %[1]s}
 spec:
   endpoint: %[5]s
+  stsEndpoint: %[5]s
   tls: {caBundleSecretRef: {namespace: %[1]s, name: %[3]s, key: ca.crt}}
   credentials:
     source: Secret

@@ -27,7 +27,7 @@ func testExamples(t *testing.T) {
 	// A tenant trusts the simulator's CA with a Secret of its own namespace.
 	kubectl(t, "", "create", "secret", "generic", devenv.SimulatorCASecret, "-n", "default", "--from-literal=ca.crt="+string(sim.CABundle))
 	kubectl(t, "", "patch", "providerconfig.alibabacloud.m.crossplane.io", "team", "-n", "default", "--type=merge",
-		"-p", fmt.Sprintf(`{"spec":{"endpoint":%q,"tls":{"caBundleSecretRef":{"namespace":"default","name":%q,"key":"ca.crt"}}}}`, sim.URL, devenv.SimulatorCASecret))
+		"-p", fmt.Sprintf(`{"spec":{"endpoint":%[1]q,"stsEndpoint":%[1]q,"tls":{"caBundleSecretRef":{"namespace":"default","name":%[2]q,"key":"ca.crt"}}}}`, sim.URL, devenv.SimulatorCASecret))
 	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharepermission-providerconfig.yaml"))
 	waitReady(t, namespacedISP, "default", "demo-share-team")
 
@@ -212,7 +212,7 @@ stringData:
 `, wrongSecret)+
 		clusterConfig("wrong-secret", simulatorEndpoint(), "wrong-secret", "credentials")+
 		clusterConfig("missing-key", simulatorEndpoint(), "alibabacloud-credentials", "nokey")+
-		clusterConfig("untrusted", "  endpoint: "+sim.URL+"\n", "alibabacloud-credentials", "credentials"),
+		clusterConfig("untrusted", "  endpoint: "+sim.URL+"\n  stsEndpoint: "+sim.URL+"\n", "alibabacloud-credentials", "credentials"),
 		"apply", "-f", "-")
 	ref := func(kind, name string) string {
 		return fmt.Sprintf("  providerConfigRef: {kind: %s, name: %s}\n", kind, name)
