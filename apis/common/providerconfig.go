@@ -196,7 +196,9 @@ type AssumeRoleHop struct {
 	// ExternalID the role's trust policy demands (sts:ExternalId), which
 	// keeps a third party from being tricked into acting for another.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+=,.@:/-]{2,1224}$`
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=1224
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+=,.@:/-]+$`
 	ExternalID *string `json:"externalID,omitempty"`
 
 	// SessionName names the role session in ActionTrail. Defaults to
