@@ -43,12 +43,20 @@ ETCD_LDFLAGS     := -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)
 # package and renders and validates compositions. crossplane render runs a
 # composition through Crossplane's own reconciler, `crossplane internal
 # render` of the core binary, which the CLI would otherwise run in Docker
-# (pinned by hack/tools/crossplane-core/go.mod). Both are built once into
+# (pinned by hack/tools/crossplane-core/go.mod); the same binary runs as
+# Crossplane itself (`crossplane core start`). Both are built once into
 # folders keyed by their versions, like the control plane.
 CROSSPLANE_VERSION      := $(shell cd hack/tools/crossplane && $(GO) list -m -f '{{.Version}}' github.com/crossplane/cli/v2)
 CROSSPLANE              ?= $(CURDIR)/.cache/tools/crossplane-$(CROSSPLANE_VERSION)/crossplane
 CROSSPLANE_CORE_VERSION := $(shell cd hack/tools/crossplane-core && $(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)
 CROSSPLANE_CORE         ?= $(CURDIR)/.cache/tools/crossplane-core-$(CROSSPLANE_CORE_VERSION)/crossplane
+# Core's version, set as Crossplane's own build sets it (nix/build.nix): its
+# package manager checks packages' spec.crossplane.version against it, and
+# `crossplane --version` prints it. The binary depends on a stamp holding
+# these flags, rewritten only when they change, so a binary built with other
+# flags (such as one from before the version was set) is built again.
+CROSSPLANE_CORE_LDFLAGS := -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$(CROSSPLANE_CORE_VERSION)
+CROSSPLANE_CORE_STAMP   := $(CROSSPLANE_CORE).ldflags
 
 # golangci-lint (pinned by hack/tools/golangci-lint/go.mod, configured by
 # .golangci.yml) is built once, the same way.
@@ -141,11 +149,20 @@ $(CROSSPLANE):
 	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/cli/v2/cmd/crossplane
 	@mv $@.partial $@
 
-$(CROSSPLANE_CORE):
+$(CROSSPLANE_CORE): $(CROSSPLANE_CORE_STAMP)
 	@mkdir -p $(@D)
-	@echo "building crossplane $(CROSSPLANE_CORE_VERSION) for crossplane render"
-	cd hack/tools/crossplane-core && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/crossplane/v2/cmd/crossplane
+	@echo "building crossplane core $(CROSSPLANE_CORE_VERSION)"
+	cd hack/tools/crossplane-core && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(CROSSPLANE_CORE_LDFLAGS)" -o $@.partial github.com/crossplane/crossplane/v2/cmd/crossplane
 	@mv $@.partial $@
+
+# Always considered, but touched only when the flags differ, so that an
+# unchanged stamp stays older than the binary.
+$(CROSSPLANE_CORE_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CROSSPLANE_CORE_LDFLAGS)' | cmp -s - $@ || echo '$(CROSSPLANE_CORE_LDFLAGS)' > $@
+
+.PHONY: FORCE
+FORCE:
 
 $(GOLANGCI_LINT):
 	@mkdir -p $(@D)
