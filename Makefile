@@ -19,6 +19,10 @@ PLATFORM  ?= linux/$(shell $(GO) env GOARCH)
 PLATFORM_DIR := $(subst /,_,$(PLATFORM))
 IMAGE_TAR := $(OUTPUT_DIR)/image/provider-alibabacloud-ecs-$(VERSION)-$(PLATFORM_DIR).tar
 XPKG      := $(OUTPUT_DIR)/xpkg/provider-alibabacloud-ecs-$(VERSION).xpkg
+# The composition function of examples/composition is a package too, with its
+# own runtime image built the same way.
+FUNCTION_IMAGE_TAR := $(OUTPUT_DIR)/image/function-imageshare-$(VERSION)-$(PLATFORM_DIR).tar
+FUNCTION_XPKG      := $(OUTPUT_DIR)/xpkg/function-imageshare-$(VERSION).xpkg
 LDFLAGS   := -s -w -X github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version.Version=$(VERSION)
 
 # The control plane (kube-apiserver, etcd, kubectl) is built from the Go
@@ -64,7 +68,7 @@ GOLANGCI_LINT_VERSION := $(shell cd hack/tools/golangci-lint && $(GO) list -m -f
 GOLANGCI_LINT         ?= $(CURDIR)/.cache/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 .DEFAULT_GOAL := build
-.PHONY: build build-platform image xpkg test controlplane generate lint reviewable simulator run dev help
+.PHONY: build build-platform image function-image xpkg test controlplane generate lint reviewable simulator run dev help
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -81,16 +85,37 @@ image: build-platform ## Assemble the runtime image for PLATFORM as a tarball, w
 	$(GO) run ./hack/image --dockerfile cluster/images/provider-alibabacloud-ecs/Dockerfile \
 		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider --platform $(PLATFORM) --version $(VERSION) --out $(IMAGE_TAR)
 
-xpkg: image $(CROSSPLANE) ## Build the Crossplane package, embedding the runtime image, into _output/xpkg/.
+# The function is its own Go module (examples/composition/function), so it is
+# built from there.
+function-image:
+	cd examples/composition/function && CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
+		$(GO) build -trimpath -ldflags "-s -w" -o $(abspath $(OUTPUT_DIR))/bin/$(PLATFORM_DIR)/function-imageshare .
+	@mkdir -p $(dir $(FUNCTION_IMAGE_TAR))
+	$(GO) run ./hack/image --dockerfile cluster/images/function-imageshare/Dockerfile --repository function-imageshare \
+		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/function-imageshare --platform $(PLATFORM) --version $(VERSION) --out $(FUNCTION_IMAGE_TAR)
+
+# The provider's examples are all of examples/ but the function's package
+# metadata, which lives beside the function. The function's package has no
+# examples: its examples are the composition's in examples/composition, which
+# cannot be the examples root because the CLI drops every package file whose
+# path contains that root. So its examples root is a folder that does not
+# exist (left unset it would be ./examples, the provider's).
+xpkg: image function-image $(CROSSPLANE) ## Build the provider's and the function's Crossplane packages, embedding their runtime images, into _output/xpkg/.
 	@mkdir -p $(dir $(XPKG))
 	$(CROSSPLANE) xpkg build --package-root=package --examples-root=examples \
+		--ignore=composition/function/package/crossplane.yaml \
 		--embed-runtime-image-tarball=$(IMAGE_TAR) --package-file=$(XPKG)
 	@echo "built $(XPKG)"
+	$(CROSSPLANE) xpkg build --package-root=examples/composition/function/package \
+		--examples-root=examples/composition/function/package/no-examples \
+		--embed-runtime-image-tarball=$(FUNCTION_IMAGE_TAR) --package-file=$(FUNCTION_XPKG)
+	@echo "built $(FUNCTION_XPKG)"
 
-# Everything the tests run is built first: the control plane, the package
-# (whose test opens it), and the crossplane CLI and core. The e2e suite runs
+# Everything the tests run is built first: the control plane, the packages
+# (whose test opens them), and the crossplane CLI and core. The e2e suite runs
 # verbosely so that it prints how long each scenario took.
-TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG)
+TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG) \
+            FUNCTION_XPKG=$(CURDIR)/$(FUNCTION_XPKG)
 test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e and a short chaos run included.
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos)
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e

@@ -1,6 +1,7 @@
-// Package xpkg opens the built Crossplane package and checks what
-// Crossplane's package manager relies on. `make test` builds the package
-// first and names it in XPKG.
+// Package xpkg opens the built Crossplane packages, the provider's and the
+// composition function's, and checks what Crossplane's package manager
+// relies on. `make test` builds them first and names them in XPKG and
+// FUNCTION_XPKG.
 package xpkg
 
 import (
@@ -65,15 +66,49 @@ func files(t *testing.T, path string) (map[string][]byte, []string, string) {
 	return out, cfg.Config.Entrypoint, cfg.Config.User
 }
 
-func TestPackage(t *testing.T) {
+// built is the package file that `make test` names in env.
+func built(t *testing.T, env string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs the package that make test builds")
 	}
-	path := os.Getenv("XPKG")
+	path := os.Getenv(env)
 	if path == "" {
-		t.Fatal("XPKG is not set: run `make test`, which builds the package and sets it")
+		t.Fatalf("%s is not set: run `make test`, which builds the package and sets it", env)
 	}
-	content, entrypoint, user := files(t, path)
+	return path
+}
+
+// objects parses package.yaml, the package's YAML stream.
+func objects(t *testing.T, stream []byte) []map[string]any {
+	t.Helper()
+	var objs []map[string]any
+	for i, doc := range strings.Split(string(stream), "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var o map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("package.yaml document %d: %v", i, err)
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+// checkMetaAnnotations checks the annotations a registry shows of a package.
+func checkMetaAnnotations(t *testing.T, meta map[string]any) {
+	t.Helper()
+	annotations, _ := meta["metadata"].(map[string]any)["annotations"].(map[string]any)
+	for _, a := range []string{"maintainer", "source", "license", "description", "readme"} {
+		if annotations["meta.crossplane.io/"+a] == "" || annotations["meta.crossplane.io/"+a] == nil {
+			t.Errorf("%s metadata lacks meta.crossplane.io/%s", meta["kind"], a)
+		}
+	}
+}
+
+func TestPackage(t *testing.T) {
+	content, entrypoint, user := files(t, built(t, "XPKG"))
 
 	// The runtime image is embedded: the provider binary, run as non-root.
 	if _, ok := content["usr/local/bin/provider"]; !ok {
@@ -89,34 +124,19 @@ func TestPackage(t *testing.T) {
 	}
 	var meta map[string]any
 	var crds []string
-	for i, doc := range strings.Split(string(stream), "\n---") {
-		if strings.TrimSpace(doc) == "" {
-			continue
-		}
-		var o map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
-			t.Fatalf("package.yaml document %d: %v", i, err)
-		}
+	for _, o := range objects(t, stream) {
 		switch o["kind"] {
 		case "Provider":
 			meta = o
 		case "CustomResourceDefinition":
-			crd := apiextensionsv1.CustomResourceDefinition{}
-			if err := yaml.Unmarshal([]byte(doc), &crd); err != nil {
-				t.Fatal(err)
-			}
-			crds = append(crds, crd.Name)
+			name, _ := o["metadata"].(map[string]any)["name"].(string)
+			crds = append(crds, name)
 		}
 	}
 	if meta == nil || meta["apiVersion"] != "meta.pkg.crossplane.io/v1" {
 		t.Fatalf("package.yaml has no meta.pkg.crossplane.io/v1 Provider: %v", meta)
 	}
-	annotations, _ := meta["metadata"].(map[string]any)["annotations"].(map[string]any)
-	for _, a := range []string{"maintainer", "source", "license", "description", "readme"} {
-		if annotations["meta.crossplane.io/"+a] == "" || annotations["meta.crossplane.io/"+a] == nil {
-			t.Errorf("Provider metadata lacks meta.crossplane.io/%s", a)
-		}
-	}
+	checkMetaAnnotations(t, meta)
 	caps, _ := meta["spec"].(map[string]any)["capabilities"].([]any)
 	if !slices.Contains(caps, any("safe-start")) {
 		t.Errorf("capabilities %v lack safe-start", caps)
@@ -148,5 +168,55 @@ func TestPackage(t *testing.T) {
 		if !slices.Contains(crds, kind+".alibabacloud.m.crossplane.io") {
 			t.Errorf("the package lacks %s.alibabacloud.m.crossplane.io", kind)
 		}
+	}
+
+	// The examples are what a user applies; the function's package
+	// metadata, which lives under examples/, is none of them.
+	for _, o := range objects(t, content[".up/examples.yaml"]) {
+		if apiVersion, _ := o["apiVersion"].(string); strings.HasPrefix(apiVersion, "meta.pkg.crossplane.io/") {
+			t.Errorf("the examples hold package metadata, a %s %s", apiVersion, o["kind"])
+		}
+	}
+}
+
+// TestFunctionPackage checks the package of examples/composition/function:
+// one Function that Crossplane may run in a composition pipeline, and its
+// runtime image.
+func TestFunctionPackage(t *testing.T) {
+	content, entrypoint, user := files(t, built(t, "FUNCTION_XPKG"))
+
+	if _, ok := content["usr/local/bin/function-imageshare"]; !ok {
+		t.Error("the package does not hold usr/local/bin/function-imageshare: the runtime image is not embedded")
+	}
+	if !slices.Equal(entrypoint, []string{"/usr/local/bin/function-imageshare"}) || user != "65532" {
+		t.Errorf("entrypoint %v, user %q; want [/usr/local/bin/function-imageshare] and 65532", entrypoint, user)
+	}
+
+	stream, ok := content["package.yaml"]
+	if !ok {
+		t.Fatal("no package.yaml in the package")
+	}
+	// A function package is its metadata alone: anything else (the
+	// provider's examples picked up by a default --examples-root, say) is
+	// a build mistake.
+	objs := objects(t, stream)
+	if len(objs) != 1 {
+		kinds := make([]any, 0, len(objs))
+		for _, o := range objs {
+			kinds = append(kinds, o["kind"])
+		}
+		t.Fatalf("package.yaml holds %v; want the Function alone", kinds)
+	}
+	meta := objs[0]
+	if meta["apiVersion"] != "meta.pkg.crossplane.io/v1beta1" || meta["kind"] != "Function" {
+		t.Fatalf("package.yaml holds a %v %v; want a meta.pkg.crossplane.io/v1beta1 Function", meta["apiVersion"], meta["kind"])
+	}
+	if name := meta["metadata"].(map[string]any)["name"]; name != "function-imageshare" {
+		t.Errorf("the Function is named %v; want function-imageshare, as the Composition's functionRef", name)
+	}
+	checkMetaAnnotations(t, meta)
+	caps, _ := meta["spec"].(map[string]any)["capabilities"].([]any)
+	if !slices.Contains(caps, any("composition")) {
+		t.Errorf("capabilities %v lack composition: Crossplane would mark the Composition's revisions MissingCapabilities", caps)
 	}
 }
