@@ -247,7 +247,7 @@ func TestProviderConfigValidation(t *testing.T) {
 		{reason: "a CA bundle means nothing to plain http", example: cluster, set: func(spec map[string]any) {
 			spec["endpoint"] = "http://127.0.0.1:8080"
 			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca", "key": "ca.crt"}}
-		}, want: "tls applies only to an https endpoint"},
+		}, want: "tls applies only to https endpoints"},
 		{reason: "a CA bundle needs a key", example: cluster, set: func(spec map[string]any) {
 			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca"}}
 		}, want: "key: Required value"},
@@ -263,6 +263,46 @@ func TestProviderConfigValidation(t *testing.T) {
 		{reason: "an administrator may use the provider's files", example: "../examples/cluster/providerconfig.yaml", set: func(spec map[string]any) {
 			spec["credentials"] = map[string]any{"source": "Filesystem", "fs": map[string]any{"path": "/etc/provider/credentials"}}
 		}},
+		{reason: "an STS endpoint on loopback may use http", example: namespaced, set: func(spec map[string]any) { spec["stsEndpoint"] = "http://127.0.0.1:8080" }},
+		{reason: "plain http to another STS host would send issued credentials in clear", example: cluster, set: func(spec map[string]any) { spec["stsEndpoint"] = "http://sts.aliyuncs.com" }, want: "stsEndpoint uses plain http to a host that is not loopback"},
+		{reason: "an STS endpoint has no path", example: cluster, set: func(spec map[string]any) { spec["stsEndpoint"] = "https://sts.aliyuncs.com/x" }, want: "stsEndpoint must be a URL"},
+		{reason: "a CA bundle means nothing to a plain http STS endpoint", example: cluster, set: func(spec map[string]any) {
+			spec["stsEndpoint"] = "http://127.0.0.1:8080"
+			spec["tls"] = map[string]any{"caBundleSecretRef": map[string]any{"namespace": "crossplane-system", "name": "ecs-ca", "key": "ca.crt"}}
+		}, want: "tls applies only to https endpoints"},
+		{reason: "an administrator may use the pod's RRSA identity with every field from its environment", example: cluster, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "RRSA"}
+		}},
+		{reason: "an administrator may use the instance's RAM role", example: "../examples/cluster/providerconfig.yaml", set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "ECSRole", "ecsRole": map[string]any{"roleName": "provider-node"}}
+		}},
+		{reason: "a tenant may not use the pod's RRSA identity", example: namespaced, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "RRSA"}
+		}, want: "a namespaced ProviderConfig may only use credentials.source Secret"},
+		{reason: "a tenant may not use the instance's RAM role", example: namespaced, set: func(spec map[string]any) {
+			spec["credentials"] = map[string]any{"source": "ECSRole"}
+		}, want: "a namespaced ProviderConfig may only use credentials.source Secret"},
+		{reason: "a tenant may assume roles with its own Secret", example: namespaced, set: func(spec map[string]any) {
+			spec["assumeRoleChain"] = []any{
+				map[string]any{"roleARN": "acs:ram::1111111111111111:role/broker"},
+				map[string]any{"roleARN": "acs:ram::2222222222222222:role/image-sharer", "externalID": strings.Repeat("x", 1224), "durationSeconds": int64(43200), "sessionName": "team-a", "policy": `{"Version":"1"}`},
+			}
+		}},
+		{reason: "rrsa settings with another source", example: cluster, set: func(spec map[string]any) {
+			creds(spec)["rrsa"] = map[string]any{"roleARN": "acs:ram::1111111111111111:role/x"}
+		}, want: "credentials.rrsa applies only to source RRSA"},
+		{reason: "a role ARN names a role", example: namespaced, set: func(spec map[string]any) {
+			spec["assumeRoleChain"] = []any{map[string]any{"roleARN": "acs:ram::1111111111111111:user/alice"}}
+		}, want: "assumeRoleChain[0].roleARN"},
+		{reason: "an ExternalId longer than STS takes", example: namespaced, set: func(spec map[string]any) {
+			spec["assumeRoleChain"] = []any{map[string]any{"roleARN": "acs:ram::1111111111111111:role/x", "externalID": strings.Repeat("x", 1225)}}
+		}, want: "externalID: Too long"},
+		{reason: "an ExternalId with a character STS refuses", example: namespaced, set: func(spec map[string]any) {
+			spec["assumeRoleChain"] = []any{map[string]any{"roleARN": "acs:ram::1111111111111111:role/x", "externalID": "a b"}}
+		}, want: "externalID"},
+		{reason: "a session shorter than STS allows", example: namespaced, set: func(spec map[string]any) {
+			spec["assumeRoleChain"] = []any{map[string]any{"roleARN": "acs:ram::1111111111111111:role/x", "durationSeconds": int64(899)}}
+		}, want: "durationSeconds"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
