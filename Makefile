@@ -166,7 +166,7 @@ fuzz: ## Search each fuzz target for FUZZTIME (30s) for failing inputs; FUZZ_FLA
 		done; \
 	done
 
-controlplane: $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kubectl $(CONTROLPLANE_DIR)/etcd ## Build kube-apiserver, etcd and kubectl (once).
+controlplane: $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kube-controller-manager $(CONTROLPLANE_DIR)/kubectl $(CONTROLPLANE_DIR)/etcd ## Build kube-apiserver, kube-controller-manager, etcd and kubectl (once).
 
 $(CROSSPLANE):
 	@mkdir -p $(@D)
@@ -197,7 +197,7 @@ $(GOLANGCI_LINT):
 
 # Each binary is written beside its final name and renamed, so an
 # interrupted build never leaves a broken binary that looks finished.
-$(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kubectl:
+$(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kube-controller-manager $(CONTROLPLANE_DIR)/kubectl:
 	@mkdir -p $(@D)
 	@echo "building $(@F) $(KUBE_VERSION) (the first build of kube-apiserver takes about 15 minutes)"
 	cd hack/controlplane/kubernetes && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@.partial k8s.io/kubernetes/cmd/$(@F)
