@@ -1,6 +1,7 @@
 // Package devenv brings up the provider's whole world on one machine: a real
 // etcd and kube-apiserver (through controller-runtime's envtest, from
-// binaries built by `make controlplane`), the provider's CRDs, the ECS
+// binaries built by `make controlplane`) with, for those that ask,
+// kube-controller-manager's garbage collector, the provider's CRDs, the ECS
 // simulator, credentials and a ClusterProviderConfig pointing at it, and the
 // provider binary as a separate process. `make dev` and the e2e suite both
 // use it, so what a developer runs is what the tests prove.
@@ -62,6 +63,9 @@ type ControlPlane struct {
 	KubectlPath string
 	// apiserver is the kube-apiserver RestartAPIServer started, if any.
 	apiserver *apiServerProcess
+	// controllerManager is the kube-controller-manager
+	// StartControllerManager started, if any.
+	controllerManager *ControllerManager
 }
 
 // StartControlPlane starts etcd and kube-apiserver from the binaries in
@@ -96,10 +100,13 @@ func StartControlPlane(assets, crdDir, kubeconfigPath string) (*ControlPlane, er
 	return &ControlPlane{env: env, Config: cfg, Kubeconfig: kubeconfigPath, KubectlPath: filepath.Join(assets, "kubectl")}, nil
 }
 
-// Stop stops kube-apiserver and etcd and removes their state.
+// Stop stops kube-controller-manager if it was started, kube-apiserver and
+// etcd, and removes their state. That kube-controller-manager had exited
+// before is an error, with its output.
 func (c *ControlPlane) Stop() error {
+	kcm := c.stopControllerManager()
 	c.stopRestartedAPIServer()
-	return c.env.Stop()
+	return errors.Join(kcm, c.env.Stop())
 }
 
 // KubectlCmd is a kubectl command against the control plane.
