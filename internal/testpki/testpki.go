@@ -1,7 +1,8 @@
-// Package testpki makes throwaway certificate authorities and server
-// certificates, so that tests and the local dev environment can serve the
-// ECS simulator over https and verify it as the provider verifies ECS:
-// against a CA it is told to trust, never by skipping verification.
+// Package testpki makes throwaway certificate authorities and server and
+// client certificates, so that tests and the local dev environment can serve
+// the ECS simulator over https and verify it as the provider verifies ECS,
+// and run Crossplane and a composition function over mutual TLS: against a
+// CA they are told to trust, never by skipping verification.
 package testpki
 
 import (
@@ -63,17 +64,9 @@ func (ca *CA) Issue(hosts ...string) (certPEM, keyPEM []byte, err error) {
 	if len(hosts) == 0 {
 		return nil, nil, errors.New("a server certificate needs at least one host")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: hosts[0]},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -82,9 +75,33 @@ func (ca *CA) Issue(hosts ...string) (certPEM, keyPEM []byte, err error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return ca.sign(tmpl)
+}
+
+// IssueClient makes a client certificate named name, signed by the CA, for
+// mutual TLS: a server that requires client certificates (as composition
+// functions do) verifies it against the CA and its clientAuth usage.
+func (ca *CA) IssueClient(name string) (certPEM, keyPEM []byte, err error) {
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// sign completes tmpl (serial, validity, key usage), signs it for a new key
+// and returns both as PEM.
+func (ca *CA) sign(tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl.SerialNumber = serial()
+	tmpl.NotBefore = time.Now().Add(-time.Minute)
+	tmpl.NotAfter = time.Now().Add(validity)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot sign the server certificate: %w", err)
+		return nil, nil, fmt.Errorf("cannot sign the certificate for %s: %w", tmpl.Subject.CommonName, err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv/xp"
 )
 
 // tool is the path of a binary that make test builds and passes in env.
@@ -314,31 +314,19 @@ func checkShare(t *testing.T, o *unstructured.Unstructured) string {
 	return account
 }
 
-// crossplaneCRDs is Crossplane's own CRDs (Composition, XRD, Function...), from
-// the Crossplane module that hack/tools/crossplane-core pins: validate would
-// otherwise download them in Crossplane's image.
-func crossplaneCRDs(t *testing.T, root string) string {
-	t.Helper()
-	out, err := run(t, filepath.Join(root, "hack", "tools", "crossplane-core"), "go", "mod", "download", "-json", "github.com/crossplane/crossplane/v2")
-	if err != nil {
-		t.Fatalf("go mod download: %v", err)
-	}
-	var m struct {
-		Dir string `json:"Dir"`
-	}
-	if err := json.Unmarshal([]byte(out), &m); err != nil {
-		t.Fatalf("go mod download: %v in %s", err, out)
-	}
-	return filepath.Join(m.Dir, "cluster", "crds")
-}
-
 func TestValidate(t *testing.T) {
 	cli := tool(t, "CROSSPLANE")
 	root := repoRoot(t)
+	// Crossplane's own CRDs, from the module core is built from: validate
+	// would otherwise download them in Crossplane's image.
+	crossplaneCRDs, err := xp.CRDDir(t.Context(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	extensions := strings.Join([]string{
 		filepath.Join(root, "package", "crds"),
 		filepath.Join(root, "examples", "composition", "definition.yaml"),
-		crossplaneCRDs(t, root),
+		crossplaneCRDs,
 	}, ",")
 	example := func(path, from, to string) string {
 		t.Helper()
