@@ -234,8 +234,12 @@ func (s *Simulator) Stop() error {
 // its CA.
 func Bootstrap(ctx context.Context, c *ControlPlane, root string, sim *Simulator) error {
 	spec := map[string]any{"endpoint": sim.URL, "stsEndpoint": sim.URL}
+	// Applied, not created: with Crossplane in the loop (internal/devenv/xp)
+	// the namespace exists before the provider's CRDs this needs.
+	if _, err := c.Kubectl(ctx, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: crossplane-system\n", "apply", "-f", "-"); err != nil {
+		return err
+	}
 	steps := [][]string{
-		{"create", "namespace", "crossplane-system"},
 		{"apply", "-f", filepath.Join(root, "examples", "secret.yaml")},
 	}
 	if sim.CABundle != nil {
