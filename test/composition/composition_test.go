@@ -327,6 +327,8 @@ func TestValidate(t *testing.T) {
 		filepath.Join(root, "package", "crds"),
 		filepath.Join(root, "examples", "composition", "definition.yaml"),
 		crossplaneCRDs,
+		// Package metadata schemas, for the function's crossplane.yaml.
+		filepath.Join(filepath.Dir(crossplaneCRDs), "meta"),
 	}, ",")
 	example := func(path, from, to string) string {
 		t.Helper()
