@@ -117,8 +117,9 @@ xpkg: image function-image $(CROSSPLANE) ## Build the provider's and the functio
 TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG) \
             FUNCTION_XPKG=$(CURDIR)/$(FUNCTION_XPKG)
 test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e and a short chaos run included.
-	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos)
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos -e /test/crossplane)
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/crossplane
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v -timeout 30m ./test/chaos
 	cd examples/composition/function && $(GO) test $(GO_TEST_FLAGS) ./...
 

@@ -76,6 +76,8 @@ type Options struct {
 	// PollInterval is how often core checks a package's tag for a new
 	// digest; 10s when zero.
 	PollInterval time.Duration
+	// CoreArgs are more flags for core, after those Start sets.
+	CoreArgs []string
 }
 
 // World is a running Crossplane core with its registry and package runtime.
@@ -180,8 +182,7 @@ func (w *World) startCore(certs string) error {
 		return err
 	}
 	defer func() { _ = f.Close() }() // the process has its own descriptor
-	w.core, err = devenv.StartProviderEnv(w.opts.CoreBinary, w.opts.ControlPlane.Kubeconfig, []string{"TLS_CLIENT_CERTS_DIR=" + certs}, f,
-		"core", "start",
+	args := []string{"core", "start",
 		// Webhooks need a Service in front of core; only Usages need them.
 		"--enable-webhooks=false",
 		// No Deployments: this package runs the revisions (runtime.go).
@@ -189,9 +190,11 @@ func (w *World) startCore(certs string) error {
 		// 0 takes a free port, where the defaults (8080, 8081) may be taken.
 		"--metrics-port=0", "--health-probe-port=0",
 		// The default, /cache/xpkg, is the image's.
-		"--xpkg-cache-dir="+filepath.Join(w.opts.Dir, "xpkg-cache"),
-		"--poll-interval="+w.opts.PollInterval.String(),
-		"--debug")
+		"--xpkg-cache-dir=" + filepath.Join(w.opts.Dir, "xpkg-cache"),
+		"--poll-interval=" + w.opts.PollInterval.String(),
+		"--debug"}
+	w.core, err = devenv.StartProviderEnv(w.opts.CoreBinary, w.opts.ControlPlane.Kubeconfig, []string{"TLS_CLIENT_CERTS_DIR=" + certs}, f,
+		append(args, w.opts.CoreArgs...)...)
 	if err != nil {
 		return fmt.Errorf("cannot start Crossplane core %s: %w", w.opts.CoreBinary, err)
 	}
