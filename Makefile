@@ -252,3 +252,14 @@ else
 	@echo "KUBECONFIG is set: running the provider against that cluster (make run)"
 	@$(MAKE) --no-print-directory run
 endif
+
+# make dev-crossplane: the world test/crossplane proves, for a person (hack/dev
+# --crossplane): the control plane with kube-controller-manager's garbage
+# collector, Crossplane core, a loopback registry serving the packages make
+# xpkg builds, the provider and the composition function installed from them
+# as packages, and the ECS simulator. It prints how to apply the composition
+# example. (Not `make dev CROSSPLANE=1`: CROSSPLANE names the CLI.)
+.PHONY: dev-crossplane
+dev-crossplane: controlplane xpkg $(CROSSPLANE_CORE) ## make dev with Crossplane core installing the provider and function packages. Ctrl-C stops all.
+	$(GO) build -o $(OUTPUT_DIR)/bin/dev ./hack/dev
+	$(TEST_ENV) $(OUTPUT_DIR)/bin/dev --crossplane --sim-listen $(SIM_LISTEN)

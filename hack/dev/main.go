@@ -4,6 +4,12 @@
 // account whose role the demo owner may assume, credentials and a
 // ClusterProviderConfig pointing at it, and the provider itself in the
 // foreground. Ctrl-C stops all of it.
+//
+// With --crossplane (`make dev-crossplane`) it serves the world
+// test/crossplane proves instead (internal/devenv/xpworld): Crossplane core
+// installs the provider's and the composition function's packages from a
+// loopback registry, with kube-controller-manager's garbage collector beside
+// the API server, so that the composition example runs as on a cluster.
 package main
 
 import (
@@ -31,6 +37,8 @@ func run() error {
 	simListen := flag.String("sim-listen", "127.0.0.1:8080", "address of the ECS simulator")
 	poll := flag.Duration("poll", 15*time.Second, "the provider's --poll")
 	outDir := flag.String("out", "", "where to write the kubeconfig and the provider binary (default _output/dev)")
+	withCrossplane := flag.Bool("crossplane", false, "install the provider and the composition function through Crossplane core, "+
+		"from the packages named by XPKG and FUNCTION_XPKG, with the core binary CROSSPLANE_CORE (make dev-crossplane sets them)")
 	flag.Parse()
 
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
@@ -57,6 +65,9 @@ func run() error {
 		fmt.Printf("dev: %s...", what)
 		begin := time.Now()
 		return func() { fmt.Printf(" %v\n", time.Since(begin).Round(time.Millisecond)) }
+	}
+	if *withCrossplane {
+		return runCrossplane(ctx, assets, out, *simListen, *poll, step)
 	}
 
 	done := step("building the provider")
