@@ -8,7 +8,7 @@
 // ProviderRevision, against the ECS simulator. Everything a user applies is
 // applied with kubectl; the suite asserts what Kubernetes shows and what ECS
 // (the simulator) holds. internal/devenv/xpworld assembles the world, the
-// same one `make dev CROSSPLANE=1` serves.
+// same one `make dev-crossplane` serves.
 //
 // It needs make test's environment: KUBEBUILDER_ASSETS (the control plane
 // and kube-controller-manager), CROSSPLANE_CORE, XPKG and FUNCTION_XPKG.

@@ -1,5 +1,5 @@
 // Package xpworld brings up the provider's world with Crossplane in the
-// loop, as test/crossplane proves it and `make dev CROSSPLANE=1` serves it:
+// loop, as test/crossplane proves it and `make dev-crossplane` serves it:
 // a control plane without the provider's CRDs, with kube-controller-manager's
 // garbage collector; Crossplane core with its registry and package runtime
 // (internal/devenv/xp); our provider and composition function installed from
