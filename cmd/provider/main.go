@@ -153,7 +153,7 @@ func main() {
 	}
 	// The pod's environment reaches only ClusterProviderConfigs that ask for
 	// source RRSA, as its defaults.
-	c := config.CredentialOptions{LookupEnv: os.LookupEnv, MetadataEndpoint: *metadataEndpoint}
+	c := config.CredentialOptions{LookupEnv: os.LookupEnv, MetadataEndpoint: *metadataEndpoint, UserAgent: userAgent}
 
 	// Safe start: Crossplane may install our managed resource definitions
 	// inactive; controllers then start only once their CRD exists. That needs

@@ -62,6 +62,9 @@ type Endpoint struct {
 	CABundle []byte
 	// ConnectTimeout and ReadTimeout bound every call; 0 means the default.
 	ConnectTimeout, ReadTimeout time.Duration
+	// UserAgent is appended to the SDK's User-Agent, so that STS's records
+	// (ActionTrail) tell which provider, and which replica, called.
+	UserAgent string
 }
 
 // Session is a set of STS credentials and when they end.
@@ -156,6 +159,9 @@ func New(e Endpoint) (*Client, error) {
 	}
 	if len(e.CABundle) > 0 {
 		cfg.Ca = tea.String(string(e.CABundle))
+	}
+	if e.UserAgent != "" {
+		cfg.UserAgent = tea.String(e.UserAgent)
 	}
 	c := &Client{sdkConfig: cfg, host: host, sdks: map[int]*stssdk.Client{}}
 	// Build one SDK client now, so that a configuration the SDK refuses

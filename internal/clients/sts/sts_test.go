@@ -147,6 +147,28 @@ func TestGetCallerIdentity(t *testing.T) {
 	}
 }
 
+// TestUserAgent: STS calls name the provider and its replica, as ECS calls
+// do, so that ActionTrail and the leader-election test can tell who called.
+func TestUserAgent(t *testing.T) {
+	sim, srv := simtest.Serve(t, simConfig())
+	const agent = "provider-alibabacloud-ecs/v0.0.0-test (pid 4242)"
+	c, err := sts.New(sts.Endpoint{URL: srv.URL, UserAgent: agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetCallerIdentity(context.Background(), userCreds); err != nil {
+		t.Fatal(err)
+	}
+	for ua := range sim.CallsByUserAgent() {
+		if !strings.HasSuffix(ua, agent) {
+			t.Errorf("an STS call sent User-Agent %q, want it to end with %q", ua, agent)
+		}
+	}
+	if len(sim.CallsByUserAgent()) == 0 {
+		t.Error("the simulator recorded no call")
+	}
+}
+
 func TestAssumeRoleErrors(t *testing.T) {
 	_, srv := simtest.Serve(t, simConfig())
 	c := newClient(t, srv.URL)

@@ -52,6 +52,9 @@ type CredentialOptions struct {
 	// MetadataEndpoint is the ECS instance metadata service that source
 	// ECSRole asks; empty means the real one.
 	MetadataEndpoint string
+	// UserAgent is appended to every STS call's User-Agent, as ECS calls
+	// carry it, so that ActionTrail tells which replica called.
+	UserAgent string
 }
 
 // credentialSources keeps one self-renewing credential source per
@@ -61,6 +64,7 @@ type CredentialOptions struct {
 type credentialSources struct {
 	lookupEnv        func(string) (string, bool)
 	metadataEndpoint string
+	userAgent        string
 	cache            *clientcache.Cache[ecs.CredentialSource]
 }
 
@@ -72,6 +76,7 @@ func newCredentialSources(o CredentialOptions) *credentialSources {
 	return &credentialSources{
 		lookupEnv:        lookupEnv,
 		metadataEndpoint: o.MetadataEndpoint,
+		userAgent:        o.UserAgent,
 		cache:            clientcache.New[ecs.CredentialSource](sessionsIdleAfter),
 	}
 }
@@ -89,8 +94,9 @@ type plan struct {
 	Chain    []sts.AssumeRoleInput
 	STS      stsEndpoint
 
-	static   ecs.Credentials
-	caBundle []byte
+	static    ecs.Credentials
+	caBundle  []byte
+	userAgent string
 }
 
 // stsEndpoint is sts.Endpoint with the CA bundle by its hash.
@@ -120,7 +126,7 @@ func (c *credentialSources) get(name string, spec common.ProviderConfigSpec, sta
 }
 
 func (c *credentialSources) plan(spec common.ProviderConfigSpec, static ecs.Credentials, t transport) (plan, error) {
-	p := plan{Source: string(spec.Credentials.Source), static: static, caBundle: t.caBundle}
+	p := plan{Source: string(spec.Credentials.Source), static: static, caBundle: t.caBundle, userAgent: c.userAgent}
 	p.STS = stsEndpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, Connect: t.connect, Read: t.read}
 	if len(t.caBundle) > 0 {
 		p.STS.CA = hash(string(t.caBundle))
@@ -253,7 +259,7 @@ func (p plan) build() (ecs.CredentialSource, error) {
 
 func (p plan) stsClient() (*sts.Client, error) {
 	c, err := sts.New(sts.Endpoint{URL: p.STS.URL, AllowPlainHTTP: p.STS.AllowPlainHTTP, CABundle: p.caBundle,
-		ConnectTimeout: p.STS.Connect, ReadTimeout: p.STS.Read})
+		ConnectTimeout: p.STS.Connect, ReadTimeout: p.STS.Read, UserAgent: p.userAgent})
 	if err != nil {
 		return nil, fmt.Errorf("stsEndpoint: %w", err)
 	}
