@@ -6,6 +6,7 @@ package alisdk
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	"github.com/alibabacloud-go/tea/tea"
 	credential "github.com/aliyun/credentials-go/credentials"
 )
@@ -223,3 +225,65 @@ func (f *fixedCredential) GetAccessKeySecret() (*string, error) { return f.m.Acc
 func (f *fixedCredential) GetSecurityToken() (*string, error)   { return f.m.SecurityToken, nil }
 func (f *fixedCredential) GetBearerToken() *string              { return tea.String("") }
 func (f *fixedCredential) GetType() *string                     { return f.m.Type }
+
+// SDKClients holds one SDK client per call slot, each made on first use
+// from one configuration with the slot's pool key (see PoolKey), so that no
+// SDK client and no pooled http.Client serves two calls at once. T is the
+// product's SDK client type.
+type SDKClients[T any] struct {
+	config  openapi.Config
+	newSDK  func(*openapi.Config) (T, error)
+	product string
+
+	mu      sync.Mutex
+	clients map[int]T
+}
+
+// NewSDKClients returns the SDK clients of config, made by newSDK; product
+// (ECS, STS) names them in errors.
+func NewSDKClients[T any](config openapi.Config, product string, newSDK func(*openapi.Config) (T, error)) *SDKClients[T] {
+	return &SDKClients[T]{config: config, newSDK: newSDK, product: product, clients: map[int]T{}}
+}
+
+// For returns the SDK client of a call slot.
+func (s *SDKClients[T]) For(slot int) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sdk, ok := s.clients[slot]; ok {
+		return sdk, nil
+	}
+	cfg := s.config
+	cfg.NoProxy = tea.String(PoolKey(tea.StringValue(cfg.Ca), slot))
+	sdk, err := s.newSDK(&cfg)
+	if err != nil {
+		// The SDK's configuration errors name no credential.
+		var zero T
+		return zero, fmt.Errorf("cannot create the %s client: %w", s.product, err)
+	}
+	s.clients[slot] = sdk
+	return sdk, nil
+}
+
+// TransportAdvice explains a call to product at host that got no answer,
+// cause being what the SDK returned; field names the configuration field
+// that sets the endpoint.
+func TransportAdvice(product, host, field string, cause error) string {
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	if errors.As(cause, &unknownCA) || errors.As(cause, &badCert) {
+		return fmt.Sprintf("%s at %s presented a certificate that is not trusted (%v): check the %s, "+
+			"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", product, host, errors.Unwrap(cause), field)
+	}
+	var u *url.Error
+	if errors.As(cause, &u) {
+		what := "was unreachable"
+		if u.Timeout() {
+			what = "did not answer in time"
+		}
+		// url.Error's own text quotes the request URL, which for an RPC
+		// call holds the signature and any security token; its cause
+		// does not.
+		return fmt.Sprintf("%s at %s %s (%v); will retry", product, host, what, u.Err)
+	}
+	return fmt.Sprintf("%s at %s did not answer as %s does (is the %s right, or is a proxy in the way?); will retry", product, host, product, field)
+}

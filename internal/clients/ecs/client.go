@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -89,9 +88,9 @@ type CredentialSource interface {
 }
 
 type client struct {
-	// sdkConfig is what every SDK client of this Client is made from.
-	sdkConfig openapi.Config
-	region    string
+	// sdks holds an SDK client per call slot this Client has used.
+	sdks   *alisdk.SDKClients[*ecssdk.Client]
+	region string
 	// host is the endpoint named in errors.
 	host string
 	// redact removes the credentials from ECS's messages, which can echo a
@@ -101,10 +100,6 @@ type client struct {
 	source  CredentialSource
 	pacer   Pacer
 	metrics *metrics.ECS
-
-	mu sync.Mutex
-	// sdks holds an SDK client per call slot this Client has used.
-	sdks map[int]*ecssdk.Client
 }
 
 // New returns a Client for cfg. It validates cfg and makes no call. A
@@ -145,12 +140,12 @@ func New(cfg Config) (Client, error) {
 		sdkCfg.SecurityToken = tea.String(cfg.Credentials.SecurityToken)
 	}
 	c := &client{
-		sdkConfig: sdkCfg, region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
-		sdks: map[int]*ecssdk.Client{},
+		sdks:   alisdk.NewSDKClients(sdkCfg, "ECS", ecssdk.NewClient),
+		region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
 	}
 	// Build the first SDK client now, so that a configuration the SDK
 	// refuses fails here rather than on the first call.
-	sdk, err := c.sdkFor(0)
+	sdk, err := c.sdks.For(0)
 	if err != nil {
 		return nil, err
 	}
@@ -168,24 +163,6 @@ func redactor(creds Credentials) *strings.Replacer {
 		}
 	}
 	return strings.NewReplacer(secrets...)
-}
-
-// sdkFor returns this Client's SDK client for a call slot, made on first use.
-func (c *client) sdkFor(slot int) (*ecssdk.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if sdk, ok := c.sdks[slot]; ok {
-		return sdk, nil
-	}
-	cfg := c.sdkConfig
-	cfg.NoProxy = tea.String(alisdk.PoolKey(tea.StringValue(cfg.Ca), slot))
-	sdk, err := ecssdk.NewClient(&cfg)
-	if err != nil {
-		// The SDK's configuration errors name no credential.
-		return nil, fmt.Errorf("cannot create the ECS client: %w", err)
-	}
-	c.sdks[slot] = sdk
-	return sdk, nil
 }
 
 // callCreds are the credentials of one call with a source, and how to keep
@@ -262,7 +239,7 @@ func attempt[T any](ctx context.Context, c *client, action string, cc *callCreds
 		err error
 	}
 	slot := alisdk.TakeSlot()
-	sdk, err := c.sdkFor(slot)
+	sdk, err := c.sdks.For(slot)
 	if err != nil {
 		alisdk.GiveSlot(slot)
 		return zero, err

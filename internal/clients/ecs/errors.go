@@ -1,15 +1,14 @@
 package ecs
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 )
 
 // ECS error codes the client explains. Match on codes, never on HTTP
@@ -97,7 +96,7 @@ var codeAdvice = map[string]string{
 
 func (e *Error) advice() string {
 	if e.Code == "" {
-		return e.transportAdvice()
+		return alisdk.TransportAdvice("ECS", e.host, "endpoint", e.cause)
 	}
 	if e.source != "" && isRefusalCode(e.Code) {
 		return fmt.Sprintf("ECS refused the credentials from %s as expired, revoked or unknown, and the source had no others; "+
@@ -127,26 +126,6 @@ func (e *Error) advice() string {
 		return e.ECSMessage
 	}
 	return "ECS gave no message"
-}
-
-// transportAdvice explains a call that got no answer from ECS.
-func (e *Error) transportAdvice() string {
-	var unknownCA x509.UnknownAuthorityError
-	var badCert *tls.CertificateVerificationError
-	if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
-		return fmt.Sprintf("ECS at %s presented a certificate that is not trusted (%v): check the endpoint, "+
-			"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
-	}
-	var u *url.Error
-	if errors.As(e.cause, &u) {
-		what := "was unreachable"
-		if u.Timeout() {
-			what = "did not answer in time"
-		}
-		// url.Error's own text quotes the request URL; its cause does not.
-		return fmt.Sprintf("ECS at %s %s (%v); will retry", e.host, what, u.Err)
-	}
-	return fmt.Sprintf("ECS at %s did not answer as ECS does (is the endpoint right, or is a proxy in the way?); will retry", e.host)
 }
 
 // IsNotFound reports whether err says the image does not exist (for the

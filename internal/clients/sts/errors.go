@@ -1,15 +1,14 @@
 package sts
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 )
 
 // Error is a failed STS call, or one refused before it was made. Code is
@@ -40,7 +39,7 @@ func (e *Error) Error() string {
 	}
 	msg := e.Message
 	if e.Code == "" && e.cause != nil {
-		msg = e.transport()
+		msg = alisdk.TransportAdvice("STS", e.host, "STS endpoint", e.cause)
 	}
 	if msg == "" {
 		msg = "STS gave no message"
@@ -90,28 +89,6 @@ func (e *Error) advice() string {
 		return "STS failed temporarily; will retry."
 	}
 	return ""
-}
-
-// transport explains a call that got no answer from STS.
-func (e *Error) transport() string {
-	var unknownCA x509.UnknownAuthorityError
-	var badCert *tls.CertificateVerificationError
-	if errors.As(e.cause, &unknownCA) || errors.As(e.cause, &badCert) {
-		return fmt.Sprintf("STS at %s presented a certificate that is not trusted (%v): check the STS endpoint, "+
-			"or trust the authority that signs it with the configuration's tls.caBundleSecretRef", e.host, errors.Unwrap(e.cause))
-	}
-	var u *url.Error
-	if errors.As(e.cause, &u) {
-		what := "was unreachable"
-		if u.Timeout() {
-			what = "did not answer in time"
-		}
-		// url.Error's own text quotes the request URL, which for an
-		// AssumeRole holds the signature and any security token; its cause
-		// does not.
-		return fmt.Sprintf("STS at %s %s (%v); will retry", e.host, what, u.Err)
-	}
-	return fmt.Sprintf("STS at %s did not answer as STS does (is the STS endpoint right, or is a proxy in the way?); will retry", e.host)
 }
 
 func (e *Error) retryable() bool {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -127,12 +126,9 @@ type Identity struct {
 // flight runs on an SDK client of its own call slot, with that call's
 // credentials set on it.
 type Client struct {
-	sdkConfig openapi.Config
+	sdks *alisdk.SDKClients[*stssdk.Client]
 	// host is the endpoint named in errors.
 	host string
-
-	mu   sync.Mutex
-	sdks map[int]*stssdk.Client
 }
 
 // New returns a Client for e. It makes no call.
@@ -163,30 +159,13 @@ func New(e Endpoint) (*Client, error) {
 	if e.UserAgent != "" {
 		cfg.UserAgent = tea.String(e.UserAgent)
 	}
-	c := &Client{sdkConfig: cfg, host: host, sdks: map[int]*stssdk.Client{}}
+	c := &Client{sdks: alisdk.NewSDKClients(cfg, "STS", stssdk.NewClient), host: host}
 	// Build one SDK client now, so that a configuration the SDK refuses
 	// fails here rather than on the first call.
-	if _, err := c.sdkFor(0); err != nil {
+	if _, err := c.sdks.For(0); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// sdkFor returns this Client's SDK client for a call slot, made on first use.
-func (c *Client) sdkFor(slot int) (*stssdk.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if sdk, ok := c.sdks[slot]; ok {
-		return sdk, nil
-	}
-	cfg := c.sdkConfig
-	cfg.NoProxy = tea.String(alisdk.PoolKey(tea.StringValue(cfg.Ca), slot))
-	sdk, err := stssdk.NewClient(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the STS client: %w", err)
-	}
-	c.sdks[slot] = sdk
-	return sdk, nil
 }
 
 // AssumeRole returns a session of in.RoleARN, signed by caller.
@@ -365,7 +344,7 @@ func call[T any](ctx context.Context, c *Client, action string, caller *ecs.Cred
 		return zero, fmt.Errorf("STS %s not called: %w", action, err)
 	}
 	slot := alisdk.TakeSlot()
-	sdk, err := c.sdkFor(slot)
+	sdk, err := c.sdks.For(slot)
 	if err != nil {
 		alisdk.GiveSlot(slot)
 		return zero, err
