@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv/xp"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv/xpworld"
 )
 
@@ -85,7 +86,7 @@ func run(m *testing.M) int {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crossplane:", err)
-		printLogs()
+		fmt.Fprint(os.Stderr, xp.LogTails(logs))
 		return 1
 	}
 	defer func() {
@@ -97,26 +98,9 @@ func run(m *testing.M) int {
 
 	code := m.Run()
 	if code != 0 {
-		printLogs()
+		fmt.Fprint(os.Stderr, xp.LogTails(logs))
 	}
 	return code
-}
-
-// printLogs prints the end of each log of the Crossplane world: core, the
-// registry, the package runtime, the provider and the function.
-func printLogs() {
-	const tail = 16 << 10
-	files, _ := filepath.Glob(filepath.Join(logs, "*.log"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if len(b) > tail {
-			b = b[len(b)-tail:]
-		}
-		fmt.Fprintf(os.Stderr, "--- %s (last 16 KiB) ---\n%s\n", filepath.Base(f), b)
-	}
 }
 
 // step runs one step of the story and reports how long it took. The steps

@@ -59,12 +59,15 @@ func (w *World) runtimeLoop(ctx context.Context) {
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	var last string
+	coreDone := w.core.Done()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.core.Done():
+		case <-coreDone:
 			w.fail(exited("crossplane core", w.core.Err(), filepath.Join(w.logs, "core.log")))
+			// Closed for good: without this the loop would spin until Close.
+			coreDone = nil
 		case <-t.C:
 		}
 		// Errors are mostly transient (a conflict with core's own status

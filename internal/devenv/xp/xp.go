@@ -337,12 +337,14 @@ func (w *World) RewriteImages(ctx context.Context, prefix string) error {
 	return nil
 }
 
-// Logs is the end of every log the world writes (core, the registry and
-// each package's process), for a failed test's output. Each is cut to its
-// last 64 KiB: core's debug log of a long run is megabytes.
-func (w *World) Logs() string {
-	const tail = 64 << 10
-	files, _ := filepath.Glob(filepath.Join(w.logs, "*.log"))
+// LogTails is the end of every log a world wrote into logs (its Dir's
+// logs/: core, the registry, the runtime and each package's process), for a
+// failed run's output; it reads files, so it serves after a failed Start
+// too. Each is cut to its last 16 KiB: core's debug log of a long run is
+// megabytes.
+func LogTails(logs string) string {
+	const tail = 16 << 10
+	files, _ := filepath.Glob(filepath.Join(logs, "*.log"))
 	var b bytes.Buffer
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -352,7 +354,7 @@ func (w *World) Logs() string {
 		if len(data) > tail {
 			data = data[len(data)-tail:]
 		}
-		fmt.Fprintf(&b, "==== %s ====\n%s\n", f, data)
+		fmt.Fprintf(&b, "--- %s (last 16 KiB) ---\n%s\n", filepath.Base(f), data)
 	}
 	return b.String()
 }

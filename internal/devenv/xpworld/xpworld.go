@@ -341,8 +341,14 @@ func (w *World) Wait(ctx context.Context, timeout time.Duration, forWhat string,
 		if werr := w.Err(); werr != nil {
 			return werr
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			out, _ := w.ControlPlane.Kubectl(context.WithoutCancel(ctx), "", "get", "providers,providerrevisions,functions,functionrevisions,managedresourcedefinitions", "-o", "wide")
+		if ctx.Err() != nil {
+			return fmt.Errorf("waiting for %s: %w", forWhat, ctx.Err())
+		}
+		if time.Now().After(deadline) {
+			// Bounded: the API server may be why the wait failed.
+			diag, cancel := context.WithTimeout(ctx, 10*time.Second)
+			out, _ := w.ControlPlane.Kubectl(diag, "", "get", "providers,providerrevisions,functions,functionrevisions,managedresourcedefinitions", "-o", "wide")
+			cancel()
 			return fmt.Errorf("not within %v: %w\n%s", timeout, err, out)
 		}
 		time.Sleep(time.Second)
