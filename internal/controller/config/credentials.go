@@ -108,10 +108,13 @@ type stsEndpoint struct {
 	Read           time.Duration
 }
 
-// fingerprint hashes the plan as fmt prints it: every field, secrets only
-// by their hashes (ecs.Credentials prints them redacted, so Static carries
-// their hash).
+// fingerprint hashes the plan's exported fields as fmt prints them. The
+// unexported ones are left out: the fixed keys and the CA bundle count by
+// their hashes (Static, STS.CA), and fmt would print the keys in clear,
+// since it cannot call their redacting String method on an unexported
+// field.
 func (p plan) fingerprint() string {
+	p.static, p.caBundle, p.userAgent = ecs.Credentials{}, nil, ""
 	return hash(fmt.Sprintf("%+v", p))
 }
 
