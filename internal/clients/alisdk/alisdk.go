@@ -1,19 +1,18 @@
 // Package alisdk holds what every client of this provider does the same way
 // when it drives an Alibaba Cloud SDK (darabonba-openapi over tea): which
-// endpoints it may call, how calls in flight are kept apart on tea's pooled
-// HTTP clients, and credentials handed to the SDK per call.
+// endpoints it may call, the bounded HTTP client every call goes through
+// (transport.go), how calls in flight are kept apart on SDK clients, and
+// credentials handed to the SDK per call.
 package alisdk
 
 import (
-	"crypto/sha256"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,21 +118,18 @@ func Milliseconds(d, def time.Duration) int {
 	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// Calls in parallel through one SDK client, or through tea's pooled
-// http.Client under it, race: the SDK client clears its debug RPC headers on
-// every call, and tea writes the pooled http.Client's Timeout on every call
-// under a lock that http.Client.Do does not take to read it. tea pools one
-// http.Client per (timeouts, proxies, host) for the life of the process. So
-// each call in flight takes a slot of its own (TakeSlot) and runs on an SDK
-// client for that slot whose NoProxy is PoolKey of the slot: no SDK client
-// and no pooled http.Client is ever used by two calls at once, and tea's
-// pool stays bounded by the most calls ever in flight. The slots are shared
-// by every client of the process (ECS and STS alike) for the same reason.
+// Calls in parallel through one SDK client race: the SDK client clears its
+// debug RPC headers on every call, and a call's credentials and context are
+// set on the SDK client it runs on. So each call in flight takes a slot of
+// its own (TakeSlot) and runs on an SDK client for that slot: no SDK client
+// is ever used by two calls at once, and a client holds at most as many SDK
+// clients as it ever had calls in flight. The slots are shared by every
+// client of the process (ECS and STS alike).
 var slots = &slotPool{}
 
 // TakeSlot returns a number no other call in flight holds, reusing the
 // numbers of finished calls. The caller gives it back with GiveSlot once its
-// SDK call has returned, abandoned or not.
+// SDK call has returned.
 func TakeSlot() int { return slots.take() }
 
 // GiveSlot returns a slot taken by TakeSlot.
@@ -161,27 +157,6 @@ func (p *slotPool) give(s int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.free = append(p.free, s)
-}
-
-// PoolKey keeps calls apart on tea's pooled http.Clients: by call slot, so
-// that no two calls in flight share one, and by CA bundle, because a pooled
-// http.Client keeps the TLS settings of the call that created it, so a
-// configuration's CA bundle would otherwise also verify, or fail to verify,
-// another configuration's calls to the same host. NoProxy is part of tea's
-// pool key; names under .invalid, which no real host has, make it differ.
-// Set, it replaces NO_PROXY from the environment, which is kept.
-func PoolKey(caBundle string, slot int) string {
-	key := fmt.Sprintf("slot-%d.invalid", slot)
-	if caBundle != "" {
-		sum := sha256.Sum256([]byte(caBundle))
-		key += ",ca-" + hex.EncodeToString(sum[:16]) + ".invalid"
-	}
-	for _, env := range []string{"NO_PROXY", "no_proxy"} {
-		if v := os.Getenv(env); v != "" {
-			return v + "," + key
-		}
-	}
-	return key
 }
 
 // Credential is what an SDK client signs its next request with. darabonba
@@ -227,33 +202,47 @@ func (f *fixedCredential) GetBearerToken() *string              { return tea.Str
 func (f *fixedCredential) GetType() *string                     { return f.m.Type }
 
 // SDKClients holds one SDK client per call slot, each made on first use
-// from one configuration with the slot's pool key (see PoolKey), so that no
-// SDK client and no pooled http.Client serves two calls at once. T is the
-// product's SDK client type.
+// from one configuration, and the HTTP client all of them call through, so
+// that no SDK client serves two calls at once and no call uses tea's
+// process-wide HTTP pool. T is the product's SDK client type.
 type SDKClients[T any] struct {
 	config  openapi.Config
 	newSDK  func(*openapi.Config) (T, error)
+	base    func(T) *openapi.Client
 	product string
+	http    *HTTP
 
 	mu      sync.Mutex
 	clients map[int]T
 }
 
-// NewSDKClients returns the SDK clients of config, made by newSDK; product
-// (ECS, STS) names them in errors.
-func NewSDKClients[T any](config openapi.Config, product string, newSDK func(*openapi.Config) (T, error)) *SDKClients[T] {
-	return &SDKClients[T]{config: config, newSDK: newSDK, product: product, clients: map[int]T{}}
+// NewSDKClients returns the SDK clients of config, made by newSDK, calling
+// through an HTTP client configured by o; base gives the openapi client each
+// product's SDK client embeds. It builds the first SDK client, so that a
+// configuration the SDK refuses fails here rather than on the first call.
+func NewSDKClients[T any](config openapi.Config, o HTTPOptions, newSDK func(*openapi.Config) (T, error), base func(T) *openapi.Client) (*SDKClients[T], error) {
+	h, err := NewHTTP(o)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the %s client: %w", o.Product, err)
+	}
+	// Set on every SDK client, so that not even a call made outside Call
+	// goes through tea's pool.
+	config.HttpClient = h.For(context.Background())
+	s := &SDKClients[T]{config: config, newSDK: newSDK, base: base, product: o.Product, http: h, clients: map[int]T{}}
+	if _, err := s.sdk(0); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// For returns the SDK client of a call slot.
-func (s *SDKClients[T]) For(slot int) (T, error) {
+// sdk returns the SDK client of a call slot.
+func (s *SDKClients[T]) sdk(slot int) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sdk, ok := s.clients[slot]; ok {
 		return sdk, nil
 	}
 	cfg := s.config
-	cfg.NoProxy = tea.String(PoolKey(tea.StringValue(cfg.Ca), slot))
 	sdk, err := s.newSDK(&cfg)
 	if err != nil {
 		// The SDK's configuration errors name no credential.
@@ -264,10 +253,46 @@ func (s *SDKClients[T]) For(slot int) (T, error) {
 	return sdk, nil
 }
 
+// Endpoint is the host the SDK clients call, as the SDK resolved it.
+func (s *SDKClients[T]) Endpoint() string {
+	sdk, err := s.sdk(0)
+	if err != nil {
+		return ""
+	}
+	return tea.StringValue(s.base(sdk).Endpoint)
+}
+
+// Close closes the idle connections of the HTTP client; calls in flight
+// end by their deadlines.
+func (s *SDKClients[T]) Close() { s.http.Close() }
+
+// Call runs fn on an SDK client of a call slot of its own, signed with cred
+// (nil: anonymous), its HTTP calls bound to ctx: when ctx ends, so does the
+// call, with no goroutine or socket left behind.
+func Call[T, R any](ctx context.Context, s *SDKClients[T], cred credential.Credential, fn func(T) (R, error)) (R, error) {
+	slot := TakeSlot()
+	defer GiveSlot(slot)
+	sdk, err := s.sdk(slot)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	base := s.base(sdk)
+	// The slot is this call's alone until it returns, so no other call
+	// reads or writes this SDK client's Credential or HttpClient meanwhile.
+	base.Credential = cred
+	base.HttpClient = s.http.For(ctx)
+	return fn(sdk)
+}
+
 // TransportAdvice explains a call to product at host that got no answer,
 // cause being what the SDK returned; field names the configuration field
 // that sets the endpoint.
 func TransportAdvice(product, host, field string, cause error) string {
+	var refused *RefusedAnswer
+	if errors.As(cause, &refused) {
+		return fmt.Sprintf("%s at %s %s (check the %s); will retry", product, host, refused.Why, field)
+	}
 	var unknownCA x509.UnknownAuthorityError
 	var badCert *tls.CertificateVerificationError
 	if errors.As(cause, &unknownCA) || errors.As(cause, &badCert) {

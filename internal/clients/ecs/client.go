@@ -5,6 +5,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecssdk "github.com/alibabacloud-go/ecs-20140526/v4/client"
 	"github.com/alibabacloud-go/tea/tea"
+	credential "github.com/aliyun/credentials-go/credentials"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
@@ -58,6 +60,8 @@ type Client interface {
 	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
 	// ListShares reads every page of the image's shares.
 	ListShares(ctx context.Context, imageID string) ([]Share, error)
+	// Close frees the client's connections when it is dropped.
+	Close()
 	// Modify removes and adds accounts in one ModifyImageSharePermission
 	// call per 10 of each; ECS applies a call's removals before its
 	// additions. Like AddAccounts, a failure can leave earlier chunks applied.
@@ -96,6 +100,8 @@ type client struct {
 	// redact removes the credentials from ECS's messages, which can echo a
 	// request's string to sign. With a source, each call redacts its own.
 	redact *strings.Replacer
+	// fixed signs every call of a client without a source.
+	fixed credential.Credential
 	// source, if set, gives each call's credentials.
 	source  CredentialSource
 	pacer   Pacer
@@ -114,45 +120,41 @@ func New(cfg Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid ECS client configuration: %w", err)
 	}
-	// Without an AccessKey in its configuration the SDK client has no
-	// Credential (darabonba-openapi v2.1.13 does not fall back to
-	// credentials-go's default chain), and a call with a source sets one.
+	// No AccessKey in the SDK's configuration: darabonba-openapi (v2.1.13)
+	// then builds no Credential, rather than credentials-go's default
+	// chain, and every call sets its own (see alisdk.Call).
 	sdkCfg := openapi.Config{
-		AccessKeyId:     tea.String(cfg.Credentials.AccessKeyID),
-		AccessKeySecret: tea.String(cfg.Credentials.AccessKeySecret),
-		RegionId:        tea.String(cfg.Region),
-		Protocol:        tea.String(protocol),
-		ConnectTimeout:  tea.Int(alisdk.Milliseconds(cfg.ConnectTimeout, DefaultConnectTimeout)),
-		ReadTimeout:     tea.Int(alisdk.Milliseconds(cfg.ReadTimeout, DefaultReadTimeout)),
+		RegionId:       tea.String(cfg.Region),
+		Protocol:       tea.String(protocol),
+		ConnectTimeout: tea.Int(alisdk.Milliseconds(cfg.ConnectTimeout, DefaultConnectTimeout)),
+		ReadTimeout:    tea.Int(alisdk.Milliseconds(cfg.ReadTimeout, DefaultReadTimeout)),
 		// Autoretry stays off (the SDK's default): it would retry 5xx within
 		// one reconcile but never throttling, and the reconciler backs off.
 	}
 	if host != "" {
 		sdkCfg.Endpoint = tea.String(host)
 	}
-	if len(cfg.CABundle) > 0 {
-		sdkCfg.Ca = tea.String(string(cfg.CABundle))
-	}
 	if cfg.UserAgent != "" {
 		sdkCfg.UserAgent = tea.String(cfg.UserAgent)
 	}
-	if cfg.Credentials.SecurityToken != "" {
-		sdkCfg.SecurityToken = tea.String(cfg.Credentials.SecurityToken)
-	}
-	c := &client{
-		sdks:   alisdk.NewSDKClients(sdkCfg, "ECS", ecssdk.NewClient),
-		region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
-	}
-	// Build the first SDK client now, so that a configuration the SDK
-	// refuses fails here rather than on the first call.
-	sdk, err := c.sdks.For(0)
+	sdks, err := alisdk.NewSDKClients(sdkCfg, alisdk.HTTPOptions{
+		Product: "ECS", CABundle: cfg.CABundle,
+		ConnectTimeout: cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout), ReadTimeout: cmp.Or(cfg.ReadTimeout, DefaultReadTimeout),
+	}, ecssdk.NewClient, func(c *ecssdk.Client) *openapi.Client { return &c.Client })
 	if err != nil {
 		return nil, err
 	}
-	c.host = tea.StringValue(sdk.Endpoint)
-	c.redact = redactor(cfg.Credentials)
+	c := &client{sdks: sdks, region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
+		host: sdks.Endpoint(), redact: redactor(cfg.Credentials)}
+	if cfg.Source == nil {
+		c.fixed = alisdk.Credential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
+	}
 	return c, nil
 }
+
+// Close closes the client's idle connections. Calls still in flight end by
+// their deadlines; the client is not used after.
+func (c *client) Close() { c.sdks.Close() }
 
 // redactor removes creds' secret and token from text.
 func redactor(creds Credentials) *strings.Replacer {
@@ -223,10 +225,9 @@ func (c *client) credentials(ctx context.Context, action string) (*callCreds, er
 	return &callCreds{creds: creds, redact: redactor(creds)}, nil
 }
 
-// attempt makes one SDK call, which takes no context, in a goroutine so that
-// the caller can stop waiting when ctx ends. The abandoned call runs on until
-// the client's timeouts end it; its result is dropped. The pacer, if any, is
-// asked first and told how the call ended.
+// attempt makes one SDK call, bounded by ctx: when ctx ends, the call's
+// HTTP request does. The pacer, if any, is asked first and told how the
+// call ended.
 func attempt[T any](ctx context.Context, c *client, action string, cc *callCreds, fn func(*ecssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if c.pacer != nil {
@@ -234,42 +235,25 @@ func attempt[T any](ctx context.Context, c *client, action string, cc *callCreds
 			return zero, fmt.Errorf("%s not called while waiting for its turn under the provider's ECS rate: %w", action, err)
 		}
 	}
-	type result struct {
-		v   T
-		err error
-	}
-	slot := alisdk.TakeSlot()
-	sdk, err := c.sdks.For(slot)
-	if err != nil {
-		alisdk.GiveSlot(slot)
-		return zero, err
-	}
+	cred := c.fixed
 	if cc != nil {
-		// The slot is this call's alone until the SDK call ends, so no other
-		// call reads or writes this SDK client's Credential meanwhile.
-		sdk.Credential = alisdk.Credential(cc.creds.AccessKeyID, cc.creds.AccessKeySecret, cc.creds.SecurityToken)
+		cred = alisdk.Credential(cc.creds.AccessKeyID, cc.creds.AccessKeySecret, cc.creds.SecurityToken)
 	}
 	start := time.Now()
-	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
-	go func() {
-		// The slot is the SDK call's until it ends, abandoned or not.
-		defer alisdk.GiveSlot(slot)
-		v, err := fn(sdk)
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			err := c.classify(action, r.err, cc)
-			c.finished(action, start, err)
-			return zero, err
-		}
-		c.finished(action, start, nil)
-		return r.v, nil
-	case <-ctx.Done():
+	v, err := alisdk.Call(ctx, c.sdks, cred, fn)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller stopped waiting; what the transport says of it is
+		// noise.
 		c.finished(action, start, ctx.Err())
 		return zero, fmt.Errorf("%s abandoned: %w", action, ctx.Err())
+	case err != nil:
+		err = c.classify(action, err, cc)
+		c.finished(action, start, err)
+		return zero, err
 	}
+	c.finished(action, start, nil)
+	return v, nil
 }
 
 // finished tells the pacer and the metrics how a call ended.
@@ -282,6 +266,8 @@ func (c *client) finished(action string, start time.Time, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e) && e.Code != "":
+		// The endpoint may be a tenant's own and send any code: only known
+		// codes become labels.
 		outcome = e.Code
 	case errors.As(err, &e):
 		outcome = metrics.OutcomeUnreachable

@@ -33,6 +33,13 @@ const (
 	codePrefixSecurityToken = "InvalidSecurityToken." // .Expired, .MismatchWithAccessKey, .Malformed
 )
 
+// Bounds on what an answer may put into an error: real codes, request ids
+// and RAM actions are under 64 bytes, real messages under a few hundred.
+const (
+	maxCode    = 64
+	maxMessage = 512
+)
+
 // Error is a failed ECS call. Code is ECS's error code, or empty when ECS
 // could not be reached or did not answer as ECS does.
 type Error struct {
@@ -199,7 +206,8 @@ type errorBody struct {
 // credentials from a source, nil for fixed credentials.
 func (c *client) classify(action string, err error, cc *callCreds) error {
 	var sdkErr *tea.SDKError
-	if !errors.As(err, &sdkErr) {
+	var refused *alisdk.RefusedAnswer
+	if !errors.As(err, &sdkErr) || errors.As(err, &refused) {
 		return &Error{Action: action, host: c.host, cause: err}
 	}
 	redact, source := c.redact, ""
@@ -214,13 +222,15 @@ func (c *client) classify(action string, err error, cc *callCreds) error {
 		_ = json.Unmarshal([]byte(*sdkErr.Data), &body) // A body that is not JSON leaves the fields empty.
 		msg = body.Message
 	}
+	// What an endpoint says is bounded before it reaches a condition: a
+	// tenant's own endpoint may say anything, at any length.
 	return &Error{
 		Action:     action,
-		Code:       tea.StringValue(sdkErr.Code),
+		Code:       alisdk.Clip(tea.StringValue(sdkErr.Code), maxCode),
 		StatusCode: tea.IntValue(sdkErr.StatusCode),
-		RequestID:  body.RequestID,
-		ECSMessage: redact.Replace(msg),
-		AuthAction: body.AccessDeniedDetail.AuthAction,
+		RequestID:  alisdk.Clip(body.RequestID, maxCode),
+		ECSMessage: alisdk.Clip(redact.Replace(msg), maxMessage),
+		AuthAction: alisdk.Clip(body.AccessDeniedDetail.AuthAction, maxCode),
 		host:       c.host,
 		source:     source,
 	}

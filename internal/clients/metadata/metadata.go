@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,9 +30,10 @@ const (
 	// service is on the instance's own link, so slow means absent.
 	DefaultTimeout = time.Second
 
-	// tokenTTL asks for the longest session token; each Credentials call
-	// takes a new one, so the length only bounds a stolen token's use.
-	tokenTTL = 21600
+	// tokenTTL asks for a short session token: each Credentials call takes
+	// a new one and uses it at once, so a longer one would only lengthen a
+	// stolen token's use.
+	tokenTTL = 60
 
 	tokenHeader    = "X-aliyun-ecs-metadata-token"
 	tokenTTLHeader = "X-aliyun-ecs-metadata-token-ttl-seconds"
@@ -51,7 +51,9 @@ var roleNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // Client reads the instance's role credentials.
 type Client struct {
 	base string
-	http *http.Client
+	// http refuses redirects and bounds answers and time, as for every
+	// call of the provider's.
+	http *alisdk.HTTP
 }
 
 // New returns a Client for the metadata service at endpoint (empty means
@@ -73,15 +75,15 @@ func New(endpoint string, timeout time.Duration) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid metadata endpoint: %w", err)
 	}
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          1,
-		IdleConnTimeout:       time.Minute,
+	h, err := alisdk.NewHTTP(alisdk.HTTPOptions{Product: "ECS metadata", ConnectTimeout: timeout, ReadTimeout: timeout, MaxAnswer: maxDocBytes, NoProxy: true})
+	if err != nil {
+		return nil, fmt.Errorf("invalid metadata client configuration: %w", err)
 	}
-	return &Client{base: protocol + "://" + host, http: &http.Client{Transport: transport, Timeout: timeout}}, nil
+	return &Client{base: protocol + "://" + host, http: h}, nil
 }
+
+// Close closes the client's idle connection.
+func (c *Client) Close() { c.http.Close() }
 
 // Credentials returns the session of roleName, or of the role attached to
 // the instance when roleName is empty.

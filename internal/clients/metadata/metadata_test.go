@@ -57,7 +57,7 @@ func TestCredentialsCanned(t *testing.T) {
 		{reason: "a missing token is refused", tokenStatus: 200, role: "r", doc: strings.Replace(goodDoc, `"SecurityToken"`, `"X"`, 1), wantErr: "lack SecurityToken"},
 		{reason: "an Expiration that is no time is refused", tokenStatus: 200, role: "r", doc: strings.Replace(goodDoc, "2030-01-02T03:04:05Z", "soon", 1), wantErr: "not a time"},
 		{reason: "trailing data is refused", tokenStatus: 200, role: "r", doc: goodDoc + `{}`, wantErr: "not one JSON object"},
-		{reason: "a huge document is refused", tokenStatus: 200, role: "r", doc: `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, wantErr: "longer than"},
+		{reason: "a huge document is refused", tokenStatus: 200, role: "r", doc: `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, wantErr: "answered more than 64 KiB"},
 		{reason: "no role attached", tokenStatus: 200, role: "", doc: goodDoc, wantErr: "not a role name"},
 		{reason: "a role name that would change the path", tokenStatus: 200, ask: "../../x", doc: goodDoc, wantErr: "not a RAM role name"},
 	}

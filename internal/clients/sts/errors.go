@@ -11,6 +11,13 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 )
 
+// Bounds on what an answer may put into an error: real codes and request
+// ids are under 64 bytes, real messages under a few hundred.
+const (
+	maxCode    = 64
+	maxMessage = 512
+)
+
 // Error is a failed STS call, or one refused before it was made. Code is
 // STS's error code, empty when STS was not reached, did not answer as STS
 // does, or the call was not made.
@@ -120,7 +127,8 @@ type errorBody struct {
 // removed from STS's message.
 func (c *Client) classify(action string, err error, secrets []string) error {
 	var sdkErr *tea.SDKError
-	if !errors.As(err, &sdkErr) {
+	var refused *alisdk.RefusedAnswer
+	if !errors.As(err, &sdkErr) || errors.As(err, &refused) {
 		return &Error{Action: action, host: c.host, cause: err}
 	}
 	msg := tea.StringValue(sdkErr.Message)
@@ -139,13 +147,15 @@ func (c *Client) classify(action string, err error, secrets []string) error {
 	if code == "" {
 		// The SDK's own failures (such as an answer that is not JSON) have
 		// no code and keep no body, and are no STS answer.
-		return &Error{Action: action, host: c.host, cause: errors.New(strings.NewReplacer(pairs...).Replace(msg))}
+		return &Error{Action: action, host: c.host, cause: errors.New(alisdk.Clip(strings.NewReplacer(pairs...).Replace(msg), maxMessage))}
 	}
+	// What an endpoint says is bounded before it reaches a condition: a
+	// tenant's own endpoint may say anything, at any length.
 	return &Error{
 		Action:     action,
-		Code:       code,
-		Message:    strings.NewReplacer(pairs...).Replace(msg),
-		RequestID:  body.RequestID,
+		Code:       alisdk.Clip(code, maxCode),
+		Message:    alisdk.Clip(strings.NewReplacer(pairs...).Replace(msg), maxMessage),
+		RequestID:  alisdk.Clip(body.RequestID, maxCode),
 		HTTPStatus: tea.IntValue(sdkErr.StatusCode),
 		host:       c.host,
 	}

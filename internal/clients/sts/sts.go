@@ -8,6 +8,7 @@
 package sts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	stssdk "github.com/alibabacloud-go/sts-20150401/v2/client"
 	"github.com/alibabacloud-go/tea/tea"
+	credential "github.com/aliyun/credentials-go/credentials"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
@@ -153,20 +155,22 @@ func New(e Endpoint) (*Client, error) {
 		ConnectTimeout: tea.Int(alisdk.Milliseconds(e.ConnectTimeout, DefaultConnectTimeout)),
 		ReadTimeout:    tea.Int(alisdk.Milliseconds(e.ReadTimeout, DefaultReadTimeout)),
 	}
-	if len(e.CABundle) > 0 {
-		cfg.Ca = tea.String(string(e.CABundle))
-	}
 	if e.UserAgent != "" {
 		cfg.UserAgent = tea.String(e.UserAgent)
 	}
-	c := &Client{sdks: alisdk.NewSDKClients(cfg, "STS", stssdk.NewClient), host: host}
-	// Build one SDK client now, so that a configuration the SDK refuses
-	// fails here rather than on the first call.
-	if _, err := c.sdks.For(0); err != nil {
+	sdks, err := alisdk.NewSDKClients(cfg, alisdk.HTTPOptions{
+		Product: "STS", CABundle: e.CABundle,
+		ConnectTimeout: cmp.Or(e.ConnectTimeout, DefaultConnectTimeout), ReadTimeout: cmp.Or(e.ReadTimeout, DefaultReadTimeout),
+	}, stssdk.NewClient, func(c *stssdk.Client) *openapi.Client { return &c.Client })
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &Client{sdks: sdks, host: host}, nil
 }
+
+// Close closes the client's idle connections. Calls still in flight end by
+// their deadlines; the client is not used after.
+func (c *Client) Close() { c.sdks.Close() }
 
 // AssumeRole returns a session of in.RoleARN, signed by caller.
 func (c *Client) AssumeRole(ctx context.Context, caller ecs.Credentials, in AssumeRoleInput) (Session, error) {
@@ -335,45 +339,25 @@ func (b credentialsBody) session(action, arn string) (Session, error) {
 }
 
 // call runs one SDK call, signed with caller or anonymous when caller is
-// nil, in a goroutine so that the caller can stop waiting when ctx ends; the
-// abandoned call runs on until the timeouts end it. secrets are removed from
-// any message STS echoes.
+// nil, bounded by ctx: when ctx ends, so does the call's HTTP request.
+// secrets are removed from any message STS echoes.
 func call[T any](ctx context.Context, c *Client, action string, caller *ecs.Credentials, secrets []string, fn func(*stssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("STS %s not called: %w", action, err)
 	}
-	slot := alisdk.TakeSlot()
-	sdk, err := c.sdks.For(slot)
-	if err != nil {
-		alisdk.GiveSlot(slot)
-		return zero, err
-	}
-	// The slot is this call's alone until the SDK call ends, so no other
-	// call reads or writes this SDK client's Credential meanwhile. An
-	// anonymous call clears what the slot's last call left: darabonba signs
-	// nothing for AssumeRoleWithOIDC, and this keeps it so should it try.
-	sdk.Credential = nil
+	// An anonymous call signs nothing: darabonba signs nothing for
+	// AssumeRoleWithOIDC, and a nil Credential keeps it so should it try.
+	var cred credential.Credential
 	if caller != nil {
-		sdk.Credential = alisdk.Credential(caller.AccessKeyID, caller.AccessKeySecret, caller.SecurityToken)
+		cred = alisdk.Credential(caller.AccessKeyID, caller.AccessKeySecret, caller.SecurityToken)
 	}
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1) // Buffered: an abandoned call must not block forever.
-	go func() {
-		defer alisdk.GiveSlot(slot)
-		v, err := fn(sdk)
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return zero, c.classify(action, r.err, secrets)
-		}
-		return r.v, nil
-	case <-ctx.Done():
+	v, err := alisdk.Call(ctx, c.sdks, cred, fn)
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return zero, fmt.Errorf("STS %s abandoned: %w", action, ctx.Err())
+	case err != nil:
+		return zero, c.classify(action, err, secrets)
 	}
+	return v, nil
 }
