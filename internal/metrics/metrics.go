@@ -5,9 +5,16 @@
 //
 // Every method is safe on a nil *ECS, which records nothing, so that tests
 // and tools that do not care need not build one.
+//
+// Every label value comes from a closed set, or names something that exists
+// and whose series go when it goes: an endpoint, which may be a tenant's
+// own, picks neither an outcome nor a label's length, and no label carries a
+// credential's identifier (the metrics endpoint has no authentication).
 package metrics
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +30,76 @@ const (
 	OutcomeUnreachable = "Unreachable"
 	// OutcomeAbandoned is a call whose caller stopped waiting.
 	OutcomeAbandoned = "Abandoned"
+	// OutcomeOther is an answer with an error code not in knownCodes.
+	OutcomeOther = "Other"
 )
+
+// knownCodes are the error codes that ECS documents for the image share
+// actions, or that the provider acts on (throttles, refused credentials,
+// temporary failures). An outcome is one of these, one of the Outcome
+// constants, or nothing else. A code is compared exactly, case included.
+var knownCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range []string{
+		// The image and the accounts shared with.
+		"InvalidImageId.NotFound",
+		"InvalidImageId.BidMismatch",
+		"InvalidAccount.NotFound",
+		"InvalidAccount.Forbbiden", // sic: ECS spells it so.
+		"QuotaExceed.ShareImageUser",
+		"QuotaExceed.ShareImage",
+		"OperationDenied.InvalidImageStatus",
+		"OperationDeined.EncryptedSnapshot", // sic
+		"AssumeRoleError",
+		// Permissions and credentials.
+		"Forbidden.RAM",
+		"InvalidAccessKeyId.NotFound",
+		"InvalidAccessKeyId.Inactive",
+		"SignatureDoesNotMatch",
+		"InvalidTimeStamp.Expired",
+		"InvalidSecurityToken.Expired",
+		"InvalidSecurityToken.MismatchWithAccessKey",
+		"InvalidSecurityToken.Malformed",
+		// Throttling.
+		"Throttling",
+		"Throttling.User",
+		"Throttling.Api",
+		"Throttling.Api.Concurrency",
+		"Throttling.System",
+		"Rejected.Throttling",
+		// Temporary failures and malformed requests.
+		"ServiceUnavailable",
+		"InternalError",
+		"MissingParameter",
+		"InvalidParameter",
+	} {
+		m[c] = true
+	}
+	return m
+}()
+
+// Outcome is the outcome label of an ECS answer with error code code: the
+// code itself if it is one ECS is known to send, else OutcomeOther, so that
+// an endpoint cannot add a series by making up a code.
+func Outcome(code string) string {
+	if knownCodes[code] {
+		return code
+	}
+	return OutcomeOther
+}
+
+// budgetDigestLen is how many hex digits of a pacer's digest its budget
+// label keeps: 48 bits, enough to tell the pacers alive at one time apart.
+const budgetDigestLen = 12
+
+// BudgetLabel is the budget label of the pacer of budget at endpoint: the
+// first 12 hex digits of a SHA-256 of both. It tells pacers apart without
+// showing the account, configuration or credential the budget names, nor
+// the endpoint; one who knows both can compute it.
+func BudgetLabel(budget, endpoint string) string {
+	sum := sha256.Sum256([]byte(budget + "\x00" + endpoint))
+	return hex.EncodeToString(sum[:])[:budgetDigestLen]
+}
 
 // Listing lookups, by how they were answered.
 const (
@@ -47,7 +123,7 @@ func New() *ECS {
 	return &ECS{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "api_calls_total",
-			Help: "ECS API calls by action and outcome: Success, ECS's error code, Unreachable or Abandoned.",
+			Help: "ECS API calls by action and outcome: Success, a known ECS error code, Other (an unknown code), Unreachable or Abandoned.",
 		}, []string{"action", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "api_call_duration_seconds",
@@ -60,8 +136,8 @@ func New() *ECS {
 		}, []string{"action"}),
 		pacedRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "paced_rate",
-			Help: "Calls per second the provider currently allows itself, by action, region and AccessKey ID.",
-		}, []string{"action", "region", "access_key_id"}),
+			Help: "Calls per second the provider currently allows itself, by action, region and budget (a digest naming one pacer).",
+		}, []string{"action", "region", "budget"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "share_batch_accounts",
 			Help:    "Accounts added or removed by one ModifyImageSharePermission call.",
@@ -84,7 +160,8 @@ func (m *ECS) Register(r prometheus.Registerer) error {
 	return nil
 }
 
-// Call records one finished ECS call.
+// Call records one finished ECS call. outcome must be one of the Outcome
+// constants or what Outcome returned.
 func (m *ECS) Call(action, outcome string, took time.Duration, throttled bool) {
 	if m == nil {
 		return
@@ -96,12 +173,21 @@ func (m *ECS) Call(action, outcome string, took time.Duration, throttled bool) {
 	}
 }
 
-// PacedRate records the rate a pacer now allows.
-func (m *ECS) PacedRate(action, region, accessKeyID string, perSecond float64) {
+// PacedRate records the rate that the pacer of budget at endpoint and
+// region now allows for action. budget is shown only as BudgetLabel.
+func (m *ECS) PacedRate(action, region, budget, endpoint string, perSecond float64) {
 	if m == nil {
 		return
 	}
-	m.pacedRate.WithLabelValues(action, region, accessKeyID).Set(perSecond)
+	m.pacedRate.WithLabelValues(action, region, BudgetLabel(budget, endpoint)).Set(perSecond)
+}
+
+// PacerGone deletes the series PacedRate made for a pacer that is no more.
+func (m *ECS) PacerGone(action, region, budget, endpoint string) {
+	if m == nil {
+		return
+	}
+	m.pacedRate.DeleteLabelValues(action, region, BudgetLabel(budget, endpoint))
 }
 
 // Batch records how many accounts one Modify call carried.

@@ -15,7 +15,7 @@ import (
 
 const action = "DescribeImageSharePermission"
 
-var key = Key{AccessKeyID: "LTAItest", Endpoint: "ecs.cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}
+var key = Key{Budget: "account:1000000000000001", Endpoint: "ecs.cn-hangzhou.aliyuncs.com", Region: "cn-hangzhou"}
 
 // approx compares rates computed by repeated multiplication.
 var approx = cmpopts.EquateApprox(0, 1e-9)
@@ -222,8 +222,50 @@ func TestOnRate(t *testing.T) {
 	}
 }
 
+// TestOnEvict checks that OnEvict is told each paced action of a dropped
+// pacer, once, after its last OnRate and before its successor's first.
+func TestOnEvict(t *testing.T) {
+	clk := simtest.NewClock()
+	other := Key{Budget: "account:1000000000000002", Endpoint: key.Endpoint, Region: key.Region}
+	type told struct {
+		Event  string
+		Key    Key
+		Action string
+	}
+	var got []told
+	ps := New(Options{
+		Rates:     map[string]float64{action: 8, "ModifyImageSharePermission": 4, "Unpaced": 0},
+		IdleAfter: 10 * time.Minute,
+		Now:       clk.Now,
+		OnRate:    func(k Key, action string, _ float64) { got = append(got, told{"rate", k, action}) },
+		OnEvict:   func(k Key, action string) { got = append(got, told{"evict", k, action}) },
+	})
+	p := ps.For(key)
+	clk.Advance(5 * time.Minute)
+	ps.For(other)
+	clk.Advance(5 * time.Minute)
+	got = nil
+	ps.For(other)        // drops key's pacer, idle for 10 minutes, and keeps other's
+	p.Done(action, true) // the dropped pacer hands on to a successor, which tells its rates
+	byAction := cmpopts.SortSlices(func(a, b told) bool { return a.Event+a.Action < b.Event+b.Action })
+	wantEvicted := []told{{"evict", key, action}, {"evict", key, "ModifyImageSharePermission"}}
+	wantMade := []told{{"rate", key, action}, {"rate", key, "ModifyImageSharePermission"}}
+	if len(got) < len(wantEvicted)+len(wantMade) {
+		t.Fatalf("told %v, want the dropped pacer's actions, then its successor's rates", got)
+	}
+	if diff := cmp.Diff(wantEvicted, got[:2], byAction); diff != "" {
+		t.Errorf("OnEvict told, for the dropped pacer's paced actions only (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantMade, got[2:4], byAction); diff != "" {
+		t.Errorf("OnRate told, for the successor, after the eviction (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]told{{"rate", key, action}}, got[4:]); diff != "" {
+		t.Errorf("after the eviction, the throttle told (-want +got):\n%s", diff)
+	}
+}
+
 func TestEviction(t *testing.T) {
-	other := Key{AccessKeyID: "LTAIother", Endpoint: key.Endpoint, Region: key.Region}
+	other := Key{Budget: "account:1000000000000002", Endpoint: key.Endpoint, Region: key.Region}
 	uses := []struct {
 		name     string
 		reason   string
@@ -290,9 +332,9 @@ func TestEviction(t *testing.T) {
 
 func TestKeysAreIndependent(t *testing.T) {
 	others := map[string]Key{
-		"another AccessKey": {AccessKeyID: "LTAIother", Endpoint: key.Endpoint, Region: key.Region},
-		"another endpoint":  {AccessKeyID: key.AccessKeyID, Endpoint: "ecs-vpc.cn-hangzhou.aliyuncs.com", Region: key.Region},
-		"another region":    {AccessKeyID: key.AccessKeyID, Endpoint: key.Endpoint, Region: "cn-shanghai"},
+		"another budget":   {Budget: "account:1000000000000002", Endpoint: key.Endpoint, Region: key.Region},
+		"another endpoint": {Budget: key.Budget, Endpoint: "ecs-vpc.cn-hangzhou.aliyuncs.com", Region: key.Region},
+		"another region":   {Budget: key.Budget, Endpoint: key.Endpoint, Region: "cn-shanghai"},
 	}
 	for name, k := range others {
 		t.Run(name, func(t *testing.T) {

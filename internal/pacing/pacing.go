@@ -47,10 +47,18 @@ const (
 )
 
 // Key names one ECS budget as far as the provider can tell: the same
-// AccessKey ID at the same endpoint and region. Two AccessKeys of one account
-// share a budget on ECS but get a pacer each, since nothing in a Secret names
-// the account.
-type Key struct{ AccessKeyID, Endpoint, Region string }
+// Budget at the same endpoint and region. ECS counts calls per account,
+// action and region.
+type Key struct {
+	// Budget is an opaque name the caller chooses for whose calls ECS counts
+	// together: for example the account, once the configuration's identity
+	// is verified, or the configuration itself before. It may identify an
+	// account or a configuration, so whoever exports it (OnRate, OnEvict)
+	// must not show it as it is.
+	Budget string
+	// Endpoint and Region are where the calls go.
+	Endpoint, Region string
+}
 
 // Options configure Pacers.
 type Options struct {
@@ -75,6 +83,12 @@ type Options struct {
 	// a lock held, so that the last value told is the current one: it must be
 	// quick and must not call into this package.
 	OnRate func(k Key, action string, perSecond float64)
+	// OnEvict, if set, is told each paced action of a pacer that For drops,
+	// so that what OnRate exported for it can go. It comes after the
+	// dropped pacer's last OnRate and before the first OnRate of the pacer
+	// For makes for k next. Like OnRate it is called with locks held: it
+	// must be quick and must not call into this package.
+	OnEvict func(k Key, action string)
 }
 
 // Pacers hands out one Pacer per Key.
@@ -117,6 +131,7 @@ func (ps *Pacers) For(k Key) *Pacer {
 		if now.Sub(p.lastUsed) >= ps.o.IdleAfter {
 			p.evicted = true
 			delete(ps.m, key)
+			ps.onEvict(p)
 		}
 		p.mu.Unlock()
 	}
@@ -146,6 +161,16 @@ func (ps *Pacers) For(k Key) *Pacer {
 func (ps *Pacers) onRate(k Key, action string, r float64) {
 	if ps.o.OnRate != nil {
 		ps.o.OnRate(k, action, r)
+	}
+}
+
+// onEvict tells OnEvict of p's actions. The caller holds ps.mu and p.mu.
+func (ps *Pacers) onEvict(p *Pacer) {
+	if ps.o.OnEvict == nil {
+		return
+	}
+	for action := range p.budgets {
+		ps.o.OnEvict(p.key, action)
 	}
 }
 

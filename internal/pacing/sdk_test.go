@@ -54,7 +54,7 @@ func TestPacingAgainstSimulator(t *testing.T) {
 				Faults:   ecssim.Faults{RateLimits: ecssim.RateLimits{PerAction: map[string]ecssim.Rate{describe: tc.limit}}},
 			})
 			pacer := pacing.New(pacing.Options{Rates: map[string]float64{describe: tc.start}}).
-				For(pacing.Key{AccessKeyID: creds.AccessKeyID, Endpoint: srv.URL, Region: region})
+				For(pacing.Key{Budget: "account:" + owner, Endpoint: srv.URL, Region: region})
 
 			c, err := ecs.New(ecs.Config{Region: region, Endpoint: srv.URL, Credentials: creds, Pacer: pacer, ReadTimeout: 2 * time.Second})
 			if err != nil {

@@ -268,7 +268,7 @@ func (c *client) finished(action string, start time.Time, err error) {
 	case errors.As(err, &e) && e.Code != "":
 		// The endpoint may be a tenant's own and send any code: only known
 		// codes become labels.
-		outcome = e.Code
+		outcome = metrics.Outcome(e.Code)
 	case errors.As(err, &e):
 		outcome = metrics.OutcomeUnreachable
 	case err != nil:

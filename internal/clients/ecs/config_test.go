@@ -12,6 +12,7 @@ import (
 
 func TestParseCredentials(t *testing.T) {
 	const id, secret, token = "LTAIparseKeyId", "parse-secret-value", "parse-token-value"
+	longID := "LTAI" + strings.Repeat("L", 125)
 	cases := []struct {
 		name string
 		doc  string
@@ -45,6 +46,23 @@ func TestParseCredentials(t *testing.T) {
 		{name: "a secret that is not a string", doc: `{"accessKeyId":"` + id + `","accessKeySecret":12345}`, wantErr: []string{"accessKeySecret must be a string"}},
 		{name: "conflicting spellings", doc: `{"accessKeyId":"` + id + `","access_key":"LTAIanother","accessKeySecret":"` + secret + `"}`,
 			wantErr: []string{"both accessKeyId and access_key"}},
+
+		{name: "an STS AccessKey ID", doc: `{"accessKeyId":"STS.NUparseKeyId0","accessKeySecret":"` + secret + `","securityToken":"` + token + `"}`,
+			want: ecs.Credentials{AccessKeyID: "STS.NUparseKeyId0", AccessKeySecret: secret, SecurityToken: token}},
+		{name: "an AccessKey ID of 128 characters", doc: `{"accessKeyId":"` + longID[:128] + `","accessKeySecret":"` + secret + `"}`,
+			want: ecs.Credentials{AccessKeyID: longID[:128], AccessKeySecret: secret}},
+		{name: "the ID and the secret swapped", doc: `{"accessKeyId":"` + secret + `","accessKeySecret":"` + id + `"}`,
+			wantErr: []string{"accessKeyId may hold only letters, digits and dots", "swapped"}},
+		{name: "an ID with a space", doc: `{"accessKeyId":"LTAI spaced","accessKeySecret":"` + secret + `"}`,
+			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
+		{name: "an ID with a non-ASCII letter", doc: `{"accessKeyId":"LTAIcafé","accessKeySecret":"` + secret + `"}`,
+			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
+		{name: "an ID with a slash", doc: `{"accessKeyId":"acs:ram::1:role/x","accessKeySecret":"` + secret + `"}`,
+			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
+		{name: "an ID of 129 characters", doc: `{"accessKeyId":"` + longID + `","accessKeySecret":"` + secret + `"}`,
+			wantErr: []string{"accessKeyId is longer than 128 characters"}},
+		{name: "a malformed ID under provider-upjet-alibabacloud's key", doc: `{"access_key":"LTAI_under","secret_key":"` + secret + `"}`,
+			wantErr: []string{"access_key may hold only letters, digits and dots"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,7 +81,7 @@ func TestParseCredentials(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
-			for _, v := range []string{id, secret, token, "12345", "LTAIanother"} {
+			for _, v := range []string{id, secret, token, "12345", "LTAIanother", "LTAI spaced", "LTAIcafé", "acs:ram", "LTAI_under", longID[:20]} {
 				if strings.Contains(err.Error(), v) {
 					t.Errorf("error %q echoes a value from the document", err)
 				}

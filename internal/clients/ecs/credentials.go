@@ -46,13 +46,38 @@ func redacted(secret string) string {
 type credentialField struct {
 	keys     [2]string
 	required bool
-	set      func(*Credentials, string)
+	// check, if set, says what is wrong with a value that is set, never
+	// quoting it.
+	check func(string) error
+	set   func(*Credentials, string)
 }
 
 var credentialFields = []credentialField{
-	{keys: [2]string{"accessKeyId", "access_key"}, required: true, set: func(c *Credentials, v string) { c.AccessKeyID = v }},
+	{keys: [2]string{"accessKeyId", "access_key"}, required: true, check: checkAccessKeyID, set: func(c *Credentials, v string) { c.AccessKeyID = v }},
 	{keys: [2]string{"accessKeySecret", "secret_key"}, required: true, set: func(c *Credentials, v string) { c.AccessKeySecret = v }},
 	{keys: [2]string{"securityToken", "security_token"}, set: func(c *Credentials, v string) { c.SecurityToken = v }},
+}
+
+// maxAccessKeyIDLen bounds an AccessKey ID: Alibaba Cloud's are 24 to 30
+// characters (LTAI…, STS.…).
+const maxAccessKeyIDLen = 128
+
+// checkAccessKeyID accepts 1 to maxAccessKeyIDLen ASCII letters, digits and
+// dots, which every AccessKey ID and STS AccessKey ID is. The ID is shown in
+// messages and goes into cache keys: this keeps anything else, a secret
+// pasted in its place included, out of them.
+func checkAccessKeyID(id string) error {
+	if len(id) > maxAccessKeyIDLen {
+		return fmt.Errorf("is longer than %d characters", maxAccessKeyIDLen)
+	}
+	for i := range len(id) {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
+			return errors.New("may hold only letters, digits and dots, as AccessKey IDs (LTAI…, STS.…) do: " +
+				"check that the AccessKey ID and the secret are not swapped")
+		}
+	}
+	return nil
 }
 
 // ParseCredentials reads the JSON credentials document
@@ -60,6 +85,8 @@ var credentialFields = []credentialField{
 // under provider-upjet-alibabacloud's keys {"access_key", "secret_key",
 // "security_token"}. Unknown keys are ignored; surrounding whitespace, which
 // copying a key from a console tends to add, is trimmed.
+//
+// The AccessKey ID must be 1 to 128 letters, digits and dots.
 //
 // Errors name keys but never quote the document: it holds the secret, and
 // encoding/json's syntax errors can quote input, so they are not wrapped.
@@ -74,12 +101,17 @@ func ParseCredentials(doc []byte) (Credentials, error) {
 	var c Credentials
 	var missing []string
 	for _, f := range credentialFields {
-		v, err := f.read(raw)
+		v, key, err := f.read(raw)
 		if err != nil {
 			return Credentials{}, err
 		}
 		if v == "" && f.required {
 			missing = append(missing, fmt.Sprintf("%s (or %s)", f.keys[0], f.keys[1]))
+		}
+		if v != "" && f.check != nil {
+			if err := f.check(v); err != nil {
+				return Credentials{}, fmt.Errorf("the credentials' %s %w", key, err)
+			}
 		}
 		f.set(&c, v)
 	}
@@ -89,9 +121,9 @@ func ParseCredentials(doc []byte) (Credentials, error) {
 	return c, nil
 }
 
-// read returns the field's value under whichever spelling is used; null
-// counts as absent.
-func (f credentialField) read(raw map[string]any) (string, error) {
+// read returns the field's value and the key it is under, whichever
+// spelling is used; null counts as absent.
+func (f credentialField) read(raw map[string]any) (string, string, error) {
 	var found, foundKey string
 	for _, k := range f.keys {
 		v, ok := raw[k]
@@ -100,13 +132,16 @@ func (f credentialField) read(raw map[string]any) (string, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return "", fmt.Errorf("the credentials' %s must be a string", k)
+			return "", "", fmt.Errorf("the credentials' %s must be a string", k)
 		}
 		s = strings.TrimSpace(s)
 		if foundKey != "" && s != found {
-			return "", fmt.Errorf("the credentials give both %s and %s, with different values: keep one", foundKey, k)
+			return "", "", fmt.Errorf("the credentials give both %s and %s, with different values: keep one", foundKey, k)
 		}
-		found, foundKey = s, k
+		found = s
+		if foundKey == "" {
+			foundKey = k
+		}
 	}
-	return found, nil
+	return found, foundKey, nil
 }

@@ -3,6 +3,7 @@ package ecs_test
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,9 @@ var credentialKeys = [3][2]string{
 // cannot be told from the word).
 var credentialErrorVocabulary = sync.OnceValue(func() string {
 	docs := []string{"", "not json", "{}", `{"accessKeyId":"a"}`, `{"accessKeySecret":"a"}`}
+	for _, k := range credentialKeys[0] {
+		docs = append(docs, `{"`+k+`":"-"}`, `{"`+k+`":"`+strings.Repeat("a", 129)+`"}`)
+	}
 	for _, keys := range credentialKeys {
 		docs = append(docs, `{"`+keys[0]+`":"a","`+keys[1]+`":"b"}`)
 		for _, k := range keys {
@@ -73,6 +77,9 @@ func FuzzParseCredentials(f *testing.F) {
 		"LTAIfuzzKey:fuzz-secret-value",
 		`{"accessKeyId":"LTAIfuzzKey","accessKeyId":"","accessKeySecret":"fuzz-secret-value"}`,
 		"{\"accessKeyId\":\"LTAI\xff\",\"accessKeySecret\":\"s\xc3\"}",
+		`{"accessKeyId":"fuzz-secret-value","accessKeySecret":"LTAIfuzzKey"}`,
+		`{"access_key":"STS.fuzz Key","secret_key":"fuzz-secret-value"}`,
+		`{"accessKeyId":"` + strings.Repeat("L", 129) + `","accessKeySecret":"fuzz-secret-value"}`,
 	} {
 		f.Add([]byte(doc))
 	}
@@ -95,6 +102,9 @@ func FuzzParseCredentials(f *testing.F) {
 		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
 			t.Fatalf("ParseCredentials(%q) = %v with a required field empty and no error", doc, c)
 		}
+		if !accessKeyIDPattern.MatchString(c.AccessKeyID) {
+			t.Fatalf("ParseCredentials(%q) accepted the AccessKey ID %q", doc, c.AccessKeyID)
+		}
 		// Each field must come from one of its own keys: a mix-up of ID and
 		// secret would sign with the ID and send the secret in the clear.
 		var raw map[string]any
@@ -108,6 +118,9 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+// accessKeyIDPattern is every AccessKey ID ParseCredentials may accept.
+var accessKeyIDPattern = regexp.MustCompile(`^[A-Za-z0-9.]{1,128}$`)
 
 // fromKey reports whether v is, trimmed, the string under one of keys.
 func fromKey(raw map[string]any, keys [2]string, v string) bool {

@@ -392,6 +392,29 @@ func TestMetricsHook(t *testing.T) {
 			},
 		},
 		{
+			name: "an unknown code", reason: "a code ECS is not known to send is counted as Other, not under a label the endpoint chose",
+			endpoint: func(t *testing.T) string {
+				return cannedECS(t, 400, "application/json;charset=utf-8",
+					ecsErrorBody("Made.Up."+strings.Repeat("x", 4096), "any", cannedID, "")).URL
+			},
+			call: listShares,
+			want: map[string]float64{
+				calls + "{action=" + describeAction + ",outcome=Other}": 1,
+				latency + "{action=" + describeAction + "} count":       1,
+			},
+		},
+		{
+			name: "a code claiming success", reason: "an error answer whose code is Success is not counted as a success",
+			endpoint: func(t *testing.T) string {
+				return cannedECS(t, 400, "application/json;charset=utf-8", ecsErrorBody("Success", "any", cannedID, "")).URL
+			},
+			call: listShares,
+			want: map[string]float64{
+				calls + "{action=" + describeAction + ",outcome=Other}": 1,
+				latency + "{action=" + describeAction + "} count":       1,
+			},
+		},
+		{
 			name: "unreachable", reason: "a call that got no answer is counted as Unreachable",
 			endpoint: func(t *testing.T) string {
 				srv := httptest.NewServer(http.NotFoundHandler())
@@ -434,5 +457,22 @@ func TestMetricsHook(t *testing.T) {
 				t.Errorf("%s: metrics (-want +got):\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+// TestOutcomesKnowTheClientsCodes checks that every code the client
+// explains or acts on is counted under its own name, not as Other.
+func TestOutcomesKnowTheClientsCodes(t *testing.T) {
+	for _, code := range []string{
+		ecs.CodeImageNotFound, ecs.CodeQuotaShareImageUser, ecs.CodeAccountForbidden, ecs.CodeAccountNotFound,
+		ecs.CodeBidMismatch, ecs.CodeInvalidImageStatus, ecs.CodeForbiddenRAM, ecs.CodeAccessKeyNotFound,
+		"InvalidAccessKeyId.Inactive", ecs.CodeSignatureMismatch, ecs.CodeTimestampExpired,
+		ecs.CodeServiceUnavailable, ecs.CodeInternalError, ecs.CodeMissingParameter, ecs.CodeInvalidParameter,
+		"Throttling", "Throttling.User", "Throttling.Api",
+		"InvalidSecurityToken.Expired", "InvalidSecurityToken.MismatchWithAccessKey", "InvalidSecurityToken.Malformed",
+	} {
+		if got := metrics.Outcome(code); got != code {
+			t.Errorf("metrics.Outcome(%q) = %q, want the code itself", code, got)
+		}
 	}
 }

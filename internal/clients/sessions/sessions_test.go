@@ -245,6 +245,60 @@ func TestErrorsNameTheHop(t *testing.T) {
 	}
 }
 
+// TestOIDCSendsOnlyRRSATokens checks that a token file holding anything
+// but an RRSA token, such as the Kubernetes API's service account token,
+// is refused before the token leaves the provider: the STS endpoint, which
+// a ClusterProviderConfig may name, never sees it.
+func TestOIDCSendsOnlyRRSATokens(t *testing.T) {
+	cases := []struct {
+		reason   string
+		audience string
+		raw      string // written as the token file when set, instead of a minted token
+		wantErr  string // the error's start after the hop's name; empty means a session
+		wantSent uint64 // AssumeRoleWithOIDC calls the simulator sees
+	}{
+		{reason: "an RRSA token is exchanged", audience: ecssim.DefaultOIDCClientID, wantSent: 1},
+		{reason: "the API server's token is refused and never sent", audience: "https://kubernetes.default.svc",
+			wantErr: "does not hold an RRSA token: its aud does not include sts.aliyuncs.com"},
+		{reason: "a token of another audience is refused and never sent", audience: "vault",
+			wantErr: "does not hold an RRSA token: its aud does not include sts.aliyuncs.com"},
+		{reason: "a file that is no JWT is refused and never sent", raw: "sk-some-other-credential",
+			wantErr: "does not hold an RRSA token: it is not a JSON Web Token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			e := newEnv(t)
+			tok := tc.raw
+			if tok == "" {
+				var err error
+				if tok, err = e.sim.MintOIDCToken(simtest.OIDCProvider, simtest.Subject, tc.audience, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(e.token, []byte(tok), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
+			_, err := src.Credentials(context.Background())
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("%s: Credentials: %v", tc.reason, err)
+			case tc.wantErr != "":
+				want := "oidc (" + simtest.RRSA + "): the OIDC token file " + e.token + " " + tc.wantErr
+				if err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("%s: error = %v, want one starting %q", tc.reason, err, want)
+				}
+				if err != nil && (strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), simtest.Subject) || tc.audience != "" && strings.Contains(err.Error(), tc.audience)) {
+					t.Errorf("%s: error %q quotes the token or its claims", tc.reason, err)
+				}
+			}
+			if diff := cmp.Diff(tc.wantSent, e.sim.Calls("AssumeRoleWithOIDC")); diff != "" {
+				t.Errorf("%s: AssumeRoleWithOIDC calls the STS endpoint saw (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestECSRole(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"", "node"} {

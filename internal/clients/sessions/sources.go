@@ -49,12 +49,16 @@ type OIDCTokenFile struct {
 }
 
 // OIDC returns a Source of sessions of in.RoleARN for the token in
-// in.TokenFile. Its ID is the role ARN.
+// in.TokenFile. Its ID is the role ARN. A token is sent to STS only if it
+// is an RRSA token (see checkRRSAToken).
 func OIDC(c *sts.Client, in OIDCTokenFile, opts ...Option) Source {
 	name := fmt.Sprintf("oidc (%s)", in.RoleARN)
 	return newSession(in.RoleARN, name, func(ctx context.Context) (sts.Session, error) {
 		token, err := readToken(in.TokenFile)
 		if err != nil {
+			return sts.Session{}, err
+		}
+		if err := checkRRSAToken(in.TokenFile, token); err != nil {
 			return sts.Session{}, err
 		}
 		return c.AssumeRoleWithOIDC(ctx, sts.OIDCInput{
