@@ -233,6 +233,9 @@ func TestProviderConfigValidation(t *testing.T) {
 		{reason: "an endpoint has no path", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "https://ecs.aliyuncs.com/api" }, want: "endpoint must be a URL"},
 		{reason: "only known sources", example: cluster, set: func(spec map[string]any) { creds(spec)["source"] = "InjectedIdentity" }, want: "Unsupported value"},
 		{reason: "a simulator on loopback may use http", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://127.0.0.1:8080" }},
+		{reason: "a connect timeout over 30s would hold shared workers", example: cluster, set: func(spec map[string]any) { spec["timeouts"] = map[string]any{"connect": "1h"} }, want: "timeouts.connect must be more than 0s and at most 30s"},
+		{reason: "a read timeout over 60s would hold shared workers", example: cluster, set: func(spec map[string]any) { spec["timeouts"] = map[string]any{"read": "8760h"} }, want: "timeouts.read must be more than 0s and at most 60s"},
+		{reason: "timeouts within the bounds are accepted", example: cluster, set: func(spec map[string]any) { spec["timeouts"] = map[string]any{"connect": "10s", "read": "1m"} }},
 		{reason: "localhost may use http", example: namespaced, set: func(spec map[string]any) { spec["endpoint"] = "http://localhost:8080/" }},
 		{reason: "IPv6 loopback may use http", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://[::1]:8080" }},
 		{reason: "plain http to another host would send tokens in clear", example: cluster, set: func(spec map[string]any) { spec["endpoint"] = "http://ecs.cn-hangzhou.aliyuncs.com" }, want: "endpoint uses plain http to a host that is not loopback"},
@@ -303,6 +306,34 @@ func TestProviderConfigValidation(t *testing.T) {
 		{reason: "a session shorter than STS allows", example: namespaced, set: func(spec map[string]any) {
 			spec["assumeRoleChain"] = []any{map[string]any{"roleARN": "acs:ram::1111111111111111:role/x", "durationSeconds": int64(899)}}
 		}, want: "durationSeconds"},
+		{reason: "an administrator may limit a ClusterProviderConfig to some namespaces", example: cluster, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{
+				"matchLabels": map[string]any{"team": "a"},
+				"matchExpressions": []any{
+					map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": []any{"team-a", "team-b"}},
+					map[string]any{"key": "quarantined", "operator": "DoesNotExist"},
+				},
+			}
+		}},
+		{reason: "an empty namespaceSelector selects every namespace", example: cluster, set: func(spec map[string]any) { spec["namespaceSelector"] = map[string]any{} }},
+		{reason: "a namespaceSelector operator Kubernetes does not know", example: cluster, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchExpressions": []any{map[string]any{"key": "team", "operator": "Equals", "values": []any{"a"}}}}
+		}, want: "namespaceSelector.matchExpressions[].operator must be In, NotIn, Exists or DoesNotExist"},
+		{reason: "In without values would select nothing", example: cluster, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchExpressions": []any{map[string]any{"key": "team", "operator": "In"}}}
+		}, want: "values must be non-empty for the operators In and NotIn"},
+		{reason: "Exists takes no values", example: cluster, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchExpressions": []any{map[string]any{"key": "team", "operator": "Exists", "values": []any{"a"}}}}
+		}, want: "and empty for Exists and DoesNotExist"},
+		{reason: "a namespaceSelector expression needs a key", example: cluster, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchExpressions": []any{map[string]any{"operator": "Exists"}}}
+		}, want: "key: Required value"},
+		{reason: "a namespaced ProviderConfig serves its own namespace alone: no namespaceSelector", example: namespaced, set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchLabels": map[string]any{"team": "a"}}
+		}, want: "unknown fields: spec.namespaceSelector"},
+		{reason: "a cluster-scoped ProviderConfig serves resources without a namespace: no namespaceSelector", example: "../examples/cluster/providerconfig.yaml", set: func(spec map[string]any) {
+			spec["namespaceSelector"] = map[string]any{"matchLabels": map[string]any{"team": "a"}}
+		}, want: "unknown fields: spec.namespaceSelector"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

@@ -90,13 +90,18 @@ type TLS struct {
 	CABundleSecretRef xpv2.SecretKeySelector `json:"caBundleSecretRef"`
 }
 
-// Timeouts of ECS and STS calls.
+// Timeouts of ECS and STS calls. They are bounded, so that an endpoint
+// that never answers cannot hold the provider's shared workers for long.
+// +kubebuilder:validation:XValidation:rule="!has(self.connect) || (duration(self.connect) > duration('0s') && duration(self.connect) <= duration('30s'))",message="timeouts.connect must be more than 0s and at most 30s"
+// +kubebuilder:validation:XValidation:rule="!has(self.read) || (duration(self.read) > duration('0s') && duration(self.read) <= duration('60s'))",message="timeouts.read must be more than 0s and at most 60s"
 type Timeouts struct {
-	// Connect bounds establishing a connection. Defaults to 5s.
+	// Connect bounds establishing a connection and its TLS handshake.
+	// Defaults to 5s; at most 30s.
 	// +optional
 	Connect *metav1.Duration `json:"connect,omitempty"`
-	// Read bounds a whole call, from sending the request to reading the
-	// answer. Defaults to 20s for ECS and 10s for STS.
+	// Read bounds the wait for the answer; a whole call is bounded by
+	// connect and read together. Defaults to 20s for ECS and 10s for STS;
+	// at most 60s.
 	// +optional
 	Read *metav1.Duration `json:"read,omitempty"`
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,6 +38,7 @@ import (
 	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	ecscontroller "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
@@ -67,6 +69,8 @@ func main() {
 		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per AccessKey and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
 		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per AccessKey and region; adapts like --ecs-describe-rate.").Default("10").Float64()
 
+		cacheSecrets     = app.Flag("cache-secrets", "Cache every Secret in the cluster: faster credential reads, memory grows with the cluster's Secrets. Off, each read of a credentials or CA Secret asks the API server.").Default("false").Bool()
+		tenantEndpoints  = app.Flag("tenant-endpoints", "Where namespaced ProviderConfigs, which tenants write, may send requests (endpoint and stsEndpoint), and where source RRSA may send the pod's token: comma-separated hosts, IP addresses or *.domain, each with an optional :port. ClusterProviderConfigs and cluster-scoped ProviderConfigs are the operator's and are not restricted.").Default(alisdk.DefaultTenantEndpoints).String()
 		metadataEndpoint = app.Flag("ecs-metadata-endpoint", "The ECS instance metadata service that ClusterProviderConfigs with credentials.source ECSRole ask for the instance's RAM role. Only for testing: tenants cannot choose it.").Default("http://100.100.100.200").String()
 
 		enableManagementPolicies = app.Flag("enable-management-policies", "Enable support for management policies.").Default("true").Envar("ENABLE_MANAGEMENT_POLICIES").Bool()
@@ -96,6 +100,7 @@ func main() {
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: *metricsAddr},
+		Client:  clientOptions(*cacheSecrets),
 		Cache: cache.Options{
 			SyncPeriod: syncInterval,
 			// The CRD gate watches CRDs; their schemas are large and unused.
@@ -136,14 +141,11 @@ func main() {
 		log.Info("Beta feature enabled", "flag", feature.EnableBetaManagementPolicies)
 	}
 
-	// Every ECS call names this process, so that calls in ECS's records can
-	// be traced to a provider version and to one replica.
-	userAgent := fmt.Sprintf("provider-alibabacloud-ecs/%s (pid %d)", version.Version, os.Getpid())
+	tenants, err := alisdk.ParseEndpointPolicy(*tenantEndpoints)
+	kingpin.FatalIfError(err, "Cannot read --tenant-endpoints")
+
 	e := imagesharepermission.ECSOptions{
-		NewClient: func(c ecs.Config) (ecs.Client, error) {
-			c.UserAgent = userAgent
-			return ecs.New(c)
-		},
+		NewClient:        ecs.New,
 		Coalesce:         *coalesce,
 		ListingFreshness: *listingFreshness,
 		BatchWindow:      *batchWindow,
@@ -153,7 +155,11 @@ func main() {
 	}
 	// The pod's environment reaches only ClusterProviderConfigs that ask for
 	// source RRSA, as its defaults.
-	c := config.CredentialOptions{LookupEnv: os.LookupEnv, MetadataEndpoint: *metadataEndpoint, UserAgent: userAgent}
+	// Every ECS and STS call names this process, so that calls in Alibaba
+	// Cloud's records (ActionTrail) can be traced to a provider version and
+	// to one replica.
+	userAgent := fmt.Sprintf("provider-alibabacloud-ecs/%s (pid %d)", version.Version, os.Getpid())
+	c := config.CredentialOptions{LookupEnv: os.LookupEnv, MetadataEndpoint: *metadataEndpoint, UserAgent: userAgent, TenantEndpoints: tenants}
 
 	// Safe start: Crossplane may install our managed resource definitions
 	// inactive; controllers then start only once their CRD exists. That needs
@@ -188,4 +194,16 @@ func canWatchCRDs(ctx context.Context, c client.Client) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// clientOptions reads Secrets straight from the API server unless told to
+// cache them. The provider reads only the few Secrets its configurations
+// name, but a cache would hold every Secret in the cluster from the first
+// read on: memory grows with the cluster (Helm keeps releases in Secrets of
+// up to 1 MiB), and every tenant's secret material sits in the heap.
+func clientOptions(cacheSecrets bool) client.Options {
+	if cacheSecrets {
+		return client.Options{}
+	}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }

@@ -54,7 +54,7 @@ const restPolls = 2.2
 
 // runMode runs the workload once in mode m and returns what it measured.
 func runMode(ctx context.Context, w *world, s settings, m mode, stamp string) result {
-	args := append([]string{"--poll=" + s.poll.String(), "--metrics-bind-address=" + metricsAddress}, m.args...)
+	args := append([]string{"--poll=" + s.poll.String(), "--metrics-bind-address=" + metricsAddress, devenv.TenantEndpointsFlag}, m.args...)
 	r := result{Mode: m.name, ProviderArgs: append(args, s.providerArgs...), RateLimited: m.limited, Resources: s.resources()}
 	if missing := w.missingFlags(m.args); len(missing) > 0 {
 		r.Skipped = "the provider has no " + strings.Join(missing, ", ") + " flag"

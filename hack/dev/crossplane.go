@@ -35,7 +35,7 @@ func runCrossplane(ctx context.Context, assets, out, simListen string, poll time
 	w, err := xpworld.Start(ctx, xpworld.Options{
 		Assets: assets, CoreBinary: env["CROSSPLANE_CORE"], ProviderXPKG: env["XPKG"], FunctionXPKG: env["FUNCTION_XPKG"],
 		Dir: dir, Sim: sim,
-		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0"},
+		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag},
 		FunctionArgs: []string{"--debug"},
 		Step:         step,
 	})

@@ -100,7 +100,7 @@ func run() error {
 	}
 	done()
 
-	provider, err := devenv.StartProvider(bin, cp.Kubeconfig, os.Stdout, "--debug", "--poll="+poll.String(), "--metrics-bind-address=0",
+	provider, err := devenv.StartProvider(bin, cp.Kubeconfig, os.Stdout, "--debug", "--poll="+poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag,
 		"--ecs-metadata-endpoint="+sim.MetadataURL)
 	if err != nil {
 		return err

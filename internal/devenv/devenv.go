@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/testpki"
 )
@@ -285,6 +286,13 @@ type Provider struct {
 	exited chan struct{}
 	err    error // how it exited, once exited is closed
 }
+
+// TenantEndpointsFlag admits the simulator, which serves on loopback, to
+// namespaced ProviderConfigs beside Alibaba Cloud's own endpoints, as an
+// operator admits an endpoint of its own: every world that runs the
+// provider against the simulator passes it, explicitly, since the
+// provider's default refuses loopback to tenants.
+const TenantEndpointsFlag = "--tenant-endpoints=" + alisdk.DefaultTenantEndpoints + ",127.0.0.1"
 
 // StartProvider runs the provider binary against kubeconfig with args,
 // writing its log to out.

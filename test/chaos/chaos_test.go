@@ -40,7 +40,7 @@ func TestChaos(t *testing.T) {
 	}
 
 	sup := newSupervisor(filepath.Join(work, "chaos-provider.log"),
-		"--poll="+cfg.poll.String(), "--sync=1h", "--metrics-bind-address=0")
+		"--poll="+cfg.poll.String(), "--sync=1h", "--metrics-bind-address=0", devenv.TenantEndpointsFlag)
 	if err := sup.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestLeaderElection(t *testing.T) {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}},
 		secret("crossplane-system", config, keyID, keySecret),
-		&pcv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: config}, Spec: configSpec(sim.URL, "crossplane-system", config)},
+		&pcv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: config}, Spec: pcv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: configSpec(sim.URL, "crossplane-system", config)}},
 	} {
 		if err := create(ctx, kube, o); err != nil {
 			t.Fatal(err)
@@ -64,7 +64,7 @@ func TestLeaderElection(t *testing.T) {
 
 	args := []string{"--leader-election", "--leader-election-lease-duration=" + leaseDuration.String(),
 		"--leader-election-renew-deadline=" + renewDeadline.String(), "--leader-election-retry-period=" + retryPeriod.String(), "--leader-election-namespace=" + ns,
-		"--poll=" + cfg.poll.String(), "--sync=1h", "--metrics-bind-address=0"}
+		"--poll=" + cfg.poll.String(), "--sync=1h", "--metrics-bind-address=0", devenv.TenantEndpointsFlag}
 	var replicas [2]*devenv.Provider
 	for i := range replicas {
 		logPath := filepath.Join(work, fmt.Sprintf("leader-replica-%d.log", i))

@@ -77,7 +77,7 @@ func run(m *testing.M) int {
 		Assets: env["KUBEBUILDER_ASSETS"], CoreBinary: env["CROSSPLANE_CORE"],
 		ProviderXPKG: env["XPKG"], FunctionXPKG: env["FUNCTION_XPKG"],
 		Dir: work, Sim: sim,
-		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0"},
+		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag},
 		FunctionArgs: []string{"--debug"},
 		Step: func(what string) func() {
 			begin := time.Now()

@@ -160,7 +160,7 @@ func startProvider() error {
 	// The provider's pod as ACK runs it with RRSA (the webhook's variables),
 	// on an instance whose metadata service is the simulator's.
 	provider, err = devenv.StartProviderEnv(bin, cp.Kubeconfig, rrsaEnv(), f,
-		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0",
+		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0", devenv.TenantEndpointsFlag,
 		"--ecs-metadata-endpoint="+sim.MetadataURL)
 	return err
 }

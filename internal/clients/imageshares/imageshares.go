@@ -208,6 +208,9 @@ type Shares struct {
 	client ecs.Client
 }
 
+// Close closes the scope's ECS client, once the scope is no longer used.
+func (s *Shares) Close() { s.client.Close() }
+
 // FindShare answers from the image's listing: a fresh one, the one being
 // read, or a new read. It returns nil, nil when the image exists but is not
 // shared with accountID. A share known only from our own add has a zero

@@ -16,8 +16,10 @@ func TestCache(t *testing.T) {
 	}
 	cases := map[string]struct {
 		reason     string
+		max        int
 		gets       []get
 		wantBuilds []string
+		wantDrops  []string
 	}{
 		"BuiltOncePerKey": {
 			reason:     "reconciles of one configuration reuse its client",
@@ -33,11 +35,23 @@ func TestCache(t *testing.T) {
 			reason:     "a configuration unused for the idle period is built anew; one in use is kept",
 			gets:       []get{{key: "a"}, {key: "b"}, {key: "b", after: 40 * time.Minute}, {key: "b", after: 40 * time.Minute}, {key: "a"}, {key: "b"}},
 			wantBuilds: []string{"a", "b", "a"},
+			wantDrops:  []string{"client a"},
+		},
+		"BoundedByLeastRecentlyUsed": {
+			reason:     "past the bound the least recently used entry is dropped, and freed",
+			max:        2,
+			gets:       []get{{key: "a"}, {key: "b", after: time.Second}, {key: "a", after: time.Second}, {key: "c", after: time.Second}, {key: "a", after: time.Second}, {key: "b", after: time.Second}},
+			wantBuilds: []string{"a", "b", "c", "b"},
+			wantDrops:  []string{"client b", "client c"},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := New[string](time.Hour)
+			var drops []string
+			c := New(time.Hour, func(v string) { drops = append(drops, v) })
+			if tc.max > 0 {
+				c.max = tc.max
+			}
 			now := time.Unix(1_800_000_000, 0)
 			c.now = func() time.Time { return now }
 			var builds []string
@@ -56,6 +70,9 @@ func TestCache(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantBuilds, builds); diff != "" {
 				t.Errorf("%s\nbuilds: -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.wantDrops, drops); diff != "" {
+				t.Errorf("%s\ndropped: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -2,8 +2,6 @@ package config
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"regexp"
@@ -11,8 +9,8 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/clientcache"
@@ -52,20 +50,24 @@ type CredentialOptions struct {
 	// MetadataEndpoint is the ECS instance metadata service that source
 	// ECSRole asks; empty means the real one.
 	MetadataEndpoint string
-	// UserAgent is appended to every STS call's User-Agent, as ECS calls
-	// carry it, so that ActionTrail tells which replica called.
+	// UserAgent is appended to every ECS and STS call's User-Agent, so
+	// that ActionTrail tells which replica called.
 	UserAgent string
+	// TenantEndpoints lists the hosts namespaced ProviderConfigs may send
+	// requests to, and RRSA its token; the zero value admits Alibaba
+	// Cloud's endpoints only (alisdk.DefaultTenantEndpoints).
+	TenantEndpoints alisdk.EndpointPolicy
 }
 
-// credentialSources keeps one self-renewing credential source per
-// configuration and content, so that all of a configuration's resources,
-// and its identity check, share its STS sessions: one AssumeRole per hop
-// per session, not one per reconcile.
+// credentialSources keeps what each configuration's plan builds, its
+// self-renewing credential source and STS client, so that all of a
+// configuration's resources, and its identity check, share its STS
+// sessions: one AssumeRole per hop per session, not one per reconcile.
 type credentialSources struct {
 	lookupEnv        func(string) (string, bool)
 	metadataEndpoint string
 	userAgent        string
-	cache            *clientcache.Cache[ecs.CredentialSource]
+	cache            *clientcache.Cache[*sessions.Built]
 }
 
 func newCredentialSources(o CredentialOptions) *credentialSources {
@@ -77,82 +79,37 @@ func newCredentialSources(o CredentialOptions) *credentialSources {
 		lookupEnv:        lookupEnv,
 		metadataEndpoint: o.MetadataEndpoint,
 		userAgent:        o.UserAgent,
-		cache:            clientcache.New[ecs.CredentialSource](sessionsIdleAfter),
+		cache:            clientcache.New(sessionsIdleAfter, (*sessions.Built).Close),
 	}
 }
 
-// plan is everything a configuration's credential source is built from,
-// with every default applied. Its fingerprint keys the cache, so a changed
-// ProviderConfig, Secret or environment gets new sessions by itself; it
-// holds no secret, only a hash of the fixed keys.
-type plan struct {
-	Source   string
-	Static   string
-	RRSA     *sessions.OIDCTokenFile
-	ECSRole  *string
-	Metadata string
-	Chain    []sts.AssumeRoleInput
-	STS      stsEndpoint
-
-	static    ecs.Credentials
-	caBundle  []byte
-	userAgent string
+// get returns what the plan builds, built once per fingerprint.
+func (c *credentialSources) get(p sessions.Plan) (*sessions.Built, error) {
+	return c.cache.Get(p.Fingerprint(), p.Build)
 }
 
-// stsEndpoint is sts.Endpoint with the CA bundle by its hash.
-type stsEndpoint struct {
-	URL            string
-	AllowPlainHTTP bool
-	CA             string
-	Connect        time.Duration
-	Read           time.Duration
-}
-
-// fingerprint hashes the plan's exported fields as fmt prints them. The
-// unexported ones are left out: the fixed keys and the CA bundle count by
-// their hashes (Static, STS.CA), and fmt would print the keys in clear,
-// since it cannot call their redacting String method on an unexported
-// field.
-func (p plan) fingerprint() string {
-	p.static, p.caBundle, p.userAgent = ecs.Credentials{}, nil, ""
-	return hash(fmt.Sprintf("%+v", p))
-}
-
-// get returns the credential source of a configuration, named name, whose
-// fixed keys (if its source is a credentials document) are static.
-func (c *credentialSources) get(name string, spec common.ProviderConfigSpec, static ecs.Credentials, t transport) (ecs.CredentialSource, error) {
-	p, err := c.plan(spec, static, t)
-	if err != nil {
-		return nil, err
-	}
-	return c.cache.Get(name+"/"+p.fingerprint(), p.build)
-}
-
-func (c *credentialSources) plan(spec common.ProviderConfigSpec, static ecs.Credentials, t transport) (plan, error) {
-	p := plan{Source: string(spec.Credentials.Source), static: static, caBundle: t.caBundle, userAgent: c.userAgent}
-	p.STS = stsEndpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, Connect: t.connect, Read: t.read}
-	if len(t.caBundle) > 0 {
-		p.STS.CA = hash(string(t.caBundle))
-	}
+// plan turns a configuration, owned by the object of UID owner, into the
+// plan of its credentials; static are its fixed keys, if its source is a
+// credentials document.
+func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static ecs.Credentials, t transport) (sessions.Plan, error) {
+	p := sessions.Plan{Owner: owner, Kind: sessions.BaseStatic, Static: static}
+	p.STS = sts.Endpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
+		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: c.userAgent}
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA:
 		in, err := c.rrsa(spec.Credentials.RRSA)
 		if err != nil {
-			return plan{}, err
+			return sessions.Plan{}, err
 		}
-		p.RRSA = &in
+		p.Kind, p.Static, p.RRSA = sessions.BaseRRSA, ecs.Credentials{}, in
 		if spec.STSEndpoint == nil {
 			p.STS.URL = cmp.Or(c.injectedSTSEndpoint(), p.STS.URL)
 		}
 	case common.CredentialsSourceECSRole:
-		role := ""
+		p.Kind, p.Static, p.Metadata = sessions.BaseECSRole, ecs.Credentials{}, c.metadataEndpoint
 		if r := spec.Credentials.ECSRole; r != nil && r.RoleName != nil {
-			role = *r.RoleName
+			p.ECSRole = *r.RoleName
 		}
-		p.ECSRole = &role
-		p.Metadata = c.metadataEndpoint
-	default:
-		p.Static = hash(static.AccessKeyID + "\x00" + static.AccessKeySecret + "\x00" + static.SecurityToken)
 	}
 	if spec.STSEndpoint != nil {
 		p.STS.URL = *spec.STSEndpoint
@@ -229,47 +186,4 @@ func (c *credentialSources) injectedSTSEndpoint() string {
 		endpoint = "https://" + endpoint
 	}
 	return endpoint
-}
-
-// build makes the source a plan describes: the base identity, then each
-// hop of the chain signed by the one before.
-func (p plan) build() (ecs.CredentialSource, error) {
-	var client *sts.Client
-	if p.RRSA != nil || len(p.Chain) > 0 {
-		var err error
-		if client, err = p.stsClient(); err != nil {
-			return nil, err
-		}
-	}
-	var src sessions.Source
-	switch {
-	case p.RRSA != nil:
-		src = sessions.OIDC(client, *p.RRSA)
-	case p.ECSRole != nil:
-		md, err := metadata.New(p.Metadata, 0)
-		if err != nil {
-			return nil, err
-		}
-		src = sessions.ECSRole(md, *p.ECSRole)
-	default:
-		src = sessions.Static(p.static)
-	}
-	for _, hop := range p.Chain {
-		src = sessions.AssumeRole(client, src, hop)
-	}
-	return src, nil
-}
-
-func (p plan) stsClient() (*sts.Client, error) {
-	c, err := sts.New(sts.Endpoint{URL: p.STS.URL, AllowPlainHTTP: p.STS.AllowPlainHTTP, CABundle: p.caBundle,
-		ConnectTimeout: p.STS.Connect, ReadTimeout: p.STS.Read, UserAgent: p.userAgent})
-	if err != nil {
-		return nil, fmt.Errorf("stsEndpoint: %w", err)
-	}
-	return c, nil
-}
-
-func hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -20,6 +22,7 @@ import (
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -110,10 +113,10 @@ func TestCredentialSources(t *testing.T) {
 		{
 			reason: "RRSA takes the role, provider and token file the webhook injected",
 			config: &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "pc"},
-				Spec: w.spec(func(s *common.ProviderConfigSpec) {
+				Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: w.spec(func(s *common.ProviderConfigSpec) {
 					s.STSEndpoint = nil // from ALIBABA_CLOUD_STS_ENDPOINT
 					s.Credentials.Source = common.CredentialsSourceRRSA
-				})},
+				})}},
 			env:  w.env,
 			want: assumed(simtest.ClusterAccount, "rrsa", defaultSessionName),
 		},
@@ -130,10 +133,10 @@ func TestCredentialSources(t *testing.T) {
 		{
 			reason: "RRSA then a two-hop chain acts as the last role",
 			config: &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "pc"},
-				Spec: w.spec(func(s *common.ProviderConfigSpec) {
+				Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: w.spec(func(s *common.ProviderConfigSpec) {
 					s.Credentials.Source = common.CredentialsSourceRRSA
 					s.AssumeRoleChain = chain(simtest.ExternalID)
-				})},
+				})}},
 			env:  w.env,
 			want: assumed(simtest.OwnerAccount, "hop2", defaultSessionName),
 		},
@@ -151,10 +154,10 @@ func TestCredentialSources(t *testing.T) {
 		{
 			reason: "ECSRole discovers the instance's role, and a hop builds on it",
 			config: &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "pc"},
-				Spec: w.spec(func(s *common.ProviderConfigSpec) {
+				Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: w.spec(func(s *common.ProviderConfigSpec) {
 					s.Credentials.Source = common.CredentialsSourceECSRole
 					s.AssumeRoleChain = []common.AssumeRoleHop{{RoleARN: simtest.Hop1}}
-				})},
+				})}},
 			env:  noEnv,
 			want: assumed(simtest.ClusterAccount, "hop1", defaultSessionName),
 		},
@@ -163,7 +166,7 @@ func TestCredentialSources(t *testing.T) {
 		t.Run(tc.reason, func(t *testing.T) {
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithStatusSubresource(tc.config).
 				WithObjects(tc.config, secret("team", "deployer", map[string]string{"credentials": w.deployer})).Build()
-			r := NewResolver(kube, CredentialOptions{LookupEnv: tc.env(t), MetadataEndpoint: w.url})
+			r := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback, LookupEnv: tc.env(t), MetadataEndpoint: w.url})
 			mg := namespacedShare("ClusterProviderConfig", "pc")
 			if _, ok := tc.config.(*alibabacloudv1beta1.ProviderConfig); ok {
 				mg = namespacedShare("ProviderConfig", "pc")
@@ -263,21 +266,21 @@ func TestCredentialErrors(t *testing.T) {
 		{
 			reason: "RRSA without the webhook's environment",
 			config: &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "pc"},
-				Spec: w.spec(func(s *common.ProviderConfigSpec) { s.Credentials.Source = common.CredentialsSourceRRSA })},
+				Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: w.spec(func(s *common.ProviderConfigSpec) { s.Credentials.Source = common.CredentialsSourceRRSA })}},
 			env: func(*testing.T) func(string) (string, bool) {
 				return func(string) (string, bool) { return "", false }
 			},
 			wantErr: []string{"source RRSA needs a role: set credentials.rrsa.roleARN", envRoleARN},
 		},
 		{
-			reason: "a token minted for another audience",
+			reason: "a token minted for another audience is refused before it is sent to STS",
 			config: &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "pc"},
-				Spec: w.spec(func(s *common.ProviderConfigSpec) {
+				Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: w.spec(func(s *common.ProviderConfigSpec) {
 					s.Credentials = common.ProviderCredentials{Source: common.CredentialsSourceRRSA,
 						RRSA: &common.RRSACredentials{OIDCTokenFile: ptr(w.token(t, "kubernetes.default.svc"))}}
-				})},
+				})}},
 			env:     w.env,
-			wantErr: []string{"AuthenticationFail.OIDCToken.AudienceNotMatch", "sts.aliyuncs.com"},
+			wantErr: []string{"does not hold an RRSA token", "aud does not include sts.aliyuncs.com"},
 		},
 		{
 			reason: "a namespaced ProviderConfig stored with source RRSA past the CRD",
@@ -300,7 +303,7 @@ func TestCredentialErrors(t *testing.T) {
 				WithObjects(tc.config, secret("team", "deployer", map[string]string{"credentials": w.deployer})).Build()
 			// No metadata endpoint: a namespaced configuration that reached
 			// it anyway would fail differently.
-			r := NewResolver(kube, CredentialOptions{LookupEnv: tc.env(t), MetadataEndpoint: "http://127.0.0.1:1"})
+			r := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback, LookupEnv: tc.env(t), MetadataEndpoint: "http://127.0.0.1:1"})
 			kind := "ClusterProviderConfig"
 			if _, ok := tc.config.(*alibabacloudv1beta1.ProviderConfig); ok {
 				kind = "ProviderConfig"
@@ -323,8 +326,11 @@ func TestCredentialErrors(t *testing.T) {
 
 // use resolves the configuration of a namespaced share and asks it for
 // credentials, as the ECS client's first call would.
-func use(r *Resolver, kind string) error {
-	res, err := r.Resolve(context.Background(), namespacedShare(kind, "pc"), simtest.Region)
+func use(r *Resolver, kind string) error { return useAs(r, namespacedShare(kind, "pc")) }
+
+// useAs is use for one share.
+func useAs(r *Resolver, share *ecsv1beta1.ImageSharePermission) error {
+	res, err := r.Resolve(context.Background(), share, simtest.Region)
 	if err != nil {
 		return err
 	}
@@ -361,15 +367,19 @@ func TestSessionsShared(t *testing.T) {
 		})}
 	kube := fake.NewClientBuilder().WithScheme(scheme(t)).
 		WithObjects(pc, secret("team", "deployer", map[string]string{"credentials": w.deployer})).Build()
-	r := NewResolver(kube, CredentialOptions{LookupEnv: noEnv(t)})
+	r := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback, LookupEnv: noEnv(t)})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
-	for range 100 {
+	for i := range 100 {
+		// 100 resources, as 100 workers reconcile them: one resource is
+		// never reconciled by two workers at once.
+		share := namespacedShare("ProviderConfig", "pc")
+		share.Name, share.UID = fmt.Sprintf("s-%d", i), types.UID(fmt.Sprintf("uid-%d", i))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- use(r, "ProviderConfig")
+			errs <- useAs(r, share)
 		}()
 	}
 	wg.Wait()

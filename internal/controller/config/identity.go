@@ -20,7 +20,7 @@ import (
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
@@ -41,35 +41,22 @@ const (
 	recheckVerified = 10 * time.Minute
 	recheckFailed   = time.Minute
 	identityTimeout = time.Minute
+	// maxMessage bounds the Authenticated condition's message, whatever an
+	// endpoint answered.
+	maxMessage = 1024
 )
 
 // Identity asks STS who a configuration's credentials act as, through the
-// same credential source its managed resources use.
+// same resolution, credential source and sessions its managed resources
+// use. The account it proves becomes the budget its resources' ECS calls
+// are paced by.
 func (r *Resolver) Identity(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec) (sts.Identity, error) {
 	// The region only matters to ECS, which is not called.
-	cfg, err := r.clientConfig(ctx, configName(gvk, pc), pc, spec, "")
+	_, built, err := r.resolve(ctx, gvk, pc, spec, "")
 	if err != nil {
 		return sts.Identity{}, err
 	}
-	creds := cfg.Credentials
-	if cfg.Source != nil {
-		if creds, err = cfg.Source.Credentials(ctx); err != nil {
-			return sts.Identity{}, err
-		}
-	}
-	t, err := r.transport(ctx, spec)
-	if err != nil {
-		return sts.Identity{}, err
-	}
-	p, err := r.credentials.plan(spec, ecs.Credentials{}, t)
-	if err != nil {
-		return sts.Identity{}, err
-	}
-	client, err := p.stsClient()
-	if err != nil {
-		return sts.Identity{}, err
-	}
-	return client.GetCallerIdentity(ctx, creds)
+	return built.Identity(ctx)
 }
 
 // identityReconciler runs crossplane-runtime's ProviderConfig reconciler,
@@ -136,7 +123,7 @@ func (r *identityReconciler) verify(ctx context.Context, req reconcile.Request) 
 		wait = jitter(recheckFailed)
 		r.log.Debug("Cannot verify the configuration's identity", "request", req, "error", err)
 		status.SetConditions(xpv2.Condition{Type: ConditionAuthenticated, Status: corev1.ConditionFalse,
-			Reason: reasonFailed, Message: err.Error(), LastTransitionTime: metav1.Now()})
+			Reason: reasonFailed, Message: alisdk.Clip(err.Error(), maxMessage), LastTransitionTime: metav1.Now()})
 	} else {
 		at := metav1.NewTime(now)
 		status.Identity = &common.Identity{Type: id.Type, AccountID: id.AccountID, ARN: id.ARN, PrincipalID: id.PrincipalID, VerifiedAt: &at}
@@ -163,7 +150,7 @@ func parts(obj client.Object) (*common.ProviderConfigSpec, *common.ProviderConfi
 	case *alibabacloudv1beta1.ProviderConfig:
 		return &pc.Spec, &pc.Status
 	case *alibabacloudv1beta1.ClusterProviderConfig:
-		return &pc.Spec, &pc.Status
+		return &pc.Spec.ProviderConfigSpec, &pc.Status
 	case *clusterv1beta1.ProviderConfig:
 		return &pc.Spec, &pc.Status
 	}

@@ -54,7 +54,7 @@ func TestIdentityReported(t *testing.T) {
 				WithObjects(pc, secret("team", "deployer", map[string]string{"credentials": w.deployer})).Build()
 			r := &identityReconciler{
 				usage: reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) { return reconcile.Result{}, nil }),
-				kube:  kube, resolver: NewResolver(kube, CredentialOptions{LookupEnv: noEnv(t)}),
+				kube:  kube, resolver: NewResolver(kube, CredentialOptions{TenantEndpoints: loopback, LookupEnv: noEnv(t)}),
 				gvk: alibabacloudv1beta1.ProviderConfigGroupVersionKind, log: logging.NewNopLogger(),
 				newObj:  func() client.Object { return &alibabacloudv1beta1.ProviderConfig{} },
 				checked: map[reconcile.Request]check{},

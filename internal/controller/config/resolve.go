@@ -2,6 +2,8 @@ package config
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 )
 
 // Resolver finds the provider configuration a managed resource refers to,
@@ -26,6 +29,7 @@ type Resolver struct {
 	modern      *resource.ProviderConfigUsageTracker
 	legacy      *resource.LegacyProviderConfigUsageTracker
 	credentials *credentialSources
+	endpoints   endpointRules
 }
 
 // NewResolver returns a Resolver reading through kube. One Resolver serves
@@ -37,16 +41,28 @@ func NewResolver(kube client.Client, o CredentialOptions) *Resolver {
 		modern:      resource.NewProviderConfigUsageTracker(kube, &alibabacloudv1beta1.ProviderConfigUsage{}),
 		legacy:      resource.NewLegacyProviderConfigUsageTracker(kube, &clusterv1beta1.ProviderConfigUsage{}),
 		credentials: newCredentialSources(o),
+		endpoints:   endpointRules{policy: o.TenantEndpoints},
 	}
 }
 
 // Resolved is what a managed resource's provider configuration resolves to.
 type Resolved struct {
 	ecs.Config
-	// ProviderConfig names the configuration, kind/namespace/name, so that
-	// what is kept per configuration never serves another, even one with
-	// the same credentials.
+	// ProviderConfig names the configuration, kind/namespace/name, for
+	// messages.
 	ProviderConfig string
+	// Key names exactly what the configuration's ECS client is built from:
+	// the configuration's UID, every field of its credentials plan (secrets
+	// by their hashes), the ECS client's settings and the budget. What is
+	// kept per configuration (ECS clients, listings, batches) is kept by
+	// it, so a changed field, a rotated Secret or a configuration
+	// re-created under the same name never reuses what was built before.
+	Key string
+	// Budget names whose ECS rate limits the calls count against: the
+	// account STS proved the credentials to be, once the identity check has,
+	// or the configuration alone until then. A claimed AccessKey ID never
+	// joins another's budget.
+	Budget string
 }
 
 // Resolve resolves the configuration of a managed resource of either scope:
@@ -81,7 +97,10 @@ func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, re
 		if err := r.get(ctx, types.NamespacedName{Name: ref.Name}, ref.Kind, pc); err != nil {
 			return Resolved{}, err
 		}
-		return r.resolved(ctx, alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, pc, pc.Spec, region)
+		if err := r.admitted(ctx, pc, mg.GetNamespace()); err != nil {
+			return Resolved{}, err
+		}
+		return r.resolved(ctx, alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, pc, pc.Spec.ProviderConfigSpec, region)
 	}
 	return Resolved{}, fmt.Errorf("spec.providerConfigRef.kind %q is not %s or %s", ref.Kind,
 		alibabacloudv1beta1.ProviderConfigKind, alibabacloudv1beta1.ClusterProviderConfigKind)
@@ -133,11 +152,44 @@ func tenantSafe(pc *alibabacloudv1beta1.ProviderConfig) error {
 	return nil
 }
 
-// resolved is clientConfig, named after the configuration it came from.
+// resolved resolves a configuration for ECS in region.
 func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, error) {
-	name := configName(gvk, pc)
-	cfg, err := r.clientConfig(ctx, name, pc, spec, region)
-	return Resolved{Config: cfg, ProviderConfig: name}, err
+	res, _, err := r.resolve(ctx, gvk, pc, spec, region)
+	return res, err
+}
+
+// resolve turns a configuration into what its ECS clients and its identity
+// check need, once: the ECS client's configuration and what its
+// credentials plan built.
+func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, *sessions.Built, error) {
+	res := Resolved{ProviderConfig: configName(gvk, pc)}
+	cfg, plan, err := r.clientConfig(ctx, pc, spec, region)
+	if err != nil {
+		return res, nil, err
+	}
+	built, err := r.credentials.get(plan)
+	if err != nil {
+		return res, nil, err
+	}
+	if len(plan.Chain) > 0 || plan.Kind != sessions.BaseStatic {
+		cfg.Credentials, cfg.Source = ecs.Credentials{}, built.Source
+	}
+	res.Config = cfg
+	res.Budget = "config:" + string(pc.GetUID())
+	if account := built.Account(); account != "" {
+		res.Budget = "account:" + account
+	}
+	res.Key = keyOf(plan.Fingerprint(), cfg.Fingerprint(), res.Budget)
+	return res, built, nil
+}
+
+// keyOf joins parts without ambiguity and hashes them.
+func keyOf(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		_, _ = fmt.Fprintf(h, "%d:%s;", len(p), p) // A hash takes every write.
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // configName names a configuration kind/namespace/name; the group tells the
@@ -161,27 +213,51 @@ func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind strin
 	return nil
 }
 
-// clientConfig turns a configuration into what the ECS client needs,
-// credentials included. Errors never quote the credentials.
-func (r *Resolver) clientConfig(ctx context.Context, name string, pc client.Object, spec common.ProviderConfigSpec, region string) (ecs.Config, error) {
+// clientConfig turns a configuration into what the ECS client needs and
+// the plan of its credentials. Errors never quote the credentials.
+func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec common.ProviderConfigSpec, region string) (ecs.Config, sessions.Plan, error) {
 	// A namespaced ProviderConfig is checked before anything is read: it
-	// must not reach other namespaces' Secrets or the pod's identity.
+	// must not reach other namespaces' Secrets, the pod's identity, or
+	// hosts the operator has not admitted.
 	if tenant, ok := pc.(*alibabacloudv1beta1.ProviderConfig); ok {
 		if err := tenantSafe(tenant); err != nil {
-			return ecs.Config{}, err
+			return ecs.Config{}, sessions.Plan{}, err
+		}
+		if err := r.endpoints.tenant(tenant, region); err != nil {
+			return ecs.Config{}, sessions.Plan{}, err
 		}
 	}
 	t, err := r.transport(ctx, spec)
 	if err != nil {
-		return ecs.Config{}, err
+		return ecs.Config{}, sessions.Plan{}, err
 	}
 	cfg := ecs.Config{Region: region, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
-		ConnectTimeout: t.connect, ReadTimeout: t.read}
+		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: r.credentials.userAgent}
 	if spec.Endpoint != nil {
 		cfg.Endpoint = *spec.Endpoint
 	}
-	cfg.Credentials, cfg.Source, err = r.signer(ctx, name, spec, t)
-	return cfg, err
+	var static ecs.Credentials
+	switch spec.Credentials.Source {
+	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
+	default:
+		if static, err = r.document(ctx, spec.Credentials); err != nil {
+			return ecs.Config{}, sessions.Plan{}, err
+		}
+		cfg.Credentials = static
+	}
+	plan, err := r.credentials.plan(string(pc.GetUID()), spec, static, t)
+	if err != nil {
+		return ecs.Config{}, sessions.Plan{}, err
+	}
+	// The service account token goes to STS only, wherever the
+	// configuration came from: an RRSA exchange's STS endpoint must pass the
+	// rules a tenant's endpoints do.
+	if plan.Kind == sessions.BaseRRSA {
+		if err := r.endpoints.rrsa(plan.STS.URL); err != nil {
+			return ecs.Config{}, sessions.Plan{}, err
+		}
+	}
+	return cfg, plan, nil
 }
 
 // transport is how a configuration reaches its endpoints, ECS and STS alike.
@@ -204,28 +280,22 @@ func (r *Resolver) transport(ctx context.Context, spec common.ProviderConfigSpec
 	if to := spec.Timeouts; to != nil && to.Read != nil {
 		t.read = to.Read.Duration
 	}
+	// The CRD says so too; this catches objects stored before it did.
+	switch {
+	case t.connect < 0 || t.connect > maxConnectTimeout:
+		return transport{}, fmt.Errorf("spec.timeouts.connect %s is not from 0s to %s: shorten it", t.connect, maxConnectTimeout)
+	case t.read < 0 || t.read > maxReadTimeout:
+		return transport{}, fmt.Errorf("spec.timeouts.read %s is not from 0s to %s: shorten it", t.read, maxReadTimeout)
+	}
 	return t, nil
 }
 
-// signer returns what signs the configuration's calls: the fixed keys of a
-// credentials document when no STS call is needed, or else the
-// configuration's shared, self-renewing credential source.
-func (r *Resolver) signer(ctx context.Context, name string, spec common.ProviderConfigSpec, t transport) (ecs.Credentials, ecs.CredentialSource, error) {
-	var static ecs.Credentials
-	switch spec.Credentials.Source {
-	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
-	default:
-		var err error
-		if static, err = r.document(ctx, spec.Credentials); err != nil {
-			return ecs.Credentials{}, nil, err
-		}
-		if len(spec.AssumeRoleChain) == 0 {
-			return static, nil, nil
-		}
-	}
-	src, err := r.credentials.get(name, spec, static, t)
-	return ecs.Credentials{}, src, err
-}
+// The longest timeouts a configuration may set: a call to an endpoint that
+// never answers holds one of the workers every configuration shares.
+const (
+	maxConnectTimeout = 30 * time.Second
+	maxReadTimeout    = time.Minute
+)
 
 // document reads and parses a credentials document from a Secret, the
 // provider's environment or its filesystem.

@@ -87,6 +87,12 @@ func spec(endpoint, secretNS string) common.ProviderConfigSpec {
 	}
 }
 
+// clusterSpec is spec for a ClusterProviderConfig, without a
+// namespaceSelector: it admits every namespace.
+func clusterSpec(endpoint, secretNS string) alibabacloudv1beta1.ClusterProviderConfigSpec {
+	return alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: spec(endpoint, secretNS)}
+}
+
 func namespacedShare(kind, pc string) *ecsv1beta1.ImageSharePermission {
 	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s", UID: "uid-1"}}
 	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: kind, Name: pc}
@@ -109,7 +115,7 @@ func TestCredentialStyles(t *testing.T) {
 			pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).
 				WithObjects(pc, secret("team", "creds", map[string]string{"credentials": doc})).Build()
-			cfg, err := NewResolver(kube, CredentialOptions{}).Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
+			cfg, err := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback}).Resolve(context.Background(), namespacedShare("ProviderConfig", "pc"), region)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +178,7 @@ func TestResolve(t *testing.T) {
 		{
 			name: "ClusterProviderConfig with a Secret in another namespace",
 			objects: []client.Object{
-				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": good}),
 			},
 			resolve: func(r *Resolver) (Resolved, error) {
@@ -199,7 +205,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name:    "missing Secret",
-			objects: []client.Object{&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")}},
+			objects: []client.Object{&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")}},
 			resolve: func(r *Resolver) (Resolved, error) {
 				return r.Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region)
 			},
@@ -208,7 +214,7 @@ func TestResolve(t *testing.T) {
 		{
 			name: "Secret without the key",
 			objects: []client.Object{
-				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"other": good}),
 			},
 			resolve: func(r *Resolver) (Resolved, error) {
@@ -219,7 +225,7 @@ func TestResolve(t *testing.T) {
 		{
 			name: "malformed credentials",
 			objects: []client.Object{
-				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
 				secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId": "` + keyID + `", "secret": "` + keySecret + `"}`}),
 			},
 			resolve: func(r *Resolver) (Resolved, error) {
@@ -321,7 +327,7 @@ func TestResolve(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(tc.objects...).Build()
-			cfg, err := tc.resolve(NewResolver(kube, CredentialOptions{}))
+			cfg, err := tc.resolve(NewResolver(kube, CredentialOptions{TenantEndpoints: loopback}))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -352,10 +358,10 @@ func TestResolve(t *testing.T) {
 func TestUsageTracked(t *testing.T) {
 	endpoint := simulator(t)
 	kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
-		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "crossplane-system")},
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
 		secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
 	).Build()
-	if _, err := NewResolver(kube, CredentialOptions{}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
+	if _, err := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
 		t.Fatal(err)
 	}
 	usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
@@ -375,13 +381,13 @@ func TestResolvedNamesTheConfiguration(t *testing.T) {
 	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
 	kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
 		&alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "default"}, Spec: spec(endpoint, "team")},
-		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "team")},
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "team")},
 		&clusterv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: spec(endpoint, "team")},
 		secret("team", "creds", map[string]string{"credentials": good}),
 	).Build()
 	clusterShare := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "s", UID: "uid-2"}}
 	clusterShare.Spec.ProviderConfigReference = &xpv2.Reference{Name: "default"}
-	r := NewResolver(kube, CredentialOptions{})
+	r := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback})
 	var got []string
 	for _, mg := range []resource.Managed{namespacedShare("ProviderConfig", "default"), namespacedShare("ClusterProviderConfig", "default"), clusterShare} {
 		res, err := r.Resolve(context.Background(), mg, region)

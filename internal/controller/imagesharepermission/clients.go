@@ -51,6 +51,8 @@ type shareClient interface {
 	FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error)
 	AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error
 	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
+	// Close frees the client's connections once it is dropped.
+	Close()
 }
 
 var (
@@ -59,8 +61,8 @@ var (
 )
 
 // ecsClients hands out one shareClient per resolved configuration, built
-// once and kept while it is used, with the pacer of its AccessKey and
-// region and, when coalescing, its view of the shared listings and batches.
+// once and kept while it is used, with the pacer of its budget and region
+// and, when coalescing, its view of the shared listings and batches.
 type ecsClients struct {
 	newClient NewClientFn
 	pacers    *pacing.Pacers
@@ -73,11 +75,14 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 	c := &ecsClients{
 		newClient: o.NewClient,
 		metrics:   o.Metrics,
-		cache:     clientcache.New[shareClient](clientIdleAfter),
+		cache:     clientcache.New(clientIdleAfter, shareClient.Close),
 		pacers: pacing.New(pacing.Options{
 			Rates: map[string]float64{ecs.ActionDescribe: o.DescribeRate, ecs.ActionModify: o.ModifyRate},
 			OnRate: func(k pacing.Key, action string, perSecond float64) {
-				o.Metrics.PacedRate(action, k.Region, k.AccessKeyID, perSecond)
+				o.Metrics.PacedRate(action, k.Region, k.Budget, k.Endpoint, perSecond)
+			},
+			OnEvict: func(k pacing.Key, action string) {
+				o.Metrics.PacerGone(action, k.Region, k.Budget, k.Endpoint)
 			},
 		}),
 	}
@@ -91,22 +96,14 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 	return c
 }
 
-// For returns the client of a resolved configuration. The key holds the
-// configuration's name and everything the client is built from, so a
+// For returns the client of a resolved configuration. Its key is
+// everything the client is built from (see config.Resolved.Key), so a
 // changed ProviderConfig or Secret gets a new client, and no configuration
-// ever gets another's, nor its listings.
+// ever gets another's, nor its listings, nor its pacer.
 func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
-	key := r.ProviderConfig + "/" + r.Fingerprint()
-	return c.cache.Get(key, func() (shareClient, error) {
+	return c.cache.Get(r.Key, func() (shareClient, error) {
 		cfg := r.Config
-		// ECS limits calls per account; an STS source's ID names its
-		// principal as the AccessKey ID of fixed keys does, while the
-		// session's own key changes at every refresh.
-		principal := cfg.Credentials.AccessKeyID
-		if cfg.Source != nil {
-			principal = cfg.Source.ID()
-		}
-		cfg.Pacer = c.pacers.For(pacing.Key{AccessKeyID: principal, Endpoint: cfg.Endpoint, Region: cfg.Region})
+		cfg.Pacer = c.pacers.For(pacing.Key{Budget: r.Budget, Endpoint: cfg.Endpoint, Region: cfg.Region})
 		cfg.Metrics = c.metrics
 		client, err := c.newClient(cfg)
 		if err != nil {
@@ -115,6 +112,6 @@ func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 		if c.coalescer == nil {
 			return client, nil
 		}
-		return c.coalescer.For(key, client), nil
+		return c.coalescer.For(r.Key, client), nil
 	})
 }

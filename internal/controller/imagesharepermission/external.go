@@ -21,6 +21,7 @@ import (
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 )
 
@@ -105,11 +106,33 @@ func (e *external) Delete(ctx context.Context, cr shareResource) (managed.Extern
 // again; the reconciler's requeue then waits exactly that long.
 func (e *external) failed(cr shareResource, err error) error {
 	if err == nil || e.throttled == nil || !ecs.IsThrottled(err) {
-		return err
+		return bounded(err)
 	}
 	d := e.throttled(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}})
-	return fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC"))
+	return bounded(fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC")))
 }
+
+// maxMessage bounds an error's text where it becomes a condition's message
+// and an event's: the clients already clip what an endpoint says, and this
+// bounds whatever else an error gathers on its way.
+const maxMessage = 1024
+
+// bounded is err with its text cut to maxMessage; errors.Is and errors.As
+// still see err.
+func bounded(err error) error {
+	if err == nil || len(err.Error()) <= maxMessage {
+		return err
+	}
+	return boundedError{err: err, text: alisdk.Clip(err.Error(), maxMessage)}
+}
+
+type boundedError struct {
+	err  error
+	text string
+}
+
+func (b boundedError) Error() string { return b.text }
+func (b boundedError) Unwrap() error { return b.err }
 
 // Disconnect has nothing to release: the SDK keeps no per-client state.
 func (e *external) Disconnect(context.Context) error { return nil }

@@ -49,11 +49,11 @@ type connector struct {
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
 	cfg, err := c.resolver.Resolve(ctx, cr, cr.GetParameters().Region)
 	if err != nil {
-		return nil, err
+		return nil, bounded(err)
 	}
 	shares, err := c.clients.For(cfg)
 	if err != nil {
-		return nil, err
+		return nil, bounded(err)
 	}
 	return &external{shares: shares, throttled: c.throttled}, nil
 }

@@ -39,8 +39,8 @@ type ProviderConfigList struct {
 }
 
 // A ClusterProviderConfig configures how namespaced Alibaba Cloud managed
-// resources in any namespace reach ECS. Its credentials Secret may be in any
-// namespace.
+// resources reach ECS, in every namespace its namespaceSelector admits (all,
+// without one). Its credentials Secret may be in any namespace.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
@@ -52,8 +52,31 @@ type ClusterProviderConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   common.ProviderConfigSpec   `json:"spec"`
+	Spec   ClusterProviderConfigSpec   `json:"spec"`
 	Status common.ProviderConfigStatus `json:"status,omitempty"`
+}
+
+// ClusterProviderConfigSpec is how to reach ECS, as for every provider
+// configuration kind, and which namespaces may use it. Only this kind has
+// a namespaceSelector: a namespaced ProviderConfig serves its own namespace
+// alone, and a cluster-scoped ProviderConfig serves cluster-scoped
+// resources, which have no namespace.
+type ClusterProviderConfigSpec struct {
+	common.ProviderConfigSpec `json:",inline"`
+
+	// NamespaceSelector selects the namespaces whose managed resources may
+	// use this ClusterProviderConfig, by the namespaces' labels; the
+	// provider refuses a resource in any other namespace. Without it every
+	// namespace may, as before the field existed; an empty selector ({})
+	// selects every namespace too. Set it on a ClusterProviderConfig with
+	// credentials not every tenant may use, and let only cluster
+	// administrators label namespaces. The label kubernetes.io/metadata.name,
+	// which Kubernetes sets to each namespace's name, selects namespaces by
+	// name. The provider needs get, list and watch on namespaces to check it.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector.matchExpressions[].operator must be In, NotIn, Exists or DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="namespaceSelector.matchExpressions[].values must be non-empty for the operators In and NotIn, and empty for Exists and DoesNotExist"
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
 // +kubebuilder:object:root=true
