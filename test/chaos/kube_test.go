@@ -181,7 +181,7 @@ func (w world) configObjects(endpoint string) []client.Object {
 		secret(nsA, "ram-denied", w.ramKeyID, w.ramKeySecret),
 		secret(system, "tenant-b", b.keyID, b.secret),
 		&clusterpcv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: pcTenantB}, Spec: configSpec(endpoint, system, "tenant-b")},
-		&pcv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: pcTenantB}, Spec: configSpec(endpoint, system, "tenant-b")},
+		&pcv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: pcTenantB}, Spec: pcv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: configSpec(endpoint, system, "tenant-b")}},
 	}
 	for _, pc := range []struct{ name, secret string }{{pcTenantA, "tenant-a"}, {pcWrongKey, "wrong-key"}, {pcRAMDenied, "ram-denied"}} {
 		objs = append(objs, &pcv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: pc.name}, Spec: configSpec(endpoint, nsA, pc.secret)})
