@@ -6,7 +6,10 @@
 // calls, how long deleting them takes, and the provider's memory and CPU.
 // It does so once per mode: the provider's defaults ("shared"), the same
 // with sharing and batching switched off ("unshared", the baseline), and
-// the defaults with ECS's rate limits lifted ("unlimited").
+// the defaults with ECS's rate limits lifted ("unlimited"). With -secrets N
+// it measures something else instead: the provider's peak memory in a
+// cluster holding N Secrets it never reads, with and without
+// --cache-secrets (secrets.go).
 //
 // These are figures, not verdicts: the targets are marked met or
 // missed, and the exit status only says whether every mode ran to the end.
@@ -58,6 +61,9 @@ type settings struct {
 	providerArgs []string
 	// timeout bounds each wait: for the provider, for Ready, for deletion.
 	timeout time.Duration
+	// secrets, when not 0, makes the run the Secrets measurement
+	// (secrets.go) instead of the modes.
+	secrets int
 }
 
 func (s settings) resources() int { return s.images * s.accounts }
@@ -92,6 +98,8 @@ func parseSettings(args []string) (settings, error) {
 	fs.StringVar(&s.out, "out", "", "where to write the figures and the provider logs (default _output/bench)")
 	extra := fs.String("provider-args", "", "more provider flags for every mode, separated by spaces")
 	fs.DurationVar(&s.timeout, "timeout", 30*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
+	fs.IntVar(&s.secrets, "secrets", 0, "instead of the modes, create this many unrelated 4 KiB Secrets and compare the provider's peak RSS with --cache-secrets (before) and without (after, the default), "+
+		"each with a few shares through one ProviderConfig (-images, -accounts and -modes do not apply)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -105,6 +113,8 @@ func parseSettings(args []string) (settings, error) {
 		return s, errors.New("-describe-rate and -modify-rate must be positive")
 	case s.latency < 0 || s.jitter < 0 || s.poll <= 0 || s.timeout <= 0:
 		return s, errors.New("-latency and -jitter must not be negative; -poll and -timeout must be positive")
+	case s.secrets < 0:
+		return s, errors.New("-secrets must not be negative")
 	}
 	for name := range strings.SplitSeq(*modeList, ",") {
 		i := slices.IndexFunc(modes, func(m mode) bool { return m.name == strings.TrimSpace(name) })
@@ -151,6 +161,9 @@ func run() error {
 
 	started := time.Now()
 	stamp := started.Format("20060102-150405")
+	if s.secrets > 0 {
+		return runSecrets(ctx, w, s, stamp)
+	}
 	var results []result
 	for _, m := range s.modes {
 		results = append(results, runMode(ctx, w, s, m, stamp))
