@@ -81,12 +81,18 @@ func (r *Resolver) Resolve(ctx context.Context, mg resource.Managed, region stri
 // namespaced resolves the ProviderConfig (in the resource's namespace) or
 // ClusterProviderConfig of a namespaced managed resource.
 func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string) (Resolved, error) {
-	if err := r.modern.Track(ctx, mg); err != nil {
-		return Resolved{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+	track := func() error {
+		if err := r.modern.Track(ctx, mg); err != nil {
+			return fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+		}
+		return nil
 	}
 	ref := mg.GetProviderConfigReference()
 	switch ref.Kind {
 	case alibabacloudv1beta1.ProviderConfigKind:
+		if err := track(); err != nil {
+			return Resolved{}, err
+		}
 		pc := &alibabacloudv1beta1.ProviderConfig{}
 		if err := r.get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, ref.Kind, pc); err != nil {
 			return Resolved{}, err
@@ -97,7 +103,12 @@ func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, re
 		if err := r.get(ctx, types.NamespacedName{Name: ref.Name}, ref.Kind, pc); err != nil {
 			return Resolved{}, err
 		}
+		// A resource the configuration does not admit is no user of it:
+		// it must not keep the configuration from being deleted.
 		if err := r.admitted(ctx, pc, mg.GetNamespace()); err != nil {
+			return Resolved{}, err
+		}
+		if err := track(); err != nil {
 			return Resolved{}, err
 		}
 		return r.resolved(ctx, alibabacloudv1beta1.ClusterProviderConfigGroupVersionKind, pc, pc.Spec.ProviderConfigSpec, region)

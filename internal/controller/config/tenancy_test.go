@@ -143,7 +143,8 @@ func TestNamespaceSelector(t *testing.T) {
 					return c.Get(ctx, key, obj, opts...)
 				}})
 			}
-			res, err := NewResolver(b.Build(), CredentialOptions{}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "shared"), region)
+			kube := b.Build()
+			res, err := NewResolver(kube, CredentialOptions{}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "shared"), region)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -153,6 +154,15 @@ func TestNamespaceSelector(t *testing.T) {
 			}
 			if err == nil && res.Credentials.AccessKeyID != keyID {
 				t.Errorf("%s\nadmitted, but resolved %+v", tc.reason, res.Config)
+			}
+			// Only an admitted resource is a user of the configuration: a
+			// refused one must not keep it from being deleted.
+			usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
+			if err := kube.List(context.Background(), usages); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(err == nil, len(usages.Items) == 1); diff != "" {
+				t.Errorf("%s\nthe resource is recorded as a user exactly when admitted: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
