@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -22,7 +23,7 @@ const (
 	imageID  = "m-test0001"
 )
 
-var creds = ecs.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret"}
+var creds = credentials.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret"}
 
 // TestPacingAgainstSimulator runs calls from several goroutines through one
 // client and its pacer against a simulator that throttles past a rate.

@@ -19,6 +19,7 @@ import (
 	credential "github.com/aliyun/credentials-go/credentials"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
@@ -77,20 +78,6 @@ type Pacer interface {
 	Done(action string, throttled bool)
 }
 
-// CredentialSource gives credentials that rotate, such as an STS session.
-// The client asks it before every call; it must answer from memory while its
-// credentials are fresh, because every ECS call waits for it.
-type CredentialSource interface {
-	// Credentials returns the credentials to call with now.
-	Credentials(ctx context.Context) (Credentials, error)
-	// Refused says that ECS refused c as expired, revoked or unknown, so that
-	// the source fetches new ones rather than handing out c again.
-	Refused(c Credentials)
-	// ID names the source stably and without any secret, for cache keys and
-	// messages.
-	ID() string
-}
-
 type client struct {
 	// sdks holds an SDK client per call slot this Client has used.
 	sdks   *alisdk.SDKClients[*ecssdk.Client]
@@ -103,7 +90,7 @@ type client struct {
 	// fixed signs every call of a client without a source.
 	fixed credential.Credential
 	// source, if set, gives each call's credentials.
-	source  CredentialSource
+	source  credentials.Source
 	pacer   Pacer
 	metrics *metrics.ECS
 }
@@ -145,7 +132,7 @@ func New(cfg Config) (Client, error) {
 		return nil, err
 	}
 	c := &client{sdks: sdks, region: cfg.Region, source: cfg.Source, pacer: cfg.Pacer, metrics: cfg.Metrics,
-		host: sdks.Endpoint(), redact: redactor(cfg.Credentials)}
+		host: sdks.Endpoint(), redact: credentials.Redactor(cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)}
 	if cfg.Source == nil {
 		c.fixed = alisdk.Credential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
 	}
@@ -156,22 +143,11 @@ func New(cfg Config) (Client, error) {
 // their deadlines; the client is not used after.
 func (c *client) Close() { c.sdks.Close() }
 
-// redactor removes creds' secret and token from text.
-func redactor(creds Credentials) *strings.Replacer {
-	var secrets []string
-	for _, s := range []string{creds.AccessKeySecret, creds.SecurityToken} {
-		if s != "" {
-			secrets = append(secrets, s, redactedText)
-		}
-	}
-	return strings.NewReplacer(secrets...)
-}
-
 // callCreds are the credentials of one call with a source, and how to keep
 // them out of its messages. nil for a client with fixed credentials, whose
 // SDK clients carry them.
 type callCreds struct {
-	creds  Credentials
+	creds  credentials.Credentials
 	redact *strings.Replacer
 }
 
@@ -222,7 +198,7 @@ func (c *client) credentials(ctx context.Context, action string) (*callCreds, er
 	if err != nil {
 		return nil, fmt.Errorf("%s not called: no credentials from %s: %w", action, c.source.ID(), err)
 	}
-	return &callCreds{creds: creds, redact: redactor(creds)}, nil
+	return &callCreds{creds: creds, redact: credentials.Redactor(creds.AccessKeySecret, creds.SecurityToken)}, nil
 }
 
 // attempt makes one SDK call, bounded by ctx: when ctx ends, the call's

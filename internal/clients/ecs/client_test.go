@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -26,7 +27,7 @@ func TestFindShare(t *testing.T) {
 	cases := []struct {
 		name      string
 		edit      func(*ecssim.Config)
-		creds     *ecs.Credentials // default ownerCreds
+		creds     *credentials.Credentials // default ownerCreds
 		image     string
 		account   string
 		wantFound bool

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
@@ -36,10 +37,10 @@ type Config struct {
 	CABundle []byte
 	// Credentials are fixed keys. Exactly one of Credentials and Source is
 	// set.
-	Credentials Credentials
+	Credentials credentials.Credentials
 	// Source gives the credentials of each call, for keys that rotate (STS
 	// sessions). Exactly one of Credentials and Source is set.
-	Source CredentialSource
+	Source credentials.Source
 	// ConnectTimeout bounds establishing a connection; 0 means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -71,7 +72,7 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("the region %q is not a region id such as cn-hangzhou", c.Region))
 	}
 	switch {
-	case c.Source != nil && c.Credentials != (Credentials{}):
+	case c.Source != nil && c.Credentials != (credentials.Credentials{}):
 		errs = append(errs, errors.New("set either credentials or a credential source, not both"))
 	case c.Source == nil && (c.Credentials.AccessKeyID == "" || c.Credentials.AccessKeySecret == ""):
 		errs = append(errs, errors.New("the credentials need both an AccessKey ID and an AccessKey secret"))

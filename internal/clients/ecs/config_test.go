@@ -6,104 +6,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 )
 
-func TestParseCredentials(t *testing.T) {
-	const id, secret, token = "LTAIparseKeyId", "parse-secret-value", "parse-token-value"
-	longID := "LTAI" + strings.Repeat("L", 125)
-	cases := []struct {
-		name string
-		doc  string
-		want ecs.Credentials
-		// wantErr lists what the error must say; empty means no error.
-		wantErr []string
-	}{
-		{name: "this provider's keys", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `"}`,
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
-		{name: "with a token", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `","securityToken":"` + token + `"}`,
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}},
-		{name: "provider-upjet-alibabacloud's keys", doc: `{"access_key":"` + id + `","secret_key":"` + secret + `","security_token":"` + token + `"}`,
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token}},
-		{name: "unknown keys and whitespace tolerated", doc: " {\"accessKeyId\":\" " + id + "\\n\",\"accessKeySecret\":\"" + secret + "\",\"region\":\"cn-hangzhou\",\"note\":{\"a\":1}}\n",
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
-		{name: "the same value under both spellings", doc: `{"accessKeyId":"` + id + `","access_key":"` + id + `","accessKeySecret":"` + secret + `"}`,
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
-		{name: "null token is absent", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret + `","securityToken":null}`,
-			want: ecs.Credentials{AccessKeyID: id, AccessKeySecret: secret}},
-
-		{name: "missing secret", doc: `{"accessKeyId":"` + id + `"}`, wantErr: []string{"accessKeySecret (or secret_key)"}},
-		{name: "missing id", doc: `{"secret_key":"` + secret + `"}`, wantErr: []string{"accessKeyId (or access_key)"}},
-		{name: "empty secret", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"  "}`, wantErr: []string{"accessKeySecret (or secret_key)"}},
-		{name: "empty object", doc: `{}`, wantErr: []string{"accessKeyId (or access_key) and accessKeySecret (or secret_key)"}},
-		{name: "empty document", doc: "", wantErr: []string{"empty"}},
-		{name: "whitespace document", doc: " \n", wantErr: []string{"empty"}},
-		{name: "not JSON", doc: id + ":" + secret, wantErr: []string{"not a JSON object"}},
-		{name: "truncated JSON", doc: `{"accessKeyId":"` + id + `","accessKeySecret":"` + secret, wantErr: []string{"not a JSON object"}},
-		{name: "JSON array", doc: `["` + id + `","` + secret + `"]`, wantErr: []string{"not a JSON object"}},
-		{name: "JSON null", doc: `null`, wantErr: []string{"not a JSON object"}},
-		{name: "a secret that is not a string", doc: `{"accessKeyId":"` + id + `","accessKeySecret":12345}`, wantErr: []string{"accessKeySecret must be a string"}},
-		{name: "conflicting spellings", doc: `{"accessKeyId":"` + id + `","access_key":"LTAIanother","accessKeySecret":"` + secret + `"}`,
-			wantErr: []string{"both accessKeyId and access_key"}},
-
-		{name: "an STS AccessKey ID", doc: `{"accessKeyId":"STS.NUparseKeyId0","accessKeySecret":"` + secret + `","securityToken":"` + token + `"}`,
-			want: ecs.Credentials{AccessKeyID: "STS.NUparseKeyId0", AccessKeySecret: secret, SecurityToken: token}},
-		{name: "an AccessKey ID of 128 characters", doc: `{"accessKeyId":"` + longID[:128] + `","accessKeySecret":"` + secret + `"}`,
-			want: ecs.Credentials{AccessKeyID: longID[:128], AccessKeySecret: secret}},
-		{name: "the ID and the secret swapped", doc: `{"accessKeyId":"` + secret + `","accessKeySecret":"` + id + `"}`,
-			wantErr: []string{"accessKeyId may hold only letters, digits and dots", "swapped"}},
-		{name: "an ID with a space", doc: `{"accessKeyId":"LTAI spaced","accessKeySecret":"` + secret + `"}`,
-			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
-		{name: "an ID with a non-ASCII letter", doc: `{"accessKeyId":"LTAIcafé","accessKeySecret":"` + secret + `"}`,
-			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
-		{name: "an ID with a slash", doc: `{"accessKeyId":"acs:ram::1:role/x","accessKeySecret":"` + secret + `"}`,
-			wantErr: []string{"accessKeyId may hold only letters, digits and dots"}},
-		{name: "an ID of 129 characters", doc: `{"accessKeyId":"` + longID + `","accessKeySecret":"` + secret + `"}`,
-			wantErr: []string{"accessKeyId is longer than 128 characters"}},
-		{name: "a malformed ID under provider-upjet-alibabacloud's key", doc: `{"access_key":"LTAI_under","secret_key":"` + secret + `"}`,
-			wantErr: []string{"access_key may hold only letters, digits and dots"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ecs.ParseCredentials([]byte(tc.doc))
-			if len(tc.wantErr) == 0 {
-				if err != nil || got != tc.want {
-					t.Fatalf("ParseCredentials = %#v, %v; want %#v", got, err, tc.want)
-				}
-				return
+func TestConfigIsRedacted(t *testing.T) {
+	sts := credentials.Credentials{AccessKeyID: "LTAIshownKeyId", AccessKeySecret: "hidden-secret", SecurityToken: "hidden-token"}
+	cfg := ecs.Config{Region: region, Credentials: sts}
+	for _, v := range []any{cfg, &cfg} {
+		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+			text := fmt.Sprintf(format, v)
+			if strings.Contains(text, sts.AccessKeySecret) || strings.Contains(text, sts.SecurityToken) {
+				t.Errorf("%s of %T leaks a credential: %s", format, v, text)
 			}
-			if err == nil {
-				t.Fatalf("ParseCredentials = %#v, want an error", got)
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-			for _, v := range []string{id, secret, token, "12345", "LTAIanother", "LTAI spaced", "LTAIcafé", "acs:ram", "LTAI_under", longID[:20]} {
-				if strings.Contains(err.Error(), v) {
-					t.Errorf("error %q echoes a value from the document", err)
-				}
-			}
-		})
-	}
-}
-
-func TestCredentialsAreRedacted(t *testing.T) {
-	sts := ecs.Credentials{AccessKeyID: "LTAIshownKeyId", AccessKeySecret: "hidden-secret", SecurityToken: "hidden-token"}
-	ak := ecs.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret}
-	for _, creds := range []ecs.Credentials{sts, ak} {
-		cfg := ecs.Config{Region: region, Credentials: creds}
-		for _, v := range []any{creds, &creds, cfg, &cfg} {
-			for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
-				text := fmt.Sprintf(format, v)
-				if strings.Contains(text, sts.AccessKeySecret) || strings.Contains(text, sts.SecurityToken) {
-					t.Errorf("%s of %T leaks a credential: %s", format, v, text)
-				}
-				if !strings.Contains(text, creds.AccessKeyID) {
-					t.Errorf("%s of %T hides the AccessKey ID, which identifies the key: %s", format, v, text)
-				}
+			if !strings.Contains(text, sts.AccessKeyID) {
+				t.Errorf("%s of %T hides the AccessKey ID, which identifies the key: %s", format, v, text)
 			}
 		}
 	}
@@ -123,7 +41,7 @@ func TestNewValidates(t *testing.T) {
 		{name: "STS credentials", edit: func(c *ecs.Config) { c.Credentials = stsCreds }},
 		{name: "no region", edit: func(c *ecs.Config) { c.Region = "" }, wantErr: "region is required"},
 		{name: "a region that is not an id", edit: func(c *ecs.Config) { c.Region = "evil.example.com/x" }, wantErr: "not a region id"},
-		{name: "no credentials", edit: func(c *ecs.Config) { c.Credentials = ecs.Credentials{} }, wantErr: "AccessKey ID and an AccessKey secret"},
+		{name: "no credentials", edit: func(c *ecs.Config) { c.Credentials = credentials.Credentials{} }, wantErr: "AccessKey ID and an AccessKey secret"},
 		{name: "no secret", edit: func(c *ecs.Config) { c.Credentials.AccessKeySecret = "" }, wantErr: "AccessKey ID and an AccessKey secret"},
 		{name: "an endpoint without scheme", edit: func(c *ecs.Config) { c.Endpoint = "127.0.0.1:8080" }, wantErr: "not a URL"},
 		{name: "a negative timeout", edit: func(c *ecs.Config) { c.ReadTimeout = -time.Second }, wantErr: "negative"},
@@ -166,7 +84,7 @@ func TestNewValidates(t *testing.T) {
 func TestFingerprint(t *testing.T) {
 	base := ecs.Config{
 		Region: "cn-hangzhou", Endpoint: "https://ecs.example.com", CABundle: []byte("pem"),
-		Credentials:    ecs.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
+		Credentials:    credentials.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
 		ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second,
 	}
 	cases := map[string]struct {

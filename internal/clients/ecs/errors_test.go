@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -47,7 +48,7 @@ func TestECSErrors(t *testing.T) {
 		opts []ecssim.Option
 		// ...or, when canned is set, a server that always sends this ECS error body.
 		canned string
-		creds  ecs.Credentials
+		creds  credentials.Credentials
 		call   func(ecs.Client) error
 
 		action, code string
@@ -129,7 +130,7 @@ func TestECSErrors(t *testing.T) {
 				endpoint = srv.URL
 			}
 			creds := tc.creds
-			if creds == (ecs.Credentials{}) {
+			if creds == (credentials.Credentials{}) {
 				creds = ownerCreds
 			}
 			c := newClient(t, endpoint, creds)

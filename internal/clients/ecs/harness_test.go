@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -31,15 +32,15 @@ const (
 )
 
 var (
-	ownerCreds    = ecs.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret-must-not-leak"}
-	otherCreds    = ecs.Credentials{AccessKeyID: "LTAItestOtherKey", AccessKeySecret: "other-secret-must-not-leak"}
-	readOnlyCreds = ecs.Credentials{AccessKeyID: "LTAItestReadOnly", AccessKeySecret: "readonly-secret-must-not-leak"}
-	stsCreds      = ecs.Credentials{AccessKeyID: "STS.testToken", AccessKeySecret: "sts-secret-must-not-leak", SecurityToken: "sts-token-must-not-leak"}
-	expiredCreds  = ecs.Credentials{AccessKeyID: "STS.testExpired", AccessKeySecret: "expired-secret-must-not-leak", SecurityToken: "expired-token-must-not-leak"}
+	ownerCreds    = credentials.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret-must-not-leak"}
+	otherCreds    = credentials.Credentials{AccessKeyID: "LTAItestOtherKey", AccessKeySecret: "other-secret-must-not-leak"}
+	readOnlyCreds = credentials.Credentials{AccessKeyID: "LTAItestReadOnly", AccessKeySecret: "readonly-secret-must-not-leak"}
+	stsCreds      = credentials.Credentials{AccessKeyID: "STS.testToken", AccessKeySecret: "sts-secret-must-not-leak", SecurityToken: "sts-token-must-not-leak"}
+	expiredCreds  = credentials.Credentials{AccessKeyID: "STS.testExpired", AccessKeySecret: "expired-secret-must-not-leak", SecurityToken: "expired-token-must-not-leak"}
 	// Misused credentials: a known ID with a wrong secret or token, an unknown ID.
-	wrongSecretCreds = ecs.Credentials{AccessKeyID: ownerCreds.AccessKeyID, AccessKeySecret: "wrong-secret-must-not-leak"}
-	wrongTokenCreds  = ecs.Credentials{AccessKeyID: stsCreds.AccessKeyID, AccessKeySecret: stsCreds.AccessKeySecret, SecurityToken: "wrong-token-must-not-leak"}
-	unknownKeyCreds  = ecs.Credentials{AccessKeyID: "LTAIunknown", AccessKeySecret: "unknown-secret-must-not-leak"}
+	wrongSecretCreds = credentials.Credentials{AccessKeyID: ownerCreds.AccessKeyID, AccessKeySecret: "wrong-secret-must-not-leak"}
+	wrongTokenCreds  = credentials.Credentials{AccessKeyID: stsCreds.AccessKeyID, AccessKeySecret: stsCreds.AccessKeySecret, SecurityToken: "wrong-token-must-not-leak"}
+	unknownKeyCreds  = credentials.Credentials{AccessKeyID: "LTAIunknown", AccessKeySecret: "unknown-secret-must-not-leak"}
 )
 
 var secrets = []string{
@@ -48,7 +49,7 @@ var secrets = []string{
 	wrongSecretCreds.AccessKeySecret, wrongTokenCreds.SecurityToken, unknownKeyCreds.AccessKeySecret,
 }
 
-func simKey(c ecs.Credentials) ecssim.AccessKey {
+func simKey(c credentials.Credentials) ecssim.AccessKey {
 	return ecssim.AccessKey{ID: c.AccessKeyID, Secret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 }
 
@@ -86,7 +87,7 @@ func accountIDs(n int) []string {
 
 // newClient is the client under test pointed at endpoint, with short
 // timeouts unless edit changes them.
-func newClient(t *testing.T, endpoint string, creds ecs.Credentials, edit ...func(*ecs.Config)) ecs.Client {
+func newClient(t *testing.T, endpoint string, creds credentials.Credentials, edit ...func(*ecs.Config)) ecs.Client {
 	t.Helper()
 	cfg := ecs.Config{Region: region, Endpoint: endpoint, Credentials: creds, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second}
 	for _, e := range edit {

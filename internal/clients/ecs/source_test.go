@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -20,23 +21,23 @@ import (
 // real sources against the simulator's STS.
 type queueSource struct {
 	mu      sync.Mutex
-	queue   []ecs.Credentials
+	queue   []credentials.Credentials
 	err     error
 	refused []string // AccessKey IDs
 	asked   int
 }
 
-func (s *queueSource) Credentials(context.Context) (ecs.Credentials, error) {
+func (s *queueSource) Credentials(context.Context) (credentials.Credentials, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked++
 	if s.err != nil {
-		return ecs.Credentials{}, s.err
+		return credentials.Credentials{}, s.err
 	}
 	return s.queue[0], nil
 }
 
-func (s *queueSource) Refused(c ecs.Credentials) {
+func (s *queueSource) Refused(c credentials.Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refused = append(s.refused, c.AccessKeyID)
@@ -47,7 +48,7 @@ func (s *queueSource) Refused(c ecs.Credentials) {
 
 func (*queueSource) ID() string { return "test-source" }
 
-func (s *queueSource) set(c ...ecs.Credentials) {
+func (s *queueSource) set(c ...credentials.Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = c
@@ -59,14 +60,14 @@ func keysUsed(sim *ecssim.Simulator, action string) map[string]uint64 {
 	return sim.CallsBy(func(c ecssim.Call) string { return c.AccessKeyID }, func(c ecssim.Call) bool { return c.Action == action })
 }
 
-func withSource(s ecs.CredentialSource) func(*ecs.Config) {
-	return func(c *ecs.Config) { c.Credentials, c.Source = ecs.Credentials{}, s }
+func withSource(s credentials.Source) func(*ecs.Config) {
+	return func(c *ecs.Config) { c.Credentials, c.Source = credentials.Credentials{}, s }
 }
 
 func TestSourceCredentialsPerCall(t *testing.T) {
 	sim, srv := simtest.Serve(t, testConfig())
-	src := &queueSource{queue: []ecs.Credentials{ownerCreds}}
-	c := newClient(t, srv.URL, ecs.Credentials{}, withSource(src))
+	src := &queueSource{queue: []credentials.Credentials{ownerCreds}}
+	c := newClient(t, srv.URL, credentials.Credentials{}, withSource(src))
 
 	if _, err := find(c, imageID, friend); err != nil {
 		t.Fatalf("FindShare with the owner's key: %v", err)
@@ -103,39 +104,39 @@ func TestSourceCredentialsPerCall(t *testing.T) {
 func TestSourceRefusedIsRetriedWithFreshCredentials(t *testing.T) {
 	cases := []struct {
 		reason      string
-		queue       []ecs.Credentials
+		queue       []credentials.Credentials
 		wantCode    string
 		wantRefused []string
 		wantCalls   uint64
 	}{
 		{
 			reason: "an expired session is refused, dropped, and the call made again with the next one",
-			queue:  []ecs.Credentials{expiredCreds, stsCreds}, wantRefused: []string{expiredCreds.AccessKeyID}, wantCalls: 2,
+			queue:  []credentials.Credentials{expiredCreds, stsCreds}, wantRefused: []string{expiredCreds.AccessKeyID}, wantCalls: 2,
 		},
 		{
 			reason: "an unknown (revoked) key is refused and replaced likewise",
-			queue:  []ecs.Credentials{unknownKeyCreds, ownerCreds}, wantRefused: []string{unknownKeyCreds.AccessKeyID}, wantCalls: 2,
+			queue:  []credentials.Credentials{unknownKeyCreds, ownerCreds}, wantRefused: []string{unknownKeyCreds.AccessKeyID}, wantCalls: 2,
 		},
 		{
 			reason: "a source with nothing fresher is not asked to repeat the same call",
-			queue:  []ecs.Credentials{expiredCreds}, wantCode: "InvalidSecurityToken.Expired",
+			queue:  []credentials.Credentials{expiredCreds}, wantCode: "InvalidSecurityToken.Expired",
 			wantRefused: []string{expiredCreds.AccessKeyID}, wantCalls: 1,
 		},
 		{
 			reason: "the call is made again once only, and the second refusal is told too",
-			queue:  []ecs.Credentials{expiredCreds, unknownKeyCreds, ownerCreds}, wantCode: ecs.CodeAccessKeyNotFound,
+			queue:  []credentials.Credentials{expiredCreds, unknownKeyCreds, ownerCreds}, wantCode: ecs.CodeAccessKeyNotFound,
 			wantRefused: []string{expiredCreds.AccessKeyID, unknownKeyCreds.AccessKeyID}, wantCalls: 2,
 		},
 		{
 			reason: "a wrong secret is not a refusal a new session cures",
-			queue:  []ecs.Credentials{wrongSecretCreds, ownerCreds}, wantCode: ecs.CodeSignatureMismatch, wantCalls: 1,
+			queue:  []credentials.Credentials{wrongSecretCreds, ownerCreds}, wantCode: ecs.CodeSignatureMismatch, wantCalls: 1,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
 			sim, srv := simtest.Serve(t, testConfig())
 			src := &queueSource{queue: tc.queue}
-			c := newClient(t, srv.URL, ecs.Credentials{}, withSource(src))
+			c := newClient(t, srv.URL, credentials.Credentials{}, withSource(src))
 			_, err := find(c, imageID, friend)
 			if got := codeOf(err); got != tc.wantCode {
 				t.Errorf("FindShare: code %q (%v), want %q", got, err, tc.wantCode)
@@ -157,7 +158,7 @@ func TestSourceRefusedIsRetriedWithFreshCredentials(t *testing.T) {
 func TestSourceErrorMakesNoCall(t *testing.T) {
 	sim, srv := simtest.Serve(t, testConfig())
 	cause := errors.New("assume-role hop 1 (acs:ram::1:role/x): STS AssumeRole failed")
-	c := newClient(t, srv.URL, ecs.Credentials{}, withSource(&queueSource{err: cause}))
+	c := newClient(t, srv.URL, credentials.Credentials{}, withSource(&queueSource{err: cause}))
 	_, err := find(c, imageID, friend)
 	if !errors.Is(err, cause) || !strings.Contains(err.Error(), "test-source") {
 		t.Errorf("FindShare error = %v, want one wrapping the source's error and naming the source", err)
@@ -172,14 +173,14 @@ func TestSourceErrorMakesNoCall(t *testing.T) {
 // call's credentials on its slot's SDK client races with no other call.
 func TestSourceConcurrentRotation(t *testing.T) {
 	_, srv := simtest.Serve(t, testConfig())
-	src := &queueSource{queue: []ecs.Credentials{ownerCreds}}
-	c := newClient(t, srv.URL, ecs.Credentials{}, withSource(src))
+	src := &queueSource{queue: []credentials.Credentials{ownerCreds}}
+	c := newClient(t, srv.URL, credentials.Credentials{}, withSource(src))
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := range 40 {
 		wg.Go(func() {
 			if i%10 == 0 {
-				src.set([]ecs.Credentials{ownerCreds, stsCreds}[i/10%2])
+				src.set([]credentials.Credentials{ownerCreds, stsCreds}[i/10%2])
 			}
 			_, err := find(c, imageID, friend)
 			errs <- err
@@ -195,7 +196,7 @@ func TestSourceConcurrentRotation(t *testing.T) {
 }
 
 func TestSourceConfig(t *testing.T) {
-	src := &queueSource{queue: []ecs.Credentials{ownerCreds}}
+	src := &queueSource{queue: []credentials.Credentials{ownerCreds}}
 	_, err := ecs.New(ecs.Config{Region: region, Credentials: ownerCreds, Source: src})
 	if err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("New with credentials and a source: %v, want an error saying not both", err)

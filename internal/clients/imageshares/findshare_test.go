@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
@@ -170,7 +171,7 @@ func TestScopesDoNotShare(t *testing.T) {
 	ownerErr, otherErr := make(chan error, 1), make(chan error, 1)
 	go func() { ownerErr <- owners.AddAccounts(t.Context(), imageID, stranger) }()
 	go func() { otherErr <- others.AddAccounts(t.Context(), imageID, stranger) }()
-	for _, creds := range []ecs.Credentials{ownerCreds, otherCreds} {
+	for _, creds := range []credentials.Credentials{ownerCreds, otherCreds} {
 		f.waitOpen(t, creds.AccessKeyID, imageID, "+"+stranger)
 		f.flush(t, creds.AccessKeyID, imageID)
 	}

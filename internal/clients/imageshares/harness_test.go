@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -31,8 +32,8 @@ const (
 )
 
 var (
-	ownerCreds = ecs.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret"}
-	otherCreds = ecs.Credentials{AccessKeyID: "LTAItestOtherKey", AccessKeySecret: "other-secret"}
+	ownerCreds = credentials.Credentials{AccessKeyID: "LTAItestOwnerKey", AccessKeySecret: "owner-secret"}
+	otherCreds = credentials.Credentials{AccessKeyID: "LTAItestOtherKey", AccessKeySecret: "other-secret"}
 )
 
 // testConfig is the tenants above, with known as further accounts that can
@@ -87,7 +88,7 @@ func newFixture(t *testing.T, cfg ecssim.Config, o Options) *fixture {
 }
 
 // shares is the view of the scope of creds, with the one client behind it.
-func (f *fixture) shares(t *testing.T, creds ecs.Credentials) (*Shares, *holdingClient) {
+func (f *fixture) shares(t *testing.T, creds credentials.Credentials) (*Shares, *holdingClient) {
 	t.Helper()
 	c := newHoldingClient(t, f.url, creds)
 	return f.c.For(creds.AccessKeyID, c), c
@@ -235,7 +236,7 @@ type hold struct {
 // Release lets the held calls, and those to come, return.
 func (h *hold) Release() { h.once.Do(func() { close(h.release) }) }
 
-func newHoldingClient(t *testing.T, endpoint string, creds ecs.Credentials) *holdingClient {
+func newHoldingClient(t *testing.T, endpoint string, creds credentials.Credentials) *holdingClient {
 	t.Helper()
 	c, err := ecs.New(ecs.Config{
 		Region: region, Endpoint: endpoint, Credentials: creds,

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
@@ -145,7 +145,7 @@ func parseCredentials(role string, doc []byte) (sts.Session, error) {
 		return sts.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s have an Expiration %q that is not a time like 2006-01-02T15:04:05Z", role, d.Expiration)
 	}
 	return sts.Session{
-		Credentials: ecs.Credentials{AccessKeyID: d.AccessKeyID, AccessKeySecret: d.AccessKeySecret, SecurityToken: d.SecurityToken},
+		Credentials: credentials.Credentials{AccessKeyID: d.AccessKeyID, AccessKeySecret: d.AccessKeySecret, SecurityToken: d.SecurityToken},
 		Expiration:  exp.UTC(),
 	}, nil
 }

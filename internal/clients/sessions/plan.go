@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
@@ -41,7 +41,7 @@ type Plan struct {
 	Owner string
 	Kind  BaseKind
 	// Static are the keys of BaseStatic.
-	Static ecs.Credentials
+	Static credentials.Credentials
 	// RRSA is the exchange of BaseRRSA.
 	RRSA OIDCTokenFile
 	// ECSRole is the role of BaseECSRole; empty asks the metadata service.
@@ -76,7 +76,7 @@ func (p Plan) Fingerprint() string {
 			Connect, Read  time.Duration
 		}
 	}{Owner: p.Owner, Kind: p.Kind, RRSA: p.RRSA, ECSRole: p.ECSRole, Metadata: p.Metadata, Chain: p.Chain}
-	if p.Static != (ecs.Credentials{}) {
+	if p.Static != (credentials.Credentials{}) {
 		view.Static = digest(p.Static.AccessKeyID + "\x00" + p.Static.AccessKeySecret + "\x00" + p.Static.SecurityToken)
 	}
 	view.STS.URL, view.STS.AllowPlainHTTP = p.STS.URL, p.STS.AllowPlainHTTP

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
@@ -17,7 +17,7 @@ func fullPlan() sessions.Plan {
 	return sessions.Plan{
 		Owner:  "uid-1",
 		Kind:   sessions.BaseStatic,
-		Static: ecs.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
+		Static: credentials.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
 		RRSA: sessions.OIDCTokenFile{RoleARN: "acs:ram::1:role/r", ProviderARN: "acs:ram::1:oidc-provider/p",
 			TokenFile: "/token", SessionName: "s", Duration: time.Hour},
 		ECSRole:  "role",

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
@@ -66,7 +66,7 @@ type session struct {
 // flight is a fetch in progress; done is closed when it ends.
 type flight struct {
 	done  chan struct{}
-	creds ecs.Credentials
+	creds credentials.Credentials
 	err   error
 }
 
@@ -80,7 +80,7 @@ func newSession(id, name string, fetch func(context.Context) (sts.Session, error
 
 func (s *session) ID() string { return s.id }
 
-func (s *session) Credentials(ctx context.Context) (ecs.Credentials, error) {
+func (s *session) Credentials(ctx context.Context) (credentials.Credentials, error) {
 	s.mu.Lock()
 	now := s.now()
 	if s.cur != nil && now.Before(s.usableUntil) {
@@ -95,7 +95,7 @@ func (s *session) Credentials(ctx context.Context) (ecs.Credentials, error) {
 		if s.lastErr != nil && now.Before(s.retryAt) {
 			err := s.lastErr
 			s.mu.Unlock()
-			return ecs.Credentials{}, err
+			return credentials.Credentials{}, err
 		}
 		s.start(ctx)
 	}
@@ -105,7 +105,7 @@ func (s *session) Credentials(ctx context.Context) (ecs.Credentials, error) {
 	case <-f.done:
 		return f.creds, f.err
 	case <-ctx.Done():
-		return ecs.Credentials{}, ctx.Err()
+		return credentials.Credentials{}, ctx.Err()
 	}
 }
 
@@ -152,7 +152,7 @@ func (s *session) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*s.rnd()))
 }
 
-func (s *session) Refused(c ecs.Credentials) {
+func (s *session) Refused(c credentials.Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != nil && sameKeys(s.cur.Credentials, c) {
@@ -161,6 +161,6 @@ func (s *session) Refused(c ecs.Credentials) {
 }
 
 // sameKeys compares what identifies a session's credentials.
-func sameKeys(a, b ecs.Credentials) bool {
+func sameKeys(a, b credentials.Credentials) bool {
 	return a.AccessKeyID == b.AccessKeyID && a.SecurityToken == b.SecurityToken
 }

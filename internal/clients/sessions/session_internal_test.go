@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
@@ -50,7 +50,7 @@ func (f *fakeSTS) fetch(context.Context) (sts.Session, error) {
 		return sts.Session{}, err
 	}
 	return sts.Session{
-		Credentials: ecs.Credentials{AccessKeyID: fmt.Sprintf("STS.%d", n), AccessKeySecret: "s", SecurityToken: "t"},
+		Credentials: credentials.Credentials{AccessKeyID: fmt.Sprintf("STS.%d", n), AccessKeySecret: "s", SecurityToken: "t"},
 		Expiration:  f.clock.now().Add(f.lifetime),
 	}, nil
 }
@@ -227,7 +227,7 @@ func TestRefusedDropsOnlyTheCurrentSession(t *testing.T) {
 	f := &fakeSTS{clock: c, lifetime: time.Hour}
 	s := newTestSession(f, 0)
 	first, _ := s.Credentials(context.Background())
-	s.Refused(ecs.Credentials{AccessKeyID: "STS.other", SecurityToken: "t"})
+	s.Refused(credentials.Credentials{AccessKeyID: "STS.other", SecurityToken: "t"})
 	if got := keyOf(t, s); got != "STS.1" {
 		t.Fatalf("after refusing other credentials: %s, want STS.1 kept", got)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
@@ -22,7 +23,7 @@ import (
 // The chain under test is simtest's identities world: a pod's OIDC token
 // gives a session of RRSA, which assumes Hop1, which assumes Hop2 in the
 // image owner's account. The instance carries Node.
-var userCreds = ecs.Credentials{AccessKeyID: simtest.Deployer.ID, AccessKeySecret: simtest.Deployer.Secret}
+var userCreds = credentials.Credentials{AccessKeyID: simtest.Deployer.ID, AccessKeySecret: simtest.Deployer.Secret}
 
 // env is a simulator, its clock, and the clients of its STS and metadata.
 type env struct {

@@ -16,27 +16,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // Source gives credentials; it is what an ECS client asks before each call.
-type Source = ecs.CredentialSource
+type Source = credentials.Source
 
 // maxTokenBytes is STS's limit on an OIDC token.
 const maxTokenBytes = 20000
 
 // Static returns a Source of fixed keys. Its ID is the AccessKey ID.
-func Static(c ecs.Credentials) Source { return static{c} }
+func Static(c credentials.Credentials) Source { return static{c} }
 
-type static struct{ c ecs.Credentials }
+type static struct{ c credentials.Credentials }
 
-func (s static) Credentials(context.Context) (ecs.Credentials, error) { return s.c, nil }
+func (s static) Credentials(context.Context) (credentials.Credentials, error) { return s.c, nil }
 
 // Refused does nothing: fixed keys have nothing fresher.
-func (static) Refused(ecs.Credentials) {}
-func (s static) ID() string            { return s.c.AccessKeyID }
+func (static) Refused(credentials.Credentials) {}
+func (s static) ID() string                    { return s.c.AccessKeyID }
 
 // OIDCTokenFile is where an OIDC (RRSA) session comes from.
 type OIDCTokenFile struct {

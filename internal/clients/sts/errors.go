@@ -9,6 +9,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // Bounds on what an answer may put into an error: real codes and request
@@ -137,24 +138,19 @@ func (c *Client) classify(action string, err error, secrets []string) error {
 		_ = json.Unmarshal([]byte(*sdkErr.Data), &body) // A body that is not JSON leaves the fields empty.
 		msg = body.Message
 	}
-	var pairs []string
-	for _, s := range secrets {
-		if s != "" {
-			pairs = append(pairs, s, "REDACTED")
-		}
-	}
+	redact := credentials.Redactor(secrets...)
 	code := tea.StringValue(sdkErr.Code)
 	if code == "" {
 		// The SDK's own failures (such as an answer that is not JSON) have
 		// no code and keep no body, and are no STS answer.
-		return &Error{Action: action, host: c.host, cause: errors.New(alisdk.Clip(strings.NewReplacer(pairs...).Replace(msg), maxMessage))}
+		return &Error{Action: action, host: c.host, cause: errors.New(alisdk.Clip(redact.Replace(msg), maxMessage))}
 	}
 	// What an endpoint says is bounded before it reaches a condition: a
 	// tenant's own endpoint may say anything, at any length.
 	return &Error{
 		Action:     action,
 		Code:       alisdk.Clip(code, maxCode),
-		Message:    alisdk.Clip(strings.NewReplacer(pairs...).Replace(msg), maxMessage),
+		Message:    alisdk.Clip(redact.Replace(msg), maxMessage),
 		RequestID:  alisdk.Clip(body.RequestID, maxCode),
 		HTTPStatus: tea.IntValue(sdkErr.StatusCode),
 		host:       c.host,

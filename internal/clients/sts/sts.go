@@ -22,7 +22,7 @@ import (
 	credential "github.com/aliyun/credentials-go/credentials"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // Defaults, as credentials-go uses for STS.
@@ -70,7 +70,7 @@ type Endpoint struct {
 
 // Session is a set of STS credentials and when they end.
 type Session struct {
-	Credentials ecs.Credentials
+	Credentials credentials.Credentials
 	Expiration  time.Time
 	// ARN is the assumed role's session ARN, e.g.
 	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
@@ -78,7 +78,7 @@ type Session struct {
 	ARN string
 }
 
-// String hides the secret and the token, as ecs.Credentials does.
+// String hides the secret and the token, as credentials.Credentials does.
 func (s Session) String() string {
 	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
 }
@@ -173,7 +173,7 @@ func New(e Endpoint) (*Client, error) {
 func (c *Client) Close() { c.sdks.Close() }
 
 // AssumeRole returns a session of in.RoleARN, signed by caller.
-func (c *Client) AssumeRole(ctx context.Context, caller ecs.Credentials, in AssumeRoleInput) (Session, error) {
+func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials, in AssumeRoleInput) (Session, error) {
 	name := in.SessionName
 	if name == "" {
 		name = DefaultSessionName
@@ -269,7 +269,7 @@ func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session,
 
 // GetCallerIdentity tells who caller is. It needs no RAM permission, so it
 // checks any credentials before they are used for anything else.
-func (c *Client) GetCallerIdentity(ctx context.Context, caller ecs.Credentials) (Identity, error) {
+func (c *Client) GetCallerIdentity(ctx context.Context, caller credentials.Credentials) (Identity, error) {
 	if caller.AccessKeyID == "" || caller.AccessKeySecret == "" {
 		return Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "no caller credentials to sign with"}
 	}
@@ -332,7 +332,7 @@ func (b credentialsBody) session(action, arn string) (Session, error) {
 		return Session{}, &Error{Action: action, Message: fmt.Sprintf("STS answered an Expiration %q that is not a time like 2006-01-02T15:04:05Z", tea.StringValue(b.expiration))}
 	}
 	return Session{
-		Credentials: ecs.Credentials{AccessKeyID: tea.StringValue(b.id), AccessKeySecret: tea.StringValue(b.secret), SecurityToken: tea.StringValue(b.token)},
+		Credentials: credentials.Credentials{AccessKeyID: tea.StringValue(b.id), AccessKeySecret: tea.StringValue(b.secret), SecurityToken: tea.StringValue(b.token)},
 		Expiration:  exp.UTC(),
 		ARN:         arn,
 	}, nil
@@ -341,7 +341,7 @@ func (b credentialsBody) session(action, arn string) (Session, error) {
 // call runs one SDK call, signed with caller or anonymous when caller is
 // nil, bounded by ctx: when ctx ends, so does the call's HTTP request.
 // secrets are removed from any message STS echoes.
-func call[T any](ctx context.Context, c *Client, action string, caller *ecs.Credentials, secrets []string, fn func(*stssdk.Client) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *Client, action string, caller *credentials.Credentials, secrets []string, fn func(*stssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("STS %s not called: %w", action, err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -25,11 +25,11 @@ const (
 )
 
 var (
-	userCreds = ecs.Credentials{AccessKeyID: "LTAIdeployer", AccessKeySecret: "deployer-secret-must-not-leak"}
-	rootCreds = ecs.Credentials{AccessKeyID: "LTAIroot", AccessKeySecret: "root-secret-must-not-leak"}
+	userCreds = credentials.Credentials{AccessKeyID: "LTAIdeployer", AccessKeySecret: "deployer-secret-must-not-leak"}
+	rootCreds = credentials.Credentials{AccessKeyID: "LTAIroot", AccessKeySecret: "root-secret-must-not-leak"}
 	// envCreds are a valid key of the simulator that only the environment
 	// names: any call signed with it read the environment.
-	envCreds = ecs.Credentials{AccessKeyID: "LTAIfromEnv", AccessKeySecret: "env-secret-must-not-leak"}
+	envCreds = credentials.Credentials{AccessKeyID: "LTAIfromEnv", AccessKeySecret: "env-secret-must-not-leak"}
 
 	hop1 = ecssim.RoleARN(acct, "hop1")
 	hop2 = ecssim.RoleARN(target, "hop2")
@@ -126,7 +126,7 @@ func TestGetCallerIdentity(t *testing.T) {
 	c := newClient(t, srv.URL)
 	cases := []struct {
 		reason string
-		caller ecs.Credentials
+		caller credentials.Credentials
 		want   sts.Identity
 	}{
 		{reason: "a RAM user's key", caller: userCreds, want: sts.Identity{Type: "RAMUser", AccountID: acct, ARN: "acs:ram::" + acct + ":user/deployer"}},
@@ -172,10 +172,10 @@ func TestUserAgent(t *testing.T) {
 func TestAssumeRoleErrors(t *testing.T) {
 	_, srv := simtest.Serve(t, simConfig())
 	c := newClient(t, srv.URL)
-	unknown := ecs.Credentials{AccessKeyID: "LTAIunknown", AccessKeySecret: "unknown-secret-must-not-leak"}
+	unknown := credentials.Credentials{AccessKeyID: "LTAIunknown", AccessKeySecret: "unknown-secret-must-not-leak"}
 	cases := []struct {
 		reason   string
-		caller   ecs.Credentials
+		caller   credentials.Credentials
 		in       sts.AssumeRoleInput
 		wantCode string
 		wantText string
@@ -189,7 +189,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 			wantCode: "NoPermission", calls: true},
 		{reason: "an unknown key", caller: unknown, in: sts.AssumeRoleInput{RoleARN: hop1},
 			wantCode: "InvalidAccessKeyId.NotFound", wantText: "source credentials are wrong or expired", calls: true},
-		{reason: "a wrong secret", caller: ecs.Credentials{AccessKeyID: userCreds.AccessKeyID, AccessKeySecret: "wrong-secret-must-not-leak"},
+		{reason: "a wrong secret", caller: credentials.Credentials{AccessKeyID: userCreds.AccessKeyID, AccessKeySecret: "wrong-secret-must-not-leak"},
 			in: sts.AssumeRoleInput{RoleARN: hop1}, wantCode: "SignatureDoesNotMatch", calls: true},
 		{reason: "a session name STS refuses is named before calling", caller: userCreds, in: sts.AssumeRoleInput{RoleARN: hop1, SessionName: "has space"},
 			wantText: "session name"},
@@ -292,7 +292,7 @@ func TestNeverReadsEnvironment(t *testing.T) {
 	if id, err := c.GetCallerIdentity(ctx, rootCreds); err != nil || id.Type != "Account" {
 		t.Errorf("GetCallerIdentity(root) = %v, %v; want the root key's Account identity", id, err)
 	}
-	if _, err := c.AssumeRole(ctx, ecs.Credentials{}, sts.AssumeRoleInput{RoleARN: hop1}); err == nil {
+	if _, err := c.AssumeRole(ctx, credentials.Credentials{}, sts.AssumeRoleInput{RoleARN: hop1}); err == nil {
 		t.Error("AssumeRole without caller credentials succeeded")
 	}
 	keys := sim.CallsBy(func(c ecssim.Call) string { return c.AccessKeyID }, nil)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/clientcache"
@@ -91,7 +91,7 @@ func (c *credentialSources) get(p sessions.Plan) (*sessions.Built, error) {
 // plan turns a configuration, owned by the object of UID owner, into the
 // plan of its credentials; static are its fixed keys, if its source is a
 // credentials document.
-func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static ecs.Credentials, t transport) (sessions.Plan, error) {
+func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static credentials.Credentials, t transport) (sessions.Plan, error) {
 	p := sessions.Plan{Owner: owner, Kind: sessions.BaseStatic, Static: static}
 	p.STS = sts.Endpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
 		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: c.userAgent}
@@ -101,12 +101,12 @@ func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, s
 		if err != nil {
 			return sessions.Plan{}, err
 		}
-		p.Kind, p.Static, p.RRSA = sessions.BaseRRSA, ecs.Credentials{}, in
+		p.Kind, p.Static, p.RRSA = sessions.BaseRRSA, credentials.Credentials{}, in
 		if spec.STSEndpoint == nil {
 			p.STS.URL = cmp.Or(c.injectedSTSEndpoint(), p.STS.URL)
 		}
 	case common.CredentialsSourceECSRole:
-		p.Kind, p.Static, p.Metadata = sessions.BaseECSRole, ecs.Credentials{}, c.metadataEndpoint
+		p.Kind, p.Static, p.Metadata = sessions.BaseECSRole, credentials.Credentials{}, c.metadataEndpoint
 		if r := spec.Credentials.ECSRole; r != nil && r.RoleName != nil {
 			p.ECSRole = *r.RoleName
 		}

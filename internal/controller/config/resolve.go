@@ -18,6 +18,7 @@ import (
 	clusterv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 )
@@ -183,7 +184,7 @@ func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc 
 		return res, nil, err
 	}
 	if len(plan.Chain) > 0 || plan.Kind != sessions.BaseStatic {
-		cfg.Credentials, cfg.Source = ecs.Credentials{}, built.Source
+		cfg.Credentials, cfg.Source = credentials.Credentials{}, built.Source
 	}
 	res.Config = cfg
 	res.Budget = "config:" + string(pc.GetUID())
@@ -247,7 +248,7 @@ func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec comm
 	if spec.Endpoint != nil {
 		cfg.Endpoint = *spec.Endpoint
 	}
-	var static ecs.Credentials
+	var static credentials.Credentials
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
 	default:
@@ -310,22 +311,22 @@ const (
 
 // document reads and parses a credentials document from a Secret, the
 // provider's environment or its filesystem.
-func (r *Resolver) document(ctx context.Context, creds common.ProviderCredentials) (ecs.Credentials, error) {
+func (r *Resolver) document(ctx context.Context, creds common.ProviderCredentials) (credentials.Credentials, error) {
 	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, r.kube, creds.CommonCredentialSelectors)
 	if err != nil {
 		if creds.Source != xpv2.CredentialsSourceSecret {
 			// The filesystem's error would tell a missing file from an
 			// unreadable one: say neither.
-			return ecs.Credentials{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
+			return credentials.Credentials{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
 		}
-		return ecs.Credentials{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
+		return credentials.Credentials{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
 	}
 	if len(doc) == 0 {
-		return ecs.Credentials{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
+		return credentials.Credentials{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
 	}
-	c, err := ecs.ParseCredentials(doc)
+	c, err := credentials.ParseCredentials(doc)
 	if err != nil {
-		return ecs.Credentials{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
+		return credentials.Credentials{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
 	}
 	return c, nil
 }

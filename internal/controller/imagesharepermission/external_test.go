@@ -24,6 +24,7 @@ import (
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -63,7 +64,7 @@ func newExternal(t *testing.T, cfg ecssim.Config, keyID, keySecret string, opts 
 	t.Helper()
 	sim, srv := simtest.Serve(t, cfg, opts...)
 	c, err := ecs.New(ecs.Config{
-		Region: region, Endpoint: srv.URL, Credentials: ecs.Credentials{AccessKeyID: keyID, AccessKeySecret: keySecret},
+		Region: region, Endpoint: srv.URL, Credentials: credentials.Credentials{AccessKeyID: keyID, AccessKeySecret: keySecret},
 		ReadTimeout: 5 * time.Second, ConnectTimeout: 2 * time.Second,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package ecs_test
+package credentials_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // credentialKeys are the documented spellings, this provider's and
@@ -37,7 +37,7 @@ var credentialErrorVocabulary = sync.OnceValue(func() string {
 	}
 	var texts []string
 	for _, d := range docs {
-		if _, err := ecs.ParseCredentials([]byte(d)); err != nil {
+		if _, err := credentials.ParseCredentials([]byte(d)); err != nil {
 			texts = append(texts, err.Error())
 		}
 	}
@@ -84,7 +84,7 @@ func FuzzParseCredentials(f *testing.F) {
 		f.Add([]byte(doc))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		c, err := ecs.ParseCredentials(doc)
+		c, err := credentials.ParseCredentials(doc)
 		if err != nil {
 			for _, s := range jsonStrings(doc) {
 				if len(s) >= 4 && strings.Contains(err.Error(), s) && !strings.Contains(credentialErrorVocabulary(), s) {

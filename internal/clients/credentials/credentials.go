@@ -1,7 +1,11 @@
-package ecs
+// Package credentials is the provider's one credentials layer: the keys,
+// their parsing and redaction, and the Source a client asks for the keys of
+// each call.
+package credentials
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +29,7 @@ func (c Credentials) String() string {
 
 // GoString does for %#v what String does for %v.
 func (c Credentials) GoString() string {
-	return fmt.Sprintf("ecs.Credentials{AccessKeyID: %q, AccessKeySecret: %q, SecurityToken: %q}",
+	return fmt.Sprintf("credentials.Credentials{AccessKeyID: %q, AccessKeySecret: %q, SecurityToken: %q}",
 		c.AccessKeyID, redacted(c.AccessKeySecret), redacted(c.SecurityToken))
 }
 
@@ -38,6 +42,32 @@ func redacted(secret string) string {
 		return ""
 	}
 	return redactedText
+}
+
+// Redactor removes each of secrets that is set from text, such as an
+// endpoint's message that echoes a request's string to sign or a token.
+func Redactor(secrets ...string) *strings.Replacer {
+	var pairs []string
+	for _, s := range secrets {
+		if s != "" {
+			pairs = append(pairs, s, redactedText)
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// Source gives credentials that rotate, such as an STS session. A client
+// asks it before every call; it must answer from memory while its
+// credentials are fresh, because every call waits for it.
+type Source interface {
+	// Credentials returns the credentials to call with now.
+	Credentials(ctx context.Context) (Credentials, error)
+	// Refused says that a service refused c as expired, revoked or unknown,
+	// so that the source fetches new ones rather than handing out c again.
+	Refused(c Credentials)
+	// ID names the source stably and without any secret, for cache keys and
+	// messages.
+	ID() string
 }
 
 // credentialField is one field of the credentials document under the
