@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
@@ -100,6 +101,23 @@ func TestCredentialsAreRedacted(t *testing.T) {
 				}
 				if !strings.Contains(text, creds.AccessKeyID) {
 					t.Errorf("%s of %T hides the AccessKey ID, which identifies the key: %s", format, v, text)
+				}
+			}
+		}
+	}
+}
+
+func TestSessionsAndOIDCInputsAreRedacted(t *testing.T) {
+	secrets := []string{"hidden-secret", "hidden-token", "hidden-oidc-token"}
+	sess := credentials.Session{Credentials: credentials.Credentials{AccessKeyID: "STS.shownKeyId", AccessKeySecret: secrets[0], SecurityToken: secrets[1]},
+		Expiration: time.Now(), ARN: "acs:ram::1:assumed-role/r/s"}
+	in := credentials.OIDCInput{RoleARN: "acs:ram::1:role/r", ProviderARN: "acs:ram::1:oidc-provider/p", Token: secrets[2]}
+	for _, v := range []any{sess, &sess, in, &in} {
+		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+			text := fmt.Sprintf(format, v)
+			for _, s := range secrets {
+				if strings.Contains(text, s) {
+					t.Errorf("%s of %T leaks a credential: %s", format, v, text)
 				}
 			}
 		}

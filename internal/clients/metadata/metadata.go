@@ -20,7 +20,6 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 const (
@@ -87,26 +86,26 @@ func (c *Client) Close() { c.http.Close() }
 
 // Credentials returns the session of roleName, or of the role attached to
 // the instance when roleName is empty.
-func (c *Client) Credentials(ctx context.Context, roleName string) (sts.Session, error) {
+func (c *Client) Credentials(ctx context.Context, roleName string) (credentials.Session, error) {
 	token, err := c.token(ctx)
 	if err != nil {
-		return sts.Session{}, err
+		return credentials.Session{}, err
 	}
 	if roleName == "" {
 		b, err := c.get(ctx, credentialsDir, token, maxTokenBytes)
 		if err != nil {
-			return sts.Session{}, err
+			return credentials.Session{}, err
 		}
 		roleName = strings.TrimSpace(string(b))
 		if !roleNamePattern.MatchString(roleName) {
-			return sts.Session{}, errors.New("ECS metadata: the instance's RAM role name is not a role name; is a RAM role attached to the instance?")
+			return credentials.Session{}, errors.New("ECS metadata: the instance's RAM role name is not a role name; is a RAM role attached to the instance?")
 		}
 	} else if !roleNamePattern.MatchString(roleName) {
-		return sts.Session{}, fmt.Errorf("ECS metadata: %q is not a RAM role name: want 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", roleName)
+		return credentials.Session{}, fmt.Errorf("ECS metadata: %q is not a RAM role name: want 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'", roleName)
 	}
 	doc, err := c.get(ctx, credentialsDir+url.PathEscape(roleName), token, maxDocBytes)
 	if err != nil {
-		return sts.Session{}, err
+		return credentials.Session{}, err
 	}
 	return parseCredentials(roleName, doc)
 }
@@ -122,14 +121,14 @@ type credentialsDoc struct {
 
 // parseCredentials checks the document strictly. Errors name fields, never
 // values: the document holds the secret and token.
-func parseCredentials(role string, doc []byte) (sts.Session, error) {
+func parseCredentials(role string, doc []byte) (credentials.Session, error) {
 	var d credentialsDoc
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if dec.Decode(&d) != nil || dec.More() {
-		return sts.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s are not one JSON object", role)
+		return credentials.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s are not one JSON object", role)
 	}
 	if d.Code != "Success" {
-		return sts.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s have Code %q, not Success", role, d.Code)
+		return credentials.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s have Code %q, not Success", role, d.Code)
 	}
 	var missing []string
 	for _, f := range [][2]string{{"AccessKeyId", d.AccessKeyID}, {"AccessKeySecret", d.AccessKeySecret}, {"SecurityToken", d.SecurityToken}, {"Expiration", d.Expiration}} {
@@ -138,13 +137,13 @@ func parseCredentials(role string, doc []byte) (sts.Session, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return sts.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s lack %s", role, strings.Join(missing, ", "))
+		return credentials.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s lack %s", role, strings.Join(missing, ", "))
 	}
 	exp, err := time.Parse(time.RFC3339, d.Expiration)
 	if err != nil {
-		return sts.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s have an Expiration %q that is not a time like 2006-01-02T15:04:05Z", role, d.Expiration)
+		return credentials.Session{}, fmt.Errorf("ECS metadata: the credentials of role %s have an Expiration %q that is not a time like 2006-01-02T15:04:05Z", role, d.Expiration)
 	}
-	return sts.Session{
+	return credentials.Session{
 		Credentials: credentials.Credentials{AccessKeyID: d.AccessKeyID, AccessKeySecret: d.AccessKeySecret, SecurityToken: d.SecurityToken},
 		Expiration:  exp.UTC(),
 	}, nil

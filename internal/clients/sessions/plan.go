@@ -49,11 +49,11 @@ type Plan struct {
 	// Metadata is the metadata service's endpoint, for BaseECSRole.
 	Metadata string
 	// Chain are the roles assumed in turn on top of the base.
-	Chain []sts.AssumeRoleInput
+	Chain []credentials.AssumeRoleInput
 	// STS is where RRSA and the chain's hops are exchanged, and identities
 	// checked. Its UserAgent is the process's, and not part of the
 	// fingerprint.
-	STS sts.Endpoint
+	STS credentials.STSEndpoint
 }
 
 // Fingerprint hashes a canonical encoding of every field of the plan: JSON
@@ -68,7 +68,7 @@ func (p Plan) Fingerprint() string {
 		RRSA     OIDCTokenFile
 		ECSRole  string
 		Metadata string
-		Chain    []sts.AssumeRoleInput
+		Chain    []credentials.AssumeRoleInput
 		STS      struct {
 			URL            string
 			AllowPlainHTTP bool
@@ -162,18 +162,18 @@ func (b *Built) STS() (*sts.Client, error) {
 // Identity asks STS who the source's credentials are, through the same
 // sessions the configuration's resources use, and remembers the account
 // for Account.
-func (b *Built) Identity(ctx context.Context) (sts.Identity, error) {
+func (b *Built) Identity(ctx context.Context) (credentials.Identity, error) {
 	client, err := b.STS()
 	if err != nil {
-		return sts.Identity{}, err
+		return credentials.Identity{}, err
 	}
 	creds, err := b.Source.Credentials(ctx)
 	if err != nil {
-		return sts.Identity{}, err
+		return credentials.Identity{}, err
 	}
 	id, err := client.GetCallerIdentity(ctx, creds)
 	if err != nil {
-		return sts.Identity{}, err
+		return credentials.Identity{}, err
 	}
 	account := id.AccountID
 	b.account.Store(&account)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // fullPlan sets every field, so that changing any one is a change from a
@@ -22,9 +21,9 @@ func fullPlan() sessions.Plan {
 			TokenFile: "/token", SessionName: "s", Duration: time.Hour},
 		ECSRole:  "role",
 		Metadata: "http://100.100.100.200",
-		Chain: []sts.AssumeRoleInput{{RoleARN: "acs:ram::2:role/hop", SessionName: "hop", ExternalID: "x",
+		Chain: []credentials.AssumeRoleInput{{RoleARN: "acs:ram::2:role/hop", SessionName: "hop", ExternalID: "x",
 			Policy: `{"Version":"1"}`, Duration: time.Hour}},
-		STS: sts.Endpoint{URL: "https://sts.aliyuncs.com", AllowPlainHTTP: true, CABundle: []byte("ca"),
+		STS: credentials.STSEndpoint{URL: "https://sts.aliyuncs.com", AllowPlainHTTP: true, CABundle: []byte("ca"),
 			ConnectTimeout: time.Second, ReadTimeout: time.Second, UserAgent: "agent"},
 	}
 }

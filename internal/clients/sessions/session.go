@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // Timing of refreshes and retries.
@@ -48,12 +47,12 @@ type session struct {
 	// name says which hop this is in errors, e.g. "assume-role hop 2
 	// (acs:ram::1:role/x)".
 	name  string
-	fetch func(ctx context.Context) (sts.Session, error)
+	fetch func(ctx context.Context) (credentials.Session, error)
 	now   func() time.Time
 	rnd   func() float64
 
 	mu  sync.Mutex
-	cur *sts.Session
+	cur *credentials.Session
 	// refreshAt is when cur is due for refresh; usableUntil is when it
 	// stops being handed out.
 	refreshAt, usableUntil time.Time
@@ -70,7 +69,7 @@ type flight struct {
 	err   error
 }
 
-func newSession(id, name string, fetch func(context.Context) (sts.Session, error), opts []Option) *session {
+func newSession(id, name string, fetch func(context.Context) (credentials.Session, error), opts []Option) *session {
 	s := &session{id: id, name: name, fetch: fetch, now: time.Now, rnd: rand.Float64}
 	for _, o := range opts {
 		o(s)
@@ -122,7 +121,7 @@ func (s *session) start(ctx context.Context) {
 	}()
 }
 
-func (s *session) finish(f *flight, sess sts.Session, err error) {
+func (s *session) finish(f *flight, sess credentials.Session, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer close(f.done)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // These tests drive the refresh timing with a fake fetch and a settable
@@ -38,7 +37,7 @@ type fakeSTS struct {
 	release  chan struct{}
 }
 
-func (f *fakeSTS) fetch(context.Context) (sts.Session, error) {
+func (f *fakeSTS) fetch(context.Context) (credentials.Session, error) {
 	f.mu.Lock()
 	f.calls++
 	n, err, release := f.calls, f.err, f.release
@@ -47,9 +46,9 @@ func (f *fakeSTS) fetch(context.Context) (sts.Session, error) {
 		<-release
 	}
 	if err != nil {
-		return sts.Session{}, err
+		return credentials.Session{}, err
 	}
-	return sts.Session{
+	return credentials.Session{
 		Credentials: credentials.Credentials{AccessKeyID: fmt.Sprintf("STS.%d", n), AccessKeySecret: "s", SecurityToken: "t"},
 		Expiration:  f.clock.now().Add(f.lifetime),
 	}, nil

@@ -39,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	clock := simtest.NewClock()
 	sim, srv := simtest.Serve(t, simtest.Identities(), ecssim.WithClock(clock.Now))
-	c, err := sts.New(sts.Endpoint{URL: srv.URL, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
+	c, err := sts.New(credentials.STSEndpoint{URL: srv.URL, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func (e *env) opts() []sessions.Option { return []sessions.Option{sessions.WithC
 // chain is OIDC > simtest.Hop1 > simtest.Hop2.
 func (e *env) chain() (base, first, second sessions.Source) {
 	base = sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
-	first = sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: simtest.Hop1, SessionName: "one"}, e.opts()...)
-	second = sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: simtest.Hop2, SessionName: "two", ExternalID: simtest.ExternalID}, e.opts()...)
+	first = sessions.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1, SessionName: "one"}, e.opts()...)
+	second = sessions.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, SessionName: "two", ExternalID: simtest.ExternalID}, e.opts()...)
 	return base, first, second
 }
 
@@ -222,8 +222,8 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 func TestErrorsNameTheHop(t *testing.T) {
 	e := newEnv(t)
 	base := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
-	first := sessions.AssumeRole(e.sts, base, sts.AssumeRoleInput{RoleARN: simtest.Hop1}, e.opts()...)
-	second := sessions.AssumeRole(e.sts, first, sts.AssumeRoleInput{RoleARN: simtest.Hop2, ExternalID: "wrong"}, e.opts()...)
+	first := sessions.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1}, e.opts()...)
+	second := sessions.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, ExternalID: "wrong"}, e.opts()...)
 	_, err := second.Credentials(context.Background())
 	want := "assume-role hop 2 (" + simtest.Hop2 + "): STS AssumeRole failed: NoPermission: "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {

@@ -53,15 +53,15 @@ type OIDCTokenFile struct {
 // is an RRSA token (see checkRRSAToken).
 func OIDC(c *sts.Client, in OIDCTokenFile, opts ...Option) Source {
 	name := fmt.Sprintf("oidc (%s)", in.RoleARN)
-	return newSession(in.RoleARN, name, func(ctx context.Context) (sts.Session, error) {
+	return newSession(in.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
 		token, err := readToken(in.TokenFile)
 		if err != nil {
-			return sts.Session{}, err
+			return credentials.Session{}, err
 		}
 		if err := checkRRSAToken(in.TokenFile, token); err != nil {
-			return sts.Session{}, err
+			return credentials.Session{}, err
 		}
-		return c.AssumeRoleWithOIDC(ctx, sts.OIDCInput{
+		return c.AssumeRoleWithOIDC(ctx, credentials.OIDCInput{
 			RoleARN: in.RoleARN, ProviderARN: in.ProviderARN, Token: token, SessionName: in.SessionName, Duration: in.Duration,
 		})
 	}, opts)
@@ -100,7 +100,7 @@ func ECSRole(c *metadata.Client, roleName string, opts ...Option) Source {
 	if roleName != "" {
 		name = fmt.Sprintf("ecs-role (%s)", roleName)
 	}
-	return newSession("ecs-role:"+roleName, name, func(ctx context.Context) (sts.Session, error) {
+	return newSession("ecs-role:"+roleName, name, func(ctx context.Context) (credentials.Session, error) {
 		return c.Credentials(ctx, roleName)
 	}, opts)
 }
@@ -108,10 +108,10 @@ func ECSRole(c *metadata.Client, roleName string, opts ...Option) Source {
 // AssumeRole returns a Source of sessions of hop.RoleARN, each assumed with
 // base's credentials. Its ID is the role ARN after base's ID, so that two
 // chains to one role from different bases are two sources.
-func AssumeRole(c *sts.Client, base Source, hop sts.AssumeRoleInput, opts ...Option) Source {
+func AssumeRole(c *sts.Client, base Source, hop credentials.AssumeRoleInput, opts ...Option) Source {
 	n := hops(base) + 1
 	name := fmt.Sprintf("assume-role hop %d (%s)", n, hop.RoleARN)
-	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (sts.Session, error) {
+	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
 		return assume(ctx, c, base, hop)
 	}, opts)
 	return &chained{session: s, hop: n}
@@ -120,10 +120,10 @@ func AssumeRole(c *sts.Client, base Source, hop sts.AssumeRoleInput, opts ...Opt
 // assume signs the hop with base's credentials. STS refusing them as
 // expired or unknown (the base session was revoked) tells base, and the hop
 // is tried once more with base's fresh credentials, if it has any.
-func assume(ctx context.Context, c *sts.Client, base Source, hop sts.AssumeRoleInput) (sts.Session, error) {
+func assume(ctx context.Context, c *sts.Client, base Source, hop credentials.AssumeRoleInput) (credentials.Session, error) {
 	creds, err := base.Credentials(ctx)
 	if err != nil {
-		return sts.Session{}, err
+		return credentials.Session{}, err
 	}
 	sess, err := c.AssumeRole(ctx, creds, hop)
 	if !refusal(err) {
@@ -132,10 +132,10 @@ func assume(ctx context.Context, c *sts.Client, base Source, hop sts.AssumeRoleI
 	base.Refused(creds)
 	fresh, ferr := base.Credentials(ctx)
 	if ferr != nil {
-		return sts.Session{}, fmt.Errorf("%w; then %w", err, ferr)
+		return credentials.Session{}, fmt.Errorf("%w; then %w", err, ferr)
 	}
 	if sameKeys(fresh, creds) {
-		return sts.Session{}, err
+		return credentials.Session{}, err
 	}
 	return c.AssumeRole(ctx, fresh, hop)
 }

@@ -51,79 +51,6 @@ const (
 
 var sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{2,64}$`)
 
-// Endpoint is where and how STS is called.
-type Endpoint struct {
-	// URL like "https://sts-vpc.cn-hangzhou.aliyuncs.com" or
-	// "http://127.0.0.1:8080"; empty means DefaultEndpoint. Plain http is
-	// refused unless the host is loopback or AllowPlainHTTP is set, as for
-	// ECS.
-	URL            string
-	AllowPlainHTTP bool
-	// CABundle, PEM certificates, replaces the system's roots for https.
-	CABundle []byte
-	// ConnectTimeout and ReadTimeout bound every call; 0 means the default.
-	ConnectTimeout, ReadTimeout time.Duration
-	// UserAgent is appended to the SDK's User-Agent, so that STS's records
-	// (ActionTrail) tell which provider, and which replica, called.
-	UserAgent string
-}
-
-// Session is a set of STS credentials and when they end.
-type Session struct {
-	Credentials credentials.Credentials
-	Expiration  time.Time
-	// ARN is the assumed role's session ARN, e.g.
-	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
-	// issuer does not say (the ECS instance metadata).
-	ARN string
-}
-
-// String hides the secret and the token, as credentials.Credentials does.
-func (s Session) String() string {
-	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
-}
-
-// GoString does for %#v what String does for %v.
-func (s Session) GoString() string { return "sts.Session" + s.String() }
-
-// AssumeRoleInput is one AssumeRole call's parameters.
-type AssumeRoleInput struct {
-	RoleARN string
-	// SessionName is 2 to 64 of [A-Za-z0-9.@_-]; empty means
-	// DefaultSessionName.
-	SessionName string
-	ExternalID  string
-	// Policy, JSON, narrows the session below the role's permissions.
-	Policy string
-	// Duration is 900s to the role's maximum (at most 12h); 0 means STS's
-	// default, one hour.
-	Duration time.Duration
-}
-
-// OIDCInput is one AssumeRoleWithOIDC call's parameters.
-type OIDCInput struct {
-	RoleARN, ProviderARN string
-	// Token is the OIDC token (a JWT) itself.
-	Token       string
-	SessionName string
-	Policy      string
-	Duration    time.Duration
-}
-
-// String hides the token.
-func (in OIDCInput) String() string {
-	return fmt.Sprintf("{RoleARN: %s, ProviderARN: %s, Token: REDACTED, SessionName: %s, Duration: %s}", in.RoleARN, in.ProviderARN, in.SessionName, in.Duration)
-}
-
-// GoString does for %#v what String does for %v.
-func (in OIDCInput) GoString() string { return "sts.OIDCInput" + in.String() }
-
-// Identity is who a set of credentials is.
-type Identity struct {
-	// Type is Account, RAMUser or AssumedRoleUser.
-	Type, AccountID, ARN, PrincipalID string
-}
-
 // Client calls STS. It is safe for concurrent use: as ecs's, each call in
 // flight runs on an SDK client of its own call slot, with that call's
 // credentials set on it.
@@ -134,7 +61,7 @@ type Client struct {
 }
 
 // New returns a Client for e. It makes no call.
-func New(e Endpoint) (*Client, error) {
+func New(e credentials.STSEndpoint) (*Client, error) {
 	if e.ConnectTimeout < 0 || e.ReadTimeout < 0 {
 		return nil, errors.New("invalid STS endpoint: timeouts must not be negative")
 	}
@@ -173,16 +100,16 @@ func New(e Endpoint) (*Client, error) {
 func (c *Client) Close() { c.sdks.Close() }
 
 // AssumeRole returns a session of in.RoleARN, signed by caller.
-func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials, in AssumeRoleInput) (Session, error) {
+func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials, in credentials.AssumeRoleInput) (credentials.Session, error) {
 	name := in.SessionName
 	if name == "" {
 		name = DefaultSessionName
 	}
 	if err := checkRole(ActionAssumeRole, in.RoleARN, name, in.Duration); err != nil {
-		return Session{}, err
+		return credentials.Session{}, err
 	}
 	if caller.AccessKeyID == "" || caller.AccessKeySecret == "" {
-		return Session{}, &Error{Action: ActionAssumeRole, Message: "no caller credentials to sign with"}
+		return credentials.Session{}, &Error{Action: ActionAssumeRole, Message: "no caller credentials to sign with"}
 	}
 	req := &stssdk.AssumeRoleRequest{RoleArn: tea.String(in.RoleARN), RoleSessionName: tea.String(name)}
 	if in.ExternalID != "" {
@@ -203,7 +130,7 @@ func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials,
 		return resp.Body, nil
 	})
 	if err != nil {
-		return Session{}, err
+		return credentials.Session{}, err
 	}
 	var creds credentialsBody
 	var arn string
@@ -220,19 +147,19 @@ func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials,
 
 // AssumeRoleWithOIDC exchanges an OIDC token for a session of in.RoleARN.
 // The call is anonymous: the token is the proof.
-func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session, error) {
+func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in credentials.OIDCInput) (credentials.Session, error) {
 	name := in.SessionName
 	if name == "" {
 		name = DefaultSessionName
 	}
 	if err := checkRole(ActionAssumeRoleWithOIDC, in.RoleARN, name, in.Duration); err != nil {
-		return Session{}, err
+		return credentials.Session{}, err
 	}
 	switch {
 	case in.ProviderARN == "":
-		return Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "no OIDC provider ARN: want acs:ram::<account>:oidc-provider/<name>"}
+		return credentials.Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "no OIDC provider ARN: want acs:ram::<account>:oidc-provider/<name>"}
 	case in.Token == "":
-		return Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "the OIDC token is empty: check that the token file is the projected service account token"}
+		return credentials.Session{}, &Error{Action: ActionAssumeRoleWithOIDC, Message: "the OIDC token is empty: check that the token file is the projected service account token"}
 	}
 	req := &stssdk.AssumeRoleWithOIDCRequest{
 		RoleArn: tea.String(in.RoleARN), OIDCProviderArn: tea.String(in.ProviderARN),
@@ -252,7 +179,7 @@ func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session,
 		return resp.Body, nil
 	})
 	if err != nil {
-		return Session{}, err
+		return credentials.Session{}, err
 	}
 	var creds credentialsBody
 	var arn string
@@ -269,9 +196,9 @@ func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session,
 
 // GetCallerIdentity tells who caller is. It needs no RAM permission, so it
 // checks any credentials before they are used for anything else.
-func (c *Client) GetCallerIdentity(ctx context.Context, caller credentials.Credentials) (Identity, error) {
+func (c *Client) GetCallerIdentity(ctx context.Context, caller credentials.Credentials) (credentials.Identity, error) {
 	if caller.AccessKeyID == "" || caller.AccessKeySecret == "" {
-		return Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "no caller credentials to sign with"}
+		return credentials.Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "no caller credentials to sign with"}
 	}
 	secrets := []string{caller.AccessKeySecret, caller.SecurityToken}
 	body, err := call(ctx, c, ActionGetCallerIdentity, &caller, secrets, func(sdk *stssdk.Client) (*stssdk.GetCallerIdentityResponseBody, error) {
@@ -282,12 +209,12 @@ func (c *Client) GetCallerIdentity(ctx context.Context, caller credentials.Crede
 		return resp.Body, nil
 	})
 	if err != nil {
-		return Identity{}, err
+		return credentials.Identity{}, err
 	}
 	if body == nil || tea.StringValue(body.Arn) == "" || tea.StringValue(body.AccountId) == "" {
-		return Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "STS answered without an Arn or AccountId"}
+		return credentials.Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "STS answered without an Arn or AccountId"}
 	}
-	return Identity{
+	return credentials.Identity{
 		Type: tea.StringValue(body.IdentityType), AccountID: tea.StringValue(body.AccountId),
 		ARN: tea.StringValue(body.Arn), PrincipalID: tea.StringValue(body.PrincipalId),
 	}, nil
@@ -314,7 +241,7 @@ type credentialsBody struct {
 
 // session checks the answer strictly: a session without every part, or
 // with an Expiration that is not a time, would fail later and obscurely.
-func (b credentialsBody) session(action, arn string) (Session, error) {
+func (b credentialsBody) session(action, arn string) (credentials.Session, error) {
 	var missing []string
 	for _, f := range []struct {
 		name string
@@ -325,13 +252,13 @@ func (b credentialsBody) session(action, arn string) (Session, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return Session{}, &Error{Action: action, Message: "STS answered without " + strings.Join(missing, ", ")}
+		return credentials.Session{}, &Error{Action: action, Message: "STS answered without " + strings.Join(missing, ", ")}
 	}
 	exp, err := time.Parse(time.RFC3339, tea.StringValue(b.expiration))
 	if err != nil {
-		return Session{}, &Error{Action: action, Message: fmt.Sprintf("STS answered an Expiration %q that is not a time like 2006-01-02T15:04:05Z", tea.StringValue(b.expiration))}
+		return credentials.Session{}, &Error{Action: action, Message: fmt.Sprintf("STS answered an Expiration %q that is not a time like 2006-01-02T15:04:05Z", tea.StringValue(b.expiration))}
 	}
-	return Session{
+	return credentials.Session{
 		Credentials: credentials.Credentials{AccessKeyID: tea.StringValue(b.id), AccessKeySecret: tea.StringValue(b.secret), SecurityToken: tea.StringValue(b.token)},
 		Expiration:  exp.UTC(),
 		ARN:         arn,

@@ -93,7 +93,7 @@ func (c *credentialSources) get(p sessions.Plan) (*sessions.Built, error) {
 // credentials document.
 func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static credentials.Credentials, t transport) (sessions.Plan, error) {
 	p := sessions.Plan{Owner: owner, Kind: sessions.BaseStatic, Static: static}
-	p.STS = sts.Endpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
+	p.STS = credentials.STSEndpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
 		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: c.userAgent}
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA:
@@ -115,7 +115,7 @@ func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, s
 		p.STS.URL = *spec.STSEndpoint
 	}
 	for _, h := range spec.AssumeRoleChain {
-		in := sts.AssumeRoleInput{RoleARN: h.RoleARN, SessionName: defaultSessionName, Duration: defaultDuration}
+		in := credentials.AssumeRoleInput{RoleARN: h.RoleARN, SessionName: defaultSessionName, Duration: defaultDuration}
 		if h.ExternalID != nil {
 			in.ExternalID = *h.ExternalID
 		}

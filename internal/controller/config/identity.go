@@ -21,7 +21,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // ConditionAuthenticated says whether a configuration's credentials work,
@@ -50,11 +50,11 @@ const (
 // same resolution, credential source and sessions its managed resources
 // use. The account it proves becomes the budget its resources' ECS calls
 // are paced by.
-func (r *Resolver) Identity(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec) (sts.Identity, error) {
+func (r *Resolver) Identity(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec) (credentials.Identity, error) {
 	// The region only matters to ECS, which is not called.
 	_, built, err := r.resolve(ctx, gvk, pc, spec, "")
 	if err != nil {
-		return sts.Identity{}, err
+		return credentials.Identity{}, err
 	}
 	return built.Identity(ctx)
 }

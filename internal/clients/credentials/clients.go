@@ -1,0 +1,80 @@
+package credentials
+
+import (
+	"fmt"
+	"time"
+)
+
+// Session is a set of STS credentials and when they end.
+type Session struct {
+	Credentials Credentials
+	Expiration  time.Time
+	// ARN is the assumed role's session ARN, e.g.
+	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
+	// issuer does not say (the ECS instance metadata).
+	ARN string
+}
+
+// String hides the secret and the token, as Credentials does.
+func (s Session) String() string {
+	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
+}
+
+// GoString does for %#v what String does for %v.
+func (s Session) GoString() string { return "credentials.Session" + s.String() }
+
+// STSEndpoint is where and how STS is called.
+type STSEndpoint struct {
+	// URL like "https://sts-vpc.cn-hangzhou.aliyuncs.com" or
+	// "http://127.0.0.1:8080"; empty means the STS client's default,
+	// sts.DefaultEndpoint. Plain http is refused unless the host is
+	// loopback or AllowPlainHTTP is set, as for ECS.
+	URL            string
+	AllowPlainHTTP bool
+	// CABundle, PEM certificates, replaces the system's roots for https.
+	CABundle []byte
+	// ConnectTimeout and ReadTimeout bound every call; 0 means the default.
+	ConnectTimeout, ReadTimeout time.Duration
+	// UserAgent is appended to the SDK's User-Agent, so that STS's records
+	// (ActionTrail) tell which provider, and which replica, called.
+	UserAgent string
+}
+
+// AssumeRoleInput is one AssumeRole call's parameters.
+type AssumeRoleInput struct {
+	RoleARN string
+	// SessionName is 2 to 64 of [A-Za-z0-9.@_-]; empty means the STS
+	// client's default, sts.DefaultSessionName.
+	SessionName string
+	ExternalID  string
+	// Policy, JSON, narrows the session below the role's permissions.
+	Policy string
+	// Duration is 900s to the role's maximum (at most 12h); 0 means STS's
+	// default, one hour.
+	Duration time.Duration
+}
+
+// OIDCInput is one AssumeRoleWithOIDC call's parameters.
+type OIDCInput struct {
+	RoleARN, ProviderARN string
+	// Token is the OIDC token (a JWT) itself.
+	Token       string
+	SessionName string
+	Policy      string
+	Duration    time.Duration
+}
+
+// String hides the token.
+func (in OIDCInput) String() string {
+	return fmt.Sprintf("{RoleARN: %s, ProviderARN: %s, Token: %s, SessionName: %s, Duration: %s}",
+		in.RoleARN, in.ProviderARN, redactedText, in.SessionName, in.Duration)
+}
+
+// GoString does for %#v what String does for %v.
+func (in OIDCInput) GoString() string { return "credentials.OIDCInput" + in.String() }
+
+// Identity is who a set of credentials is.
+type Identity struct {
+	// Type is Account, RAMUser or AssumedRoleUser.
+	Type, AccountID, ARN, PrincipalID string
+}
