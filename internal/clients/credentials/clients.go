@@ -1,9 +1,45 @@
 package credentials
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
+
+// STS is what the sources and a plan's identity check ask of an STS client;
+// sts.Client is one.
+type STS interface {
+	// AssumeRole returns a session of in.RoleARN, signed by caller.
+	AssumeRole(ctx context.Context, caller Credentials, in AssumeRoleInput) (Session, error)
+	// AssumeRoleWithOIDC exchanges an OIDC token for a session of
+	// in.RoleARN.
+	AssumeRoleWithOIDC(ctx context.Context, in OIDCInput) (Session, error)
+	// GetCallerIdentity tells who caller is.
+	GetCallerIdentity(ctx context.Context, caller Credentials) (Identity, error)
+	// Close frees the client's connections.
+	Close()
+}
+
+// Metadata is what source ECSRole asks of the ECS instance metadata
+// service's client; metadata.Client is one.
+type Metadata interface {
+	// Credentials returns the session of roleName, or of the role attached
+	// to the instance when roleName is empty.
+	Credentials(ctx context.Context, roleName string) (Session, error)
+	// Close frees the client's connections.
+	Close()
+}
+
+// Clients make the STS and metadata clients a plan's sources call. Whoever
+// builds a plan gives the concrete clients' constructors, so that this
+// package imports neither client.
+type Clients struct {
+	// NewSTS returns a client of the STS endpoint.
+	NewSTS func(STSEndpoint) (STS, error)
+	// NewMetadata returns a client of the metadata service at endpoint,
+	// empty meaning the instance's own.
+	NewMetadata func(endpoint string) (Metadata, error)
+}
 
 // Session is a set of STS credentials and when they end.
 type Session struct {

@@ -70,6 +70,20 @@ type Source interface {
 	ID() string
 }
 
+// ErrRefused is what a client's error is, to errors.Is, when the service
+// refused the credentials the call was signed with as expired, revoked or
+// unknown: fresh credentials from a Source can cure it, the same keys
+// cannot.
+var ErrRefused = errors.New("the credentials were refused as expired, revoked or unknown")
+
+// IsRefusalCode reports whether an error code, which ECS and STS share,
+// refuses a call's credentials so: an STS token that expired or was rotated
+// under its key, a session key that the service no longer knows (revoked),
+// or a key disabled.
+func IsRefusalCode(code string) bool {
+	return strings.HasPrefix(code, "InvalidSecurityToken.") || code == "InvalidAccessKeyId.NotFound" || code == "InvalidAccessKeyId.Inactive"
+}
+
 // credentialField is one field of the credentials document under the
 // spellings accepted for it: this provider's own first, then
 // provider-upjet-alibabacloud's, so that one Secret can serve both providers.

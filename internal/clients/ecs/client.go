@@ -170,7 +170,7 @@ func call[T any](ctx context.Context, c *client, action string, fn func(*ecssdk.
 		return zero, err
 	}
 	v, err := attempt(ctx, c, action, cc, fn)
-	if !isRefusal(err) {
+	if !errors.Is(err, credentials.ErrRefused) {
 		return v, err
 	}
 	c.source.Refused(cc.creds)
@@ -182,7 +182,7 @@ func call[T any](ctx context.Context, c *client, action string, fn func(*ecssdk.
 		return zero, err
 	}
 	v, err = attempt(ctx, c, action, fresh, fn)
-	if isRefusal(err) {
+	if errors.Is(err, credentials.ErrRefused) {
 		c.source.Refused(fresh.creds)
 	}
 	return v, err

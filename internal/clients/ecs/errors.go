@@ -9,6 +9,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // ECS error codes the client explains. Match on codes, never on HTTP
@@ -22,7 +23,6 @@ const (
 	CodeInvalidImageStatus  = "OperationDenied.InvalidImageStatus"
 	CodeForbiddenRAM        = "Forbidden.RAM"
 	CodeAccessKeyNotFound   = "InvalidAccessKeyId.NotFound"
-	codeAccessKeyInactive   = "InvalidAccessKeyId.Inactive"
 	CodeSignatureMismatch   = "SignatureDoesNotMatch"
 	CodeTimestampExpired    = "InvalidTimeStamp.Expired"
 	CodeServiceUnavailable  = "ServiceUnavailable"
@@ -83,6 +83,12 @@ func (e *Error) Error() string {
 // Unwrap exposes the transport error behind an unreachable ECS.
 func (e *Error) Unwrap() error { return e.cause }
 
+// Is makes errors.Is(err, credentials.ErrRefused) tell that ECS refused
+// the call's credentials as expired, revoked or unknown.
+func (e *Error) Is(target error) bool {
+	return target == credentials.ErrRefused && credentials.IsRefusalCode(e.Code)
+}
+
 // codeAdvice is what a code means and what to change, for the codes whose
 // advice needs nothing from the call.
 var codeAdvice = map[string]string{
@@ -105,7 +111,7 @@ func (e *Error) advice() string {
 	if e.Code == "" {
 		return alisdk.TransportAdvice("ECS", e.host, "endpoint", e.cause)
 	}
-	if e.source != "" && isRefusalCode(e.Code) {
+	if e.source != "" && credentials.IsRefusalCode(e.Code) {
 		return fmt.Sprintf("ECS refused the credentials from %s as expired, revoked or unknown, and the source had no others; "+
 			"it fetches new ones for the next call: if this persists, check that the role's sessions are not being revoked", e.source)
 	}
@@ -153,19 +159,6 @@ func IsRetryable(err error) bool {
 	}
 	return e.Code == "" || strings.HasPrefix(e.Code, codePrefixThrottling) ||
 		e.Code == CodeServiceUnavailable || e.Code == CodeInternalError || e.StatusCode >= 500
-}
-
-// isRefusal reports whether ECS refused a call's credentials in a way that
-// fresh credentials from a rotating source can cure.
-func isRefusal(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && isRefusalCode(e.Code)
-}
-
-// isRefusalCode: an STS token that expired, or was rotated under a key, and
-// a session key that ECS no longer knows (revoked), or a key disabled.
-func isRefusalCode(code string) bool {
-	return strings.HasPrefix(code, codePrefixSecurityToken) || code == CodeAccessKeyNotFound || code == codeAccessKeyInactive
 }
 
 // IsThrottled reports whether ECS refused a call for the account's rate

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // BaseKind is where a plan's first credentials come from.
@@ -105,21 +103,23 @@ type Built struct {
 	// Source gives the configuration's credentials.
 	Source Source
 
-	plan   Plan
-	sts    *sts.Client
-	stsErr error
-	once   sync.Once
-	md     *metadata.Client
+	plan    Plan
+	clients credentials.Clients
+	sts     credentials.STS
+	stsErr  error
+	once    sync.Once
+	md      credentials.Metadata
 	// account is the account GetCallerIdentity proved these credentials
 	// to be, once it has.
 	account atomic.Pointer[string]
 }
 
-// Build makes the source a plan describes: the base, then each hop of the
-// chain signed by the one before. It makes no call.
-func (p Plan) Build() (*Built, error) {
-	b := &Built{plan: p}
-	var client *sts.Client
+// Build makes the source a plan describes, with clients made by c: the
+// base, then each hop of the chain signed by the one before. It makes no
+// call.
+func (p Plan) Build(c credentials.Clients) (*Built, error) {
+	b := &Built{plan: p, clients: c}
+	var client credentials.STS
 	if p.Kind == BaseRRSA || len(p.Chain) > 0 {
 		var err error
 		if client, err = b.STS(); err != nil {
@@ -130,7 +130,7 @@ func (p Plan) Build() (*Built, error) {
 	case BaseRRSA:
 		b.Source = OIDC(client, p.RRSA)
 	case BaseECSRole:
-		md, err := metadata.New(p.Metadata, 0)
+		md, err := c.NewMetadata(p.Metadata)
 		if err != nil {
 			return nil, err
 		}
@@ -149,12 +149,14 @@ func (p Plan) Build() (*Built, error) {
 
 // STS returns the plan's STS client, made on first use: a configuration
 // of fixed keys needs one only for its identity check.
-func (b *Built) STS() (*sts.Client, error) {
+func (b *Built) STS() (credentials.STS, error) {
 	b.once.Do(func() {
-		b.sts, b.stsErr = sts.New(b.plan.STS)
-		if b.stsErr != nil {
-			b.stsErr = fmt.Errorf("stsEndpoint: %w", b.stsErr)
+		client, err := b.clients.NewSTS(b.plan.STS)
+		if err != nil {
+			b.stsErr = fmt.Errorf("stsEndpoint: %w", err)
+			return
 		}
+		b.sts = client
 	})
 	return b.sts, b.stsErr
 }

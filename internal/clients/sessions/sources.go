@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 )
 
 // Source gives credentials; it is what an ECS client asks before each call.
@@ -51,7 +49,7 @@ type OIDCTokenFile struct {
 // OIDC returns a Source of sessions of in.RoleARN for the token in
 // in.TokenFile. Its ID is the role ARN. A token is sent to STS only if it
 // is an RRSA token (see checkRRSAToken).
-func OIDC(c *sts.Client, in OIDCTokenFile, opts ...Option) Source {
+func OIDC(c credentials.STS, in OIDCTokenFile, opts ...Option) Source {
 	name := fmt.Sprintf("oidc (%s)", in.RoleARN)
 	return newSession(in.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
 		token, err := readToken(in.TokenFile)
@@ -95,7 +93,7 @@ func readToken(path string) (string, error) {
 // ECSRole returns a Source of the sessions of the instance's RAM role
 // roleName, or of whichever role is attached when roleName is empty. Its ID
 // is "ecs-role:<name>", "ecs-role:" alone for the attached role.
-func ECSRole(c *metadata.Client, roleName string, opts ...Option) Source {
+func ECSRole(c credentials.Metadata, roleName string, opts ...Option) Source {
 	name := "ecs-role (the instance's role)"
 	if roleName != "" {
 		name = fmt.Sprintf("ecs-role (%s)", roleName)
@@ -108,7 +106,7 @@ func ECSRole(c *metadata.Client, roleName string, opts ...Option) Source {
 // AssumeRole returns a Source of sessions of hop.RoleARN, each assumed with
 // base's credentials. Its ID is the role ARN after base's ID, so that two
 // chains to one role from different bases are two sources.
-func AssumeRole(c *sts.Client, base Source, hop credentials.AssumeRoleInput, opts ...Option) Source {
+func AssumeRole(c credentials.STS, base Source, hop credentials.AssumeRoleInput, opts ...Option) Source {
 	n := hops(base) + 1
 	name := fmt.Sprintf("assume-role hop %d (%s)", n, hop.RoleARN)
 	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
@@ -120,13 +118,13 @@ func AssumeRole(c *sts.Client, base Source, hop credentials.AssumeRoleInput, opt
 // assume signs the hop with base's credentials. STS refusing them as
 // expired or unknown (the base session was revoked) tells base, and the hop
 // is tried once more with base's fresh credentials, if it has any.
-func assume(ctx context.Context, c *sts.Client, base Source, hop credentials.AssumeRoleInput) (credentials.Session, error) {
+func assume(ctx context.Context, c credentials.STS, base Source, hop credentials.AssumeRoleInput) (credentials.Session, error) {
 	creds, err := base.Credentials(ctx)
 	if err != nil {
 		return credentials.Session{}, err
 	}
 	sess, err := c.AssumeRole(ctx, creds, hop)
-	if !refusal(err) {
+	if !errors.Is(err, credentials.ErrRefused) {
 		return sess, err
 	}
 	base.Refused(creds)
@@ -138,16 +136,6 @@ func assume(ctx context.Context, c *sts.Client, base Source, hop credentials.Ass
 		return credentials.Session{}, err
 	}
 	return c.AssumeRole(ctx, fresh, hop)
-}
-
-// refusal reports whether STS refused the caller's credentials in a way a
-// fresh session of the caller can cure.
-func refusal(err error) bool {
-	var e *sts.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return strings.HasPrefix(e.Code, "InvalidSecurityToken.") || e.Code == "InvalidAccessKeyId.NotFound" || e.Code == "InvalidAccessKeyId.Inactive"
 }
 
 // chained is an AssumeRole session that knows its place in the chain.

@@ -67,6 +67,12 @@ func (e *Error) Error() string {
 // Unwrap exposes the transport error behind an unreachable STS.
 func (e *Error) Unwrap() error { return e.cause }
 
+// Is makes errors.Is(err, credentials.ErrRefused) tell that STS refused
+// the caller's credentials as expired, revoked or unknown.
+func (e *Error) Is(target error) bool {
+	return target == credentials.ErrRefused && credentials.IsRefusalCode(e.Code)
+}
+
 // advice says what to fix, by code.
 func (e *Error) advice() string {
 	c := e.Code

@@ -11,6 +11,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/clientcache"
@@ -67,7 +68,9 @@ type credentialSources struct {
 	lookupEnv        func(string) (string, bool)
 	metadataEndpoint string
 	userAgent        string
-	cache            *clientcache.Cache[*sessions.Built]
+	// clients are the STS and metadata clients plans build on.
+	clients credentials.Clients
+	cache   *clientcache.Cache[*sessions.Built]
 }
 
 func newCredentialSources(o CredentialOptions) *credentialSources {
@@ -79,13 +82,17 @@ func newCredentialSources(o CredentialOptions) *credentialSources {
 		lookupEnv:        lookupEnv,
 		metadataEndpoint: o.MetadataEndpoint,
 		userAgent:        o.UserAgent,
-		cache:            clientcache.New(sessionsIdleAfter, (*sessions.Built).Close),
+		clients: credentials.Clients{
+			NewSTS:      func(e credentials.STSEndpoint) (credentials.STS, error) { return sts.New(e) },
+			NewMetadata: func(endpoint string) (credentials.Metadata, error) { return metadata.New(endpoint, 0) },
+		},
+		cache: clientcache.New(sessionsIdleAfter, (*sessions.Built).Close),
 	}
 }
 
 // get returns what the plan builds, built once per fingerprint.
 func (c *credentialSources) get(p sessions.Plan) (*sessions.Built, error) {
-	return c.cache.Get(p.Fingerprint(), p.Build)
+	return c.cache.Get(p.Fingerprint(), func() (*sessions.Built, error) { return p.Build(c.clients) })
 }
 
 // plan turns a configuration, owned by the object of UID owner, into the
