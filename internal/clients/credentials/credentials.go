@@ -1,6 +1,18 @@
-// Package credentials is the provider's one credentials layer: the keys,
-// their parsing and redaction, and the Source a client asks for the keys of
-// each call.
+// Package credentials is the provider's one credentials layer: the keys
+// and their parsing and redaction, the sources that give them to each call
+// and the sessions those keep, and the plan whose fingerprint keys every
+// cache of what is built from a configuration's credentials.
+//
+// A Source gives fixed keys (Static) or STS sessions that rotate: from an
+// OIDC token (RRSA), from the ECS instance's RAM role, or from AssumeRole
+// over any of these or over fixed keys, hop after hop. Each session is
+// fetched once, handed out from memory, refreshed ahead of its expiry by
+// one fetch however many callers ask, and fetched again when a service
+// refuses it. The sources reach STS and the instance metadata service
+// through the STS and Metadata interfaces, which the sts and metadata
+// clients satisfy: this package imports no client, and the ecs, sts and
+// metadata clients are peers over it. Nothing here reads the process
+// environment: the resolver decides what each configuration's plan is.
 package credentials
 
 import (

@@ -12,7 +12,6 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/clientcache"
 )
@@ -70,7 +69,7 @@ type credentialSources struct {
 	userAgent        string
 	// clients are the STS and metadata clients plans build on.
 	clients credentials.Clients
-	cache   *clientcache.Cache[*sessions.Built]
+	cache   *clientcache.Cache[*credentials.Built]
 }
 
 func newCredentialSources(o CredentialOptions) *credentialSources {
@@ -86,34 +85,34 @@ func newCredentialSources(o CredentialOptions) *credentialSources {
 			NewSTS:      func(e credentials.STSEndpoint) (credentials.STS, error) { return sts.New(e) },
 			NewMetadata: func(endpoint string) (credentials.Metadata, error) { return metadata.New(endpoint, 0) },
 		},
-		cache: clientcache.New(sessionsIdleAfter, (*sessions.Built).Close),
+		cache: clientcache.New(sessionsIdleAfter, (*credentials.Built).Close),
 	}
 }
 
 // get returns what the plan builds, built once per fingerprint.
-func (c *credentialSources) get(p sessions.Plan) (*sessions.Built, error) {
-	return c.cache.Get(p.Fingerprint(), func() (*sessions.Built, error) { return p.Build(c.clients) })
+func (c *credentialSources) get(p credentials.Plan) (*credentials.Built, error) {
+	return c.cache.Get(p.Fingerprint(), func() (*credentials.Built, error) { return p.Build(c.clients) })
 }
 
 // plan turns a configuration, owned by the object of UID owner, into the
 // plan of its credentials; static are its fixed keys, if its source is a
 // credentials document.
-func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static credentials.Credentials, t transport) (sessions.Plan, error) {
-	p := sessions.Plan{Owner: owner, Kind: sessions.BaseStatic, Static: static}
+func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, static credentials.Credentials, t transport) (credentials.Plan, error) {
+	p := credentials.Plan{Owner: owner, Kind: credentials.BaseStatic, Static: static}
 	p.STS = credentials.STSEndpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
 		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: c.userAgent}
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA:
 		in, err := c.rrsa(spec.Credentials.RRSA)
 		if err != nil {
-			return sessions.Plan{}, err
+			return credentials.Plan{}, err
 		}
-		p.Kind, p.Static, p.RRSA = sessions.BaseRRSA, credentials.Credentials{}, in
+		p.Kind, p.Static, p.RRSA = credentials.BaseRRSA, credentials.Credentials{}, in
 		if spec.STSEndpoint == nil {
 			p.STS.URL = cmp.Or(c.injectedSTSEndpoint(), p.STS.URL)
 		}
 	case common.CredentialsSourceECSRole:
-		p.Kind, p.Static, p.Metadata = sessions.BaseECSRole, credentials.Credentials{}, c.metadataEndpoint
+		p.Kind, p.Static, p.Metadata = credentials.BaseECSRole, credentials.Credentials{}, c.metadataEndpoint
 		if r := spec.Credentials.ECSRole; r != nil && r.RoleName != nil {
 			p.ECSRole = *r.RoleName
 		}
@@ -142,7 +141,7 @@ func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, s
 
 // rrsa fills source RRSA's settings from the pod's environment where the
 // configuration leaves them out, and checks what the environment gave.
-func (c *credentialSources) rrsa(r *common.RRSACredentials) (sessions.OIDCTokenFile, error) {
+func (c *credentialSources) rrsa(r *common.RRSACredentials) (credentials.OIDCTokenFile, error) {
 	if r == nil {
 		r = &common.RRSACredentials{}
 	}
@@ -153,7 +152,7 @@ func (c *credentialSources) rrsa(r *common.RRSACredentials) (sessions.OIDCTokenF
 		v, _ := c.lookupEnv(env)
 		return strings.TrimSpace(v)
 	}
-	in := sessions.OIDCTokenFile{
+	in := credentials.OIDCTokenFile{
 		RoleARN:     pick(r.RoleARN, envRoleARN),
 		ProviderARN: pick(r.OIDCProviderARN, envOIDCProviderARN),
 		TokenFile:   pick(r.OIDCTokenFile, envOIDCTokenFile),

@@ -20,7 +20,6 @@ import (
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 )
 
 // Resolver finds the provider configuration a managed resource refers to,
@@ -173,7 +172,7 @@ func (r *Resolver) resolved(ctx context.Context, gvk schema.GroupVersionKind, pc
 // resolve turns a configuration into what its ECS clients and its identity
 // check need, once: the ECS client's configuration and what its
 // credentials plan built.
-func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, *sessions.Built, error) {
+func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc client.Object, spec common.ProviderConfigSpec, region string) (Resolved, *credentials.Built, error) {
 	res := Resolved{ProviderConfig: configName(gvk, pc)}
 	cfg, plan, err := r.clientConfig(ctx, pc, spec, region)
 	if err != nil {
@@ -183,7 +182,7 @@ func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc 
 	if err != nil {
 		return res, nil, err
 	}
-	if len(plan.Chain) > 0 || plan.Kind != sessions.BaseStatic {
+	if len(plan.Chain) > 0 || plan.Kind != credentials.BaseStatic {
 		cfg.Credentials, cfg.Source = credentials.Credentials{}, built.Source
 	}
 	res.Config = cfg
@@ -227,21 +226,21 @@ func (r *Resolver) get(ctx context.Context, key types.NamespacedName, kind strin
 
 // clientConfig turns a configuration into what the ECS client needs and
 // the plan of its credentials. Errors never quote the credentials.
-func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec common.ProviderConfigSpec, region string) (ecs.Config, sessions.Plan, error) {
+func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec common.ProviderConfigSpec, region string) (ecs.Config, credentials.Plan, error) {
 	// A namespaced ProviderConfig is checked before anything is read: it
 	// must not reach other namespaces' Secrets, the pod's identity, or
 	// hosts the operator has not admitted.
 	if tenant, ok := pc.(*alibabacloudv1beta1.ProviderConfig); ok {
 		if err := tenantSafe(tenant); err != nil {
-			return ecs.Config{}, sessions.Plan{}, err
+			return ecs.Config{}, credentials.Plan{}, err
 		}
 		if err := r.endpoints.tenant(tenant, region); err != nil {
-			return ecs.Config{}, sessions.Plan{}, err
+			return ecs.Config{}, credentials.Plan{}, err
 		}
 	}
 	t, err := r.transport(ctx, spec)
 	if err != nil {
-		return ecs.Config{}, sessions.Plan{}, err
+		return ecs.Config{}, credentials.Plan{}, err
 	}
 	cfg := ecs.Config{Region: region, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
 		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: r.credentials.userAgent}
@@ -253,20 +252,20 @@ func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec comm
 	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
 	default:
 		if static, err = r.document(ctx, spec.Credentials); err != nil {
-			return ecs.Config{}, sessions.Plan{}, err
+			return ecs.Config{}, credentials.Plan{}, err
 		}
 		cfg.Credentials = static
 	}
 	plan, err := r.credentials.plan(string(pc.GetUID()), spec, static, t)
 	if err != nil {
-		return ecs.Config{}, sessions.Plan{}, err
+		return ecs.Config{}, credentials.Plan{}, err
 	}
 	// The service account token goes to STS only, wherever the
 	// configuration came from: an RRSA exchange's STS endpoint must pass the
 	// rules a tenant's endpoints do.
-	if plan.Kind == sessions.BaseRRSA {
+	if plan.Kind == credentials.BaseRRSA {
 		if err := r.endpoints.rrsa(plan.STS.URL); err != nil {
-			return ecs.Config{}, sessions.Plan{}, err
+			return ecs.Config{}, credentials.Plan{}, err
 		}
 	}
 	return cfg, plan, nil

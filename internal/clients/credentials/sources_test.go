@@ -1,4 +1,4 @@
-package sessions_test
+package credentials_test
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/metadata"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sts"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -64,17 +63,19 @@ func (e *env) mint(t *testing.T, ttl time.Duration) {
 	}
 }
 
-func (e *env) opts() []sessions.Option { return []sessions.Option{sessions.WithClock(e.clock.Now)} }
+func (e *env) opts() []credentials.Option {
+	return []credentials.Option{credentials.WithClock(e.clock.Now)}
+}
 
 // chain is OIDC > simtest.Hop1 > simtest.Hop2.
-func (e *env) chain() (base, first, second sessions.Source) {
-	base = sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
-	first = sessions.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1, SessionName: "one"}, e.opts()...)
-	second = sessions.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, SessionName: "two", ExternalID: simtest.ExternalID}, e.opts()...)
+func (e *env) chain() (base, first, second credentials.Source) {
+	base = credentials.OIDC(e.sts, credentials.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
+	first = credentials.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1, SessionName: "one"}, e.opts()...)
+	second = credentials.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, SessionName: "two", ExternalID: simtest.ExternalID}, e.opts()...)
 	return base, first, second
 }
 
-func (e *env) ecs(t *testing.T, src sessions.Source) ecs.Client {
+func (e *env) ecs(t *testing.T, src credentials.Source) ecs.Client {
 	t.Helper()
 	c, err := ecs.New(ecs.Config{Region: simtest.Region, Endpoint: e.url, Source: src, ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	if err != nil {
@@ -221,9 +222,9 @@ func TestRefreshAheadOfExpiry(t *testing.T) {
 
 func TestErrorsNameTheHop(t *testing.T) {
 	e := newEnv(t)
-	base := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
-	first := sessions.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1}, e.opts()...)
-	second := sessions.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, ExternalID: "wrong"}, e.opts()...)
+	base := credentials.OIDC(e.sts, credentials.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
+	first := credentials.AssumeRole(e.sts, base, credentials.AssumeRoleInput{RoleARN: simtest.Hop1}, e.opts()...)
+	second := credentials.AssumeRole(e.sts, first, credentials.AssumeRoleInput{RoleARN: simtest.Hop2, ExternalID: "wrong"}, e.opts()...)
 	_, err := second.Credentials(context.Background())
 	want := "assume-role hop 2 (" + simtest.Hop2 + "): STS AssumeRole failed: NoPermission: "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -240,7 +241,7 @@ func TestErrorsNameTheHop(t *testing.T) {
 	}
 
 	os.Remove(e.token)
-	cold := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
+	cold := credentials.OIDC(e.sts, credentials.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token}, e.opts()...)
 	if _, err := cold.Credentials(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "oidc ("+simtest.RRSA+"): cannot open the OIDC token file") {
 		t.Errorf("error = %v, want the OIDC hop naming the token file", err)
 	}
@@ -279,7 +280,7 @@ func TestOIDCSendsOnlyRRSATokens(t *testing.T) {
 			if err := os.WriteFile(e.token, []byte(tok), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			src := sessions.OIDC(e.sts, sessions.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
+			src := credentials.OIDC(e.sts, credentials.OIDCTokenFile{RoleARN: simtest.RRSA, ProviderARN: simtest.OIDCProvider, TokenFile: e.token, SessionName: "pod"}, e.opts()...)
 			_, err := src.Credentials(context.Background())
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -303,7 +304,7 @@ func TestOIDCSendsOnlyRRSATokens(t *testing.T) {
 func TestECSRole(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"", "node"} {
-		src := sessions.ECSRole(e.imds, name, e.opts()...)
+		src := credentials.ECSRole(e.imds, name, e.opts()...)
 		if want := "ecs-role:" + name; src.ID() != want {
 			t.Errorf("ID = %q, want %q", src.ID(), want)
 		}
@@ -312,7 +313,7 @@ func TestECSRole(t *testing.T) {
 		}
 	}
 	// An ECS call signed with the instance role's session.
-	src := sessions.ECSRole(e.imds, "", e.opts()...)
+	src := credentials.ECSRole(e.imds, "", e.opts()...)
 	_, err := e.ecs(t, src).FindShare(context.Background(), simtest.Image, simtest.FriendAccount)
 	if !ecs.IsNotFound(err) {
 		t.Errorf("FindShare as the instance role, of another account than the image's: %v, want image not found", err)
@@ -328,7 +329,7 @@ func TestECSRole(t *testing.T) {
 }
 
 func TestStatic(t *testing.T) {
-	src := sessions.Static(userCreds)
+	src := credentials.Static(userCreds)
 	got, err := src.Credentials(context.Background())
 	if err != nil || got != userCreds || src.ID() != userCreds.AccessKeyID {
 		t.Errorf("Static = %v, %v, ID %q", got, err, src.ID())

@@ -1,11 +1,4 @@
-// Package sessions gives ECS calls credentials that rotate: STS sessions
-// from an OIDC token (RRSA), from the ECS instance's RAM role, or from
-// AssumeRole over any of these or over fixed keys, hop after hop. Each is
-// fetched once, handed out from memory, refreshed ahead of its expiry by
-// one fetch however many callers ask, and fetched again when ECS refuses
-// it. Nothing here reads the process environment: the resolver decides
-// what each ProviderConfig's sources are.
-package sessions
+package credentials
 
 import (
 	"context"
@@ -15,26 +8,21 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
-
-// Source gives credentials; it is what an ECS client asks before each call.
-type Source = credentials.Source
 
 // maxTokenBytes is STS's limit on an OIDC token.
 const maxTokenBytes = 20000
 
 // Static returns a Source of fixed keys. Its ID is the AccessKey ID.
-func Static(c credentials.Credentials) Source { return static{c} }
+func Static(c Credentials) Source { return static{c} }
 
-type static struct{ c credentials.Credentials }
+type static struct{ c Credentials }
 
-func (s static) Credentials(context.Context) (credentials.Credentials, error) { return s.c, nil }
+func (s static) Credentials(context.Context) (Credentials, error) { return s.c, nil }
 
 // Refused does nothing: fixed keys have nothing fresher.
-func (static) Refused(credentials.Credentials) {}
-func (s static) ID() string                    { return s.c.AccessKeyID }
+func (static) Refused(Credentials) {}
+func (s static) ID() string        { return s.c.AccessKeyID }
 
 // OIDCTokenFile is where an OIDC (RRSA) session comes from.
 type OIDCTokenFile struct {
@@ -49,17 +37,17 @@ type OIDCTokenFile struct {
 // OIDC returns a Source of sessions of in.RoleARN for the token in
 // in.TokenFile. Its ID is the role ARN. A token is sent to STS only if it
 // is an RRSA token (see checkRRSAToken).
-func OIDC(c credentials.STS, in OIDCTokenFile, opts ...Option) Source {
+func OIDC(c STS, in OIDCTokenFile, opts ...Option) Source {
 	name := fmt.Sprintf("oidc (%s)", in.RoleARN)
-	return newSession(in.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
+	return newSession(in.RoleARN, name, func(ctx context.Context) (Session, error) {
 		token, err := readToken(in.TokenFile)
 		if err != nil {
-			return credentials.Session{}, err
+			return Session{}, err
 		}
 		if err := checkRRSAToken(in.TokenFile, token); err != nil {
-			return credentials.Session{}, err
+			return Session{}, err
 		}
-		return c.AssumeRoleWithOIDC(ctx, credentials.OIDCInput{
+		return c.AssumeRoleWithOIDC(ctx, OIDCInput{
 			RoleARN: in.RoleARN, ProviderARN: in.ProviderARN, Token: token, SessionName: in.SessionName, Duration: in.Duration,
 		})
 	}, opts)
@@ -93,12 +81,12 @@ func readToken(path string) (string, error) {
 // ECSRole returns a Source of the sessions of the instance's RAM role
 // roleName, or of whichever role is attached when roleName is empty. Its ID
 // is "ecs-role:<name>", "ecs-role:" alone for the attached role.
-func ECSRole(c credentials.Metadata, roleName string, opts ...Option) Source {
+func ECSRole(c Metadata, roleName string, opts ...Option) Source {
 	name := "ecs-role (the instance's role)"
 	if roleName != "" {
 		name = fmt.Sprintf("ecs-role (%s)", roleName)
 	}
-	return newSession("ecs-role:"+roleName, name, func(ctx context.Context) (credentials.Session, error) {
+	return newSession("ecs-role:"+roleName, name, func(ctx context.Context) (Session, error) {
 		return c.Credentials(ctx, roleName)
 	}, opts)
 }
@@ -106,10 +94,10 @@ func ECSRole(c credentials.Metadata, roleName string, opts ...Option) Source {
 // AssumeRole returns a Source of sessions of hop.RoleARN, each assumed with
 // base's credentials. Its ID is the role ARN after base's ID, so that two
 // chains to one role from different bases are two sources.
-func AssumeRole(c credentials.STS, base Source, hop credentials.AssumeRoleInput, opts ...Option) Source {
+func AssumeRole(c STS, base Source, hop AssumeRoleInput, opts ...Option) Source {
 	n := hops(base) + 1
 	name := fmt.Sprintf("assume-role hop %d (%s)", n, hop.RoleARN)
-	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (credentials.Session, error) {
+	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (Session, error) {
 		return assume(ctx, c, base, hop)
 	}, opts)
 	return &chained{session: s, hop: n}
@@ -118,22 +106,22 @@ func AssumeRole(c credentials.STS, base Source, hop credentials.AssumeRoleInput,
 // assume signs the hop with base's credentials. STS refusing them as
 // expired or unknown (the base session was revoked) tells base, and the hop
 // is tried once more with base's fresh credentials, if it has any.
-func assume(ctx context.Context, c credentials.STS, base Source, hop credentials.AssumeRoleInput) (credentials.Session, error) {
+func assume(ctx context.Context, c STS, base Source, hop AssumeRoleInput) (Session, error) {
 	creds, err := base.Credentials(ctx)
 	if err != nil {
-		return credentials.Session{}, err
+		return Session{}, err
 	}
 	sess, err := c.AssumeRole(ctx, creds, hop)
-	if !errors.Is(err, credentials.ErrRefused) {
+	if !errors.Is(err, ErrRefused) {
 		return sess, err
 	}
 	base.Refused(creds)
 	fresh, ferr := base.Credentials(ctx)
 	if ferr != nil {
-		return credentials.Session{}, fmt.Errorf("%w; then %w", err, ferr)
+		return Session{}, fmt.Errorf("%w; then %w", err, ferr)
 	}
 	if sameKeys(fresh, creds) {
-		return credentials.Session{}, err
+		return Session{}, err
 	}
 	return c.AssumeRole(ctx, fresh, hop)
 }

@@ -1,4 +1,4 @@
-package sessions
+package credentials
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // Timing of refreshes and retries.
@@ -47,12 +45,12 @@ type session struct {
 	// name says which hop this is in errors, e.g. "assume-role hop 2
 	// (acs:ram::1:role/x)".
 	name  string
-	fetch func(ctx context.Context) (credentials.Session, error)
+	fetch func(ctx context.Context) (Session, error)
 	now   func() time.Time
 	rnd   func() float64
 
 	mu  sync.Mutex
-	cur *credentials.Session
+	cur *Session
 	// refreshAt is when cur is due for refresh; usableUntil is when it
 	// stops being handed out.
 	refreshAt, usableUntil time.Time
@@ -65,11 +63,11 @@ type session struct {
 // flight is a fetch in progress; done is closed when it ends.
 type flight struct {
 	done  chan struct{}
-	creds credentials.Credentials
+	creds Credentials
 	err   error
 }
 
-func newSession(id, name string, fetch func(context.Context) (credentials.Session, error), opts []Option) *session {
+func newSession(id, name string, fetch func(context.Context) (Session, error), opts []Option) *session {
 	s := &session{id: id, name: name, fetch: fetch, now: time.Now, rnd: rand.Float64}
 	for _, o := range opts {
 		o(s)
@@ -79,7 +77,7 @@ func newSession(id, name string, fetch func(context.Context) (credentials.Sessio
 
 func (s *session) ID() string { return s.id }
 
-func (s *session) Credentials(ctx context.Context) (credentials.Credentials, error) {
+func (s *session) Credentials(ctx context.Context) (Credentials, error) {
 	s.mu.Lock()
 	now := s.now()
 	if s.cur != nil && now.Before(s.usableUntil) {
@@ -94,7 +92,7 @@ func (s *session) Credentials(ctx context.Context) (credentials.Credentials, err
 		if s.lastErr != nil && now.Before(s.retryAt) {
 			err := s.lastErr
 			s.mu.Unlock()
-			return credentials.Credentials{}, err
+			return Credentials{}, err
 		}
 		s.start(ctx)
 	}
@@ -104,7 +102,7 @@ func (s *session) Credentials(ctx context.Context) (credentials.Credentials, err
 	case <-f.done:
 		return f.creds, f.err
 	case <-ctx.Done():
-		return credentials.Credentials{}, ctx.Err()
+		return Credentials{}, ctx.Err()
 	}
 }
 
@@ -121,7 +119,7 @@ func (s *session) start(ctx context.Context) {
 	}()
 }
 
-func (s *session) finish(f *flight, sess credentials.Session, err error) {
+func (s *session) finish(f *flight, sess Session, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer close(f.done)
@@ -151,7 +149,7 @@ func (s *session) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*s.rnd()))
 }
 
-func (s *session) Refused(c credentials.Credentials) {
+func (s *session) Refused(c Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != nil && sameKeys(s.cur.Credentials, c) {
@@ -160,6 +158,6 @@ func (s *session) Refused(c credentials.Credentials) {
 }
 
 // sameKeys compares what identifies a session's credentials.
-func sameKeys(a, b credentials.Credentials) bool {
+func sameKeys(a, b Credentials) bool {
 	return a.AccessKeyID == b.AccessKeyID && a.SecurityToken == b.SecurityToken
 }

@@ -1,4 +1,4 @@
-package sessions
+package credentials
 
 import (
 	"context"
@@ -7,12 +7,10 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // These tests drive the refresh timing with a fake fetch and a settable
-// clock; sessions_test.go drives the real sources against the simulator.
+// clock; sources_test.go drives the real sources against the simulator.
 
 type clock struct {
 	mu sync.Mutex
@@ -37,7 +35,7 @@ type fakeSTS struct {
 	release  chan struct{}
 }
 
-func (f *fakeSTS) fetch(context.Context) (credentials.Session, error) {
+func (f *fakeSTS) fetch(context.Context) (Session, error) {
 	f.mu.Lock()
 	f.calls++
 	n, err, release := f.calls, f.err, f.release
@@ -46,10 +44,10 @@ func (f *fakeSTS) fetch(context.Context) (credentials.Session, error) {
 		<-release
 	}
 	if err != nil {
-		return credentials.Session{}, err
+		return Session{}, err
 	}
-	return credentials.Session{
-		Credentials: credentials.Credentials{AccessKeyID: fmt.Sprintf("STS.%d", n), AccessKeySecret: "s", SecurityToken: "t"},
+	return Session{
+		Credentials: Credentials{AccessKeyID: fmt.Sprintf("STS.%d", n), AccessKeySecret: "s", SecurityToken: "t"},
 		Expiration:  f.clock.now().Add(f.lifetime),
 	}, nil
 }
@@ -226,7 +224,7 @@ func TestRefusedDropsOnlyTheCurrentSession(t *testing.T) {
 	f := &fakeSTS{clock: c, lifetime: time.Hour}
 	s := newTestSession(f, 0)
 	first, _ := s.Credentials(context.Background())
-	s.Refused(credentials.Credentials{AccessKeyID: "STS.other", SecurityToken: "t"})
+	s.Refused(Credentials{AccessKeyID: "STS.other", SecurityToken: "t"})
 	if got := keyOf(t, s); got != "STS.1" {
 		t.Fatalf("after refusing other credentials: %s, want STS.1 kept", got)
 	}

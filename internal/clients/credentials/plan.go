@@ -1,4 +1,4 @@
-package sessions
+package credentials
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
 // BaseKind is where a plan's first credentials come from.
@@ -39,7 +37,7 @@ type Plan struct {
 	Owner string
 	Kind  BaseKind
 	// Static are the keys of BaseStatic.
-	Static credentials.Credentials
+	Static Credentials
 	// RRSA is the exchange of BaseRRSA.
 	RRSA OIDCTokenFile
 	// ECSRole is the role of BaseECSRole; empty asks the metadata service.
@@ -47,11 +45,11 @@ type Plan struct {
 	// Metadata is the metadata service's endpoint, for BaseECSRole.
 	Metadata string
 	// Chain are the roles assumed in turn on top of the base.
-	Chain []credentials.AssumeRoleInput
+	Chain []AssumeRoleInput
 	// STS is where RRSA and the chain's hops are exchanged, and identities
 	// checked. Its UserAgent is the process's, and not part of the
 	// fingerprint.
-	STS credentials.STSEndpoint
+	STS STSEndpoint
 }
 
 // Fingerprint hashes a canonical encoding of every field of the plan: JSON
@@ -66,7 +64,7 @@ func (p Plan) Fingerprint() string {
 		RRSA     OIDCTokenFile
 		ECSRole  string
 		Metadata string
-		Chain    []credentials.AssumeRoleInput
+		Chain    []AssumeRoleInput
 		STS      struct {
 			URL            string
 			AllowPlainHTTP bool
@@ -74,7 +72,7 @@ func (p Plan) Fingerprint() string {
 			Connect, Read  time.Duration
 		}
 	}{Owner: p.Owner, Kind: p.Kind, RRSA: p.RRSA, ECSRole: p.ECSRole, Metadata: p.Metadata, Chain: p.Chain}
-	if p.Static != (credentials.Credentials{}) {
+	if p.Static != (Credentials{}) {
 		view.Static = digest(p.Static.AccessKeyID + "\x00" + p.Static.AccessKeySecret + "\x00" + p.Static.SecurityToken)
 	}
 	view.STS.URL, view.STS.AllowPlainHTTP = p.STS.URL, p.STS.AllowPlainHTTP
@@ -104,11 +102,11 @@ type Built struct {
 	Source Source
 
 	plan    Plan
-	clients credentials.Clients
-	sts     credentials.STS
+	clients Clients
+	sts     STS
 	stsErr  error
 	once    sync.Once
-	md      credentials.Metadata
+	md      Metadata
 	// account is the account GetCallerIdentity proved these credentials
 	// to be, once it has.
 	account atomic.Pointer[string]
@@ -117,9 +115,9 @@ type Built struct {
 // Build makes the source a plan describes, with clients made by c: the
 // base, then each hop of the chain signed by the one before. It makes no
 // call.
-func (p Plan) Build(c credentials.Clients) (*Built, error) {
+func (p Plan) Build(c Clients) (*Built, error) {
 	b := &Built{plan: p, clients: c}
-	var client credentials.STS
+	var client STS
 	if p.Kind == BaseRRSA || len(p.Chain) > 0 {
 		var err error
 		if client, err = b.STS(); err != nil {
@@ -149,7 +147,7 @@ func (p Plan) Build(c credentials.Clients) (*Built, error) {
 
 // STS returns the plan's STS client, made on first use: a configuration
 // of fixed keys needs one only for its identity check.
-func (b *Built) STS() (credentials.STS, error) {
+func (b *Built) STS() (STS, error) {
 	b.once.Do(func() {
 		client, err := b.clients.NewSTS(b.plan.STS)
 		if err != nil {
@@ -164,18 +162,18 @@ func (b *Built) STS() (credentials.STS, error) {
 // Identity asks STS who the source's credentials are, through the same
 // sessions the configuration's resources use, and remembers the account
 // for Account.
-func (b *Built) Identity(ctx context.Context) (credentials.Identity, error) {
+func (b *Built) Identity(ctx context.Context) (Identity, error) {
 	client, err := b.STS()
 	if err != nil {
-		return credentials.Identity{}, err
+		return Identity{}, err
 	}
 	creds, err := b.Source.Credentials(ctx)
 	if err != nil {
-		return credentials.Identity{}, err
+		return Identity{}, err
 	}
 	id, err := client.GetCallerIdentity(ctx, creds)
 	if err != nil {
-		return credentials.Identity{}, err
+		return Identity{}, err
 	}
 	account := id.AccountID
 	b.account.Store(&account)

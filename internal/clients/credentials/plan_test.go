@@ -1,4 +1,4 @@
-package sessions_test
+package credentials_test
 
 import (
 	"reflect"
@@ -7,17 +7,16 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/sessions"
 )
 
 // fullPlan sets every field, so that changing any one is a change from a
 // set value.
-func fullPlan() sessions.Plan {
-	return sessions.Plan{
+func fullPlan() credentials.Plan {
+	return credentials.Plan{
 		Owner:  "uid-1",
-		Kind:   sessions.BaseStatic,
+		Kind:   credentials.BaseStatic,
 		Static: credentials.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret", SecurityToken: "token"},
-		RRSA: sessions.OIDCTokenFile{RoleARN: "acs:ram::1:role/r", ProviderARN: "acs:ram::1:oidc-provider/p",
+		RRSA: credentials.OIDCTokenFile{RoleARN: "acs:ram::1:role/r", ProviderARN: "acs:ram::1:oidc-provider/p",
 			TokenFile: "/token", SessionName: "s", Duration: time.Hour},
 		ECSRole:  "role",
 		Metadata: "http://100.100.100.200",
@@ -98,7 +97,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 // describe names the field in which two plans differ.
-func describe(a, b sessions.Plan) string {
+func describe(a, b credentials.Plan) string {
 	var find func(path string, x, y reflect.Value) string
 	find = func(path string, x, y reflect.Value) string {
 		switch x.Kind() {

@@ -1,4 +1,4 @@
-package sessions
+package credentials
 
 import (
 	"encoding/base64"
