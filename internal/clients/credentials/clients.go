@@ -41,24 +41,6 @@ type Clients struct {
 	NewMetadata func(endpoint string) (Metadata, error)
 }
 
-// Session is a set of STS credentials and when they end.
-type Session struct {
-	Credentials Credentials
-	Expiration  time.Time
-	// ARN is the assumed role's session ARN, e.g.
-	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
-	// issuer does not say (the ECS instance metadata).
-	ARN string
-}
-
-// String hides the secret and the token, as Credentials does.
-func (s Session) String() string {
-	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
-}
-
-// GoString does for %#v what String does for %v.
-func (s Session) GoString() string { return "credentials.Session" + s.String() }
-
 // STSEndpoint is where and how STS is called.
 type STSEndpoint struct {
 	// URL like "https://sts-vpc.cn-hangzhou.aliyuncs.com" or

@@ -8,6 +8,24 @@ import (
 	"time"
 )
 
+// Session is a set of STS credentials and when they end.
+type Session struct {
+	Credentials Credentials
+	Expiration  time.Time
+	// ARN is the assumed role's session ARN, e.g.
+	// acs:ram::<account>:assumed-role/<role>/<session>; empty where the
+	// issuer does not say (the ECS instance metadata).
+	ARN string
+}
+
+// String hides the secret and the token, as Credentials does.
+func (s Session) String() string {
+	return fmt.Sprintf("{Credentials: %v, Expiration: %s, ARN: %s}", s.Credentials, s.Expiration.Format(time.RFC3339), s.ARN)
+}
+
+// GoString does for %#v what String does for %v.
+func (s Session) GoString() string { return "credentials.Session" + s.String() }
+
 // Timing of refreshes and retries.
 const (
 	// maxMargin is the most a session is refreshed ahead of its expiry;
@@ -27,20 +45,20 @@ const (
 )
 
 // Option tunes a Source; tests use them to drive time.
-type Option func(*session)
+type Option func(*refreshing)
 
 // WithClock makes a Source read the time from now.
-func WithClock(now func() time.Time) Option { return func(s *session) { s.now = now } }
+func WithClock(now func() time.Time) Option { return func(s *refreshing) { s.now = now } }
 
 // WithJitter makes a Source draw its jitter from rnd, which returns a float
 // in [0, 1).
-func WithJitter(rnd func() float64) Option { return func(s *session) { s.rnd = rnd } }
+func WithJitter(rnd func() float64) Option { return func(s *refreshing) { s.rnd = rnd } }
 
-// session is a refreshing STS session: it fetches one, hands it out until
-// it is due for refresh, refreshes it ahead of its expiry while still
-// handing it out, and lets callers wait only when it is no longer usable.
-// One fetch is in flight at a time; failures back off.
-type session struct {
+// refreshing keeps a Session fresh: it fetches one, hands it out until it
+// is due for refresh, refreshes it ahead of its expiry while still handing
+// it out, and lets callers wait only when it is no longer usable. One fetch
+// is in flight at a time; failures back off.
+type refreshing struct {
 	id string
 	// name says which hop this is in errors, e.g. "assume-role hop 2
 	// (acs:ram::1:role/x)".
@@ -67,17 +85,17 @@ type flight struct {
 	err   error
 }
 
-func newSession(id, name string, fetch func(context.Context) (Session, error), opts []Option) *session {
-	s := &session{id: id, name: name, fetch: fetch, now: time.Now, rnd: rand.Float64}
+func newRefreshing(id, name string, fetch func(context.Context) (Session, error), opts []Option) *refreshing {
+	s := &refreshing{id: id, name: name, fetch: fetch, now: time.Now, rnd: rand.Float64}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-func (s *session) ID() string { return s.id }
+func (s *refreshing) ID() string { return s.id }
 
-func (s *session) Credentials(ctx context.Context) (Credentials, error) {
+func (s *refreshing) Credentials(ctx context.Context) (Credentials, error) {
 	s.mu.Lock()
 	now := s.now()
 	if s.cur != nil && now.Before(s.usableUntil) {
@@ -108,7 +126,7 @@ func (s *session) Credentials(ctx context.Context) (Credentials, error) {
 
 // start begins a fetch. It runs without the caller's cancellation (keeping
 // its values) because other callers may wait for it. s.mu is held.
-func (s *session) start(ctx context.Context) {
+func (s *refreshing) start(ctx context.Context) {
 	f := &flight{done: make(chan struct{})}
 	s.flight = f
 	go func() {
@@ -119,7 +137,7 @@ func (s *session) start(ctx context.Context) {
 	}()
 }
 
-func (s *session) finish(f *flight, sess Session, err error) {
+func (s *refreshing) finish(f *flight, sess Session, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer close(f.done)
@@ -145,11 +163,11 @@ func (s *session) finish(f *flight, sess Session, err error) {
 
 // jittered spreads d by ±20%, so that sources failing together do not
 // retry together.
-func (s *session) jittered(d time.Duration) time.Duration {
+func (s *refreshing) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*s.rnd()))
 }
 
-func (s *session) Refused(c Credentials) {
+func (s *refreshing) Refused(c Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != nil && sameKeys(s.cur.Credentials, c) {

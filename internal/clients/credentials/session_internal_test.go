@@ -54,12 +54,12 @@ func (f *fakeSTS) fetch(context.Context) (Session, error) {
 
 func (f *fakeSTS) count() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
 
-func newTestSession(f *fakeSTS, jitter float64) *session {
-	return newSession("id", "test hop", f.fetch, []Option{WithClock(f.clock.now), WithJitter(func() float64 { return jitter })})
+func newTestSession(f *fakeSTS, jitter float64) *refreshing {
+	return newRefreshing("id", "test hop", f.fetch, []Option{WithClock(f.clock.now), WithJitter(func() float64 { return jitter })})
 }
 
 // wait lets the background refresh, if any, finish.
-func (s *session) wait() {
+func (s *refreshing) wait() {
 	s.mu.Lock()
 	f := s.flight
 	s.mu.Unlock()
@@ -68,7 +68,7 @@ func (s *session) wait() {
 	}
 }
 
-func keyOf(t *testing.T, s *session) string {
+func keyOf(t *testing.T, s *refreshing) string {
 	t.Helper()
 	c, err := s.Credentials(context.Background())
 	if err != nil {

@@ -39,7 +39,7 @@ type OIDCTokenFile struct {
 // is an RRSA token (see checkRRSAToken).
 func OIDC(c STS, in OIDCTokenFile, opts ...Option) Source {
 	name := fmt.Sprintf("oidc (%s)", in.RoleARN)
-	return newSession(in.RoleARN, name, func(ctx context.Context) (Session, error) {
+	return newRefreshing(in.RoleARN, name, func(ctx context.Context) (Session, error) {
 		token, err := readToken(in.TokenFile)
 		if err != nil {
 			return Session{}, err
@@ -86,7 +86,7 @@ func ECSRole(c Metadata, roleName string, opts ...Option) Source {
 	if roleName != "" {
 		name = fmt.Sprintf("ecs-role (%s)", roleName)
 	}
-	return newSession("ecs-role:"+roleName, name, func(ctx context.Context) (Session, error) {
+	return newRefreshing("ecs-role:"+roleName, name, func(ctx context.Context) (Session, error) {
 		return c.Credentials(ctx, roleName)
 	}, opts)
 }
@@ -97,10 +97,10 @@ func ECSRole(c Metadata, roleName string, opts ...Option) Source {
 func AssumeRole(c STS, base Source, hop AssumeRoleInput, opts ...Option) Source {
 	n := hops(base) + 1
 	name := fmt.Sprintf("assume-role hop %d (%s)", n, hop.RoleARN)
-	s := newSession(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (Session, error) {
+	s := newRefreshing(base.ID()+" > "+hop.RoleARN, name, func(ctx context.Context) (Session, error) {
 		return assume(ctx, c, base, hop)
 	}, opts)
-	return &chained{session: s, hop: n}
+	return &chained{refreshing: s, hop: n}
 }
 
 // assume signs the hop with base's credentials. STS refusing them as
@@ -128,7 +128,7 @@ func assume(ctx context.Context, c STS, base Source, hop AssumeRoleInput) (Sessi
 
 // chained is an AssumeRole session that knows its place in the chain.
 type chained struct {
-	*session
+	*refreshing
 	hop int
 }
 
