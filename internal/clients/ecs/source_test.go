@@ -17,8 +17,8 @@ import (
 
 // queueSource hands out the first of its credentials until ECS refuses
 // them, then the next: a session that is replaced once ECS says it ended.
-// This is the narrow fake of the interface; the sessions package tests the
-// real sources against the simulator's STS.
+// This is the narrow fake of credentials.Source; the credentials package
+// tests the real sources against the simulator's STS.
 type queueSource struct {
 	mu      sync.Mutex
 	queue   []credentials.Credentials
