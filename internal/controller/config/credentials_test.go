@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/google/go-cmp/cmp"
@@ -413,6 +414,8 @@ func TestSessionsShared(t *testing.T) {
 	if err := kube.Update(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
+	// The configuration reads its Secret again once its last read is stale.
+	r.secrets.now = func() time.Time { return time.Now().Add(secretsFresh) }
 	if err := use(r, "ProviderConfig"); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ type Resolver struct {
 	legacy      *resource.LegacyProviderConfigUsageTracker
 	credentials *credentialSources
 	endpoints   endpointRules
+	// secrets reads the Secrets configurations name.
+	secrets *secretReader
 }
 
 // NewResolver returns a Resolver reading through kube. One Resolver serves
@@ -37,6 +39,7 @@ type Resolver struct {
 // all its resources and by its identity check.
 func NewResolver(kube client.Client, o CredentialOptions) *Resolver {
 	return &Resolver{
+		secrets:     newSecretReader(kube),
 		kube:        kube,
 		modern:      resource.NewProviderConfigUsageTracker(kube, &alibabacloudv1beta1.ProviderConfigUsage{}),
 		legacy:      resource.NewLegacyProviderConfigUsageTracker(kube, &clusterv1beta1.ProviderConfigUsage{}),
@@ -238,7 +241,9 @@ func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec comm
 			return ecs.Config{}, credentials.Plan{}, err
 		}
 	}
-	t, err := r.transport(ctx, spec)
+	// The configuration's Secrets, as it read them lately.
+	kube := r.secrets.For(pc.GetUID())
+	t, err := r.transport(ctx, kube, spec)
 	if err != nil {
 		return ecs.Config{}, credentials.Plan{}, err
 	}
@@ -251,7 +256,7 @@ func (r *Resolver) clientConfig(ctx context.Context, pc client.Object, spec comm
 	switch spec.Credentials.Source {
 	case common.CredentialsSourceRRSA, common.CredentialsSourceECSRole:
 	default:
-		if static, err = r.document(ctx, spec.Credentials); err != nil {
+		if static, err = r.document(ctx, kube, spec.Credentials); err != nil {
 			return ecs.Config{}, credentials.Plan{}, err
 		}
 		cfg.Credentials = static
@@ -277,11 +282,11 @@ type transport struct {
 	connect, read time.Duration
 }
 
-func (r *Resolver) transport(ctx context.Context, spec common.ProviderConfigSpec) (transport, error) {
+func (r *Resolver) transport(ctx context.Context, kube client.Client, spec common.ProviderConfigSpec) (transport, error) {
 	var t transport
 	if tls := spec.TLS; tls != nil {
 		var err error
-		if t.caBundle, err = r.caBundle(ctx, tls.CABundleSecretRef); err != nil {
+		if t.caBundle, err = caBundle(ctx, kube, tls.CABundleSecretRef); err != nil {
 			return transport{}, err
 		}
 	}
@@ -310,8 +315,8 @@ const (
 
 // document reads and parses a credentials document from a Secret, the
 // provider's environment or its filesystem.
-func (r *Resolver) document(ctx context.Context, creds common.ProviderCredentials) (credentials.Credentials, error) {
-	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, r.kube, creds.CommonCredentialSelectors)
+func (r *Resolver) document(ctx context.Context, kube client.Client, creds common.ProviderCredentials) (credentials.Credentials, error) {
+	doc, err := resource.CommonCredentialExtractor(ctx, creds.Source, kube, creds.CommonCredentialSelectors)
 	if err != nil {
 		if creds.Source != xpv2.CredentialsSourceSecret {
 			// The filesystem's error would tell a missing file from an
@@ -331,9 +336,9 @@ func (r *Resolver) document(ctx context.Context, creds common.ProviderCredential
 }
 
 // caBundle reads the PEM CA bundle that spec.tls names.
-func (r *Resolver) caBundle(ctx context.Context, ref xpv2.SecretKeySelector) ([]byte, error) {
+func caBundle(ctx context.Context, kube client.Client, ref xpv2.SecretKeySelector) ([]byte, error) {
 	s := &corev1.Secret{}
-	err := r.kube.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, s)
+	err := kube.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, s)
 	if kerrors.IsNotFound(err) {
 		return nil, fmt.Errorf("the CA bundle Secret %s/%s (spec.tls.caBundleSecretRef) does not exist: create it", ref.Namespace, ref.Name)
 	}
