@@ -371,12 +371,19 @@ func waitServing(ctx context.Context, sup *supervisor, url string) error {
 		}
 		return nil
 	}, func() (string, error) {
-		if _, err := scrapeMetrics(ctx, url); err != nil {
-			return err.Error(), nil
-		}
-		return "", nil
+		// Not serving yet is what poll waits out, not a failure.
+		_, err := scrapeMetrics(ctx, url)
+		return notYet(err), nil
 	})
 	return err
+}
+
+// notYet is what poll shows while err says the provider is not ready.
+func notYet(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func lastLines(s string, n int) string {
@@ -471,16 +478,15 @@ type watcher struct {
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 
-	mu       sync.Mutex
-	peakRSS  int64
-	peakAt   time.Duration
-	buckets  []int64 // peak RSS per 10s since begin
-	marks    []string
-	guard    []string
-	metrics  metricsFigures
-	lastPid  int
-	lastHWM  int64
-	firstErr error
+	mu      sync.Mutex
+	peakRSS int64
+	peakAt  time.Duration
+	buckets []int64 // peak RSS per 10s since begin
+	marks   []string
+	guard   []string
+	metrics metricsFigures
+	lastPid int
+	lastHWM int64
 }
 
 // metricsFigures are what the run read from the metrics endpoint.

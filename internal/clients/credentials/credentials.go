@@ -128,7 +128,7 @@ func checkAccessKeyID(id string) error {
 	}
 	for i := range len(id) {
 		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' {
 			return errors.New("may hold only letters, digits and dots, as AccessKey IDs (LTAI…, STS.…) do: " +
 				"check that the AccessKey ID and the secret are not swapped")
 		}

@@ -57,21 +57,42 @@ type Plan struct {
 // make two equal plans differ. Secrets count by their hashes only, so the
 // fingerprint reveals none.
 func (p Plan) Fingerprint() string {
+	type hop struct {
+		RoleARN     string        `json:"roleARN"`
+		SessionName string        `json:"sessionName"`
+		ExternalID  string        `json:"externalID"`
+		Policy      string        `json:"policy"`
+		Duration    time.Duration `json:"duration"`
+	}
 	view := struct {
-		Owner    string
-		Kind     BaseKind
-		Static   string
-		RRSA     OIDCTokenFile
-		ECSRole  string
-		Metadata string
-		Chain    []AssumeRoleInput
+		Owner  string   `json:"owner"`
+		Kind   BaseKind `json:"kind"`
+		Static string   `json:"static"`
+		RRSA   struct {
+			RoleARN     string        `json:"roleARN"`
+			ProviderARN string        `json:"providerARN"`
+			TokenFile   string        `json:"tokenFile"`
+			SessionName string        `json:"sessionName"`
+			Duration    time.Duration `json:"duration"`
+		} `json:"rrsa"`
+		ECSRole  string `json:"ecsRole"`
+		Metadata string `json:"metadata"`
+		Chain    []hop  `json:"chain"`
 		STS      struct {
-			URL            string
-			AllowPlainHTTP bool
-			CABundle       string
-			Connect, Read  time.Duration
-		}
-	}{Owner: p.Owner, Kind: p.Kind, RRSA: p.RRSA, ECSRole: p.ECSRole, Metadata: p.Metadata, Chain: p.Chain}
+			URL            string        `json:"url"`
+			AllowPlainHTTP bool          `json:"allowPlainHTTP"`
+			CABundle       string        `json:"caBundle"`
+			Connect        time.Duration `json:"connect"`
+			Read           time.Duration `json:"read"`
+		} `json:"sts"`
+	}{Owner: p.Owner, Kind: p.Kind, ECSRole: p.ECSRole, Metadata: p.Metadata}
+	// Converted, so that a field added to the inputs and not here does not
+	// compile, and TestFingerprint catches one left out of the view.
+	view.RRSA.RoleARN, view.RRSA.ProviderARN, view.RRSA.TokenFile = p.RRSA.RoleARN, p.RRSA.ProviderARN, p.RRSA.TokenFile
+	view.RRSA.SessionName, view.RRSA.Duration = p.RRSA.SessionName, p.RRSA.Duration
+	for _, h := range p.Chain {
+		view.Chain = append(view.Chain, hop(h))
+	}
 	if p.Static != (Credentials{}) {
 		view.Static = digest(p.Static.AccessKeyID + "\x00" + p.Static.AccessKeySecret + "\x00" + p.Static.SecurityToken)
 	}

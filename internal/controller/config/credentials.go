@@ -101,7 +101,7 @@ func (c *credentialSources) plan(owner string, spec common.ProviderConfigSpec, s
 	p := credentials.Plan{Owner: owner, Kind: credentials.BaseStatic, Static: static}
 	p.STS = credentials.STSEndpoint{URL: sts.DefaultEndpoint, AllowPlainHTTP: spec.AllowPlainHTTP, CABundle: t.caBundle,
 		ConnectTimeout: t.connect, ReadTimeout: t.read, UserAgent: c.userAgent}
-	switch spec.Credentials.Source {
+	switch spec.Credentials.Source { //nolint:exhaustive // Secret, Environment and Filesystem are the static keys the plan starts from.
 	case common.CredentialsSourceRRSA:
 		in, err := c.rrsa(spec.Credentials.RRSA)
 		if err != nil {

@@ -2,9 +2,11 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,8 +35,9 @@ type secretReader struct {
 	kube client.Client
 	now  func() time.Time
 
-	mu   sync.Mutex
-	read map[secretKey]readSecret
+	mu     sync.Mutex
+	read   map[secretKey]readSecret
+	flight singleflight.Group
 }
 
 type secretKey struct {
@@ -81,13 +84,32 @@ func (s *secretReader) get(ctx context.Context, key secretKey, secret *corev1.Se
 		r.secret.DeepCopyInto(secret)
 		return nil
 	}
-	if err := s.kube.Get(ctx, key.secret, secret); err != nil {
-		// A Secret that is gone, or may not be read, is not kept.
-		s.mu.Lock()
-		delete(s.read, key)
-		s.mu.Unlock()
+	// The resources of a configuration reconcile together: one of them
+	// reads, the others wait for its read rather than each asking the API
+	// server at once.
+	v, err, _ := s.flight.Do(fmt.Sprintf("%s/%s", key.owner, key.secret), func() (any, error) {
+		fresh := &corev1.Secret{}
+		if err := s.kube.Get(ctx, key.secret, fresh); err != nil {
+			// A Secret that is gone, or may not be read, is not kept.
+			s.mu.Lock()
+			delete(s.read, key)
+			s.mu.Unlock()
+			return nil, err
+		}
+		s.keep(key, fresh, now)
+		return fresh, nil
+	})
+	if err != nil {
 		return err
 	}
+	if fresh, ok := v.(*corev1.Secret); ok {
+		fresh.DeepCopyInto(secret)
+	}
+	return nil
+}
+
+// keep records what was read, within maxSecrets.
+func (s *secretReader) keep(key secretKey, secret *corev1.Secret, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.read) >= maxSecrets {
@@ -100,6 +122,5 @@ func (s *secretReader) get(ctx context.Context, key secretKey, secret *corev1.Se
 			clear(s.read)
 		}
 	}
-	s.read[key] = readSecret{secret: secret.DeepCopy(), at: now}
-	return nil
+	s.read[key] = readSecret{secret: secret, at: now}
 }

@@ -213,7 +213,11 @@ func TestCodes(t *testing.T) {
 	codes := map[string]bool{}
 	for i := range 3 {
 		res := call(t, noRedirects, s.URL(Codes))
-		var e struct{ Code, Message, RequestId string }
+		var e struct {
+			Code      string `json:"Code"`
+			Message   string `json:"Message"`
+			RequestID string `json:"RequestId"`
+		}
 		if err := json.NewDecoder(res.Body).Decode(&e); err != nil {
 			t.Fatal(err)
 		}
@@ -221,9 +225,9 @@ func TestCodes(t *testing.T) {
 		if i%2 == 1 {
 			size = ShortMessageSize
 		}
-		if res.StatusCode != http.StatusBadRequest || len(e.Code) != CodeSize || len(e.Message) != size || e.RequestId == "" {
+		if res.StatusCode != http.StatusBadRequest || len(e.Code) != CodeSize || len(e.Message) != size || e.RequestID == "" {
 			t.Fatalf("answer %d: status %d, code of %d bytes, message of %d, RequestId %q: want 400, %d, %d and one",
-				i, res.StatusCode, len(e.Code), len(e.Message), e.RequestId, CodeSize, size)
+				i, res.StatusCode, len(e.Code), len(e.Message), e.RequestID, CodeSize, size)
 		}
 		if !strings.HasPrefix(e.Code, codePrefix) {
 			t.Errorf("code %.20q… does not start with %q", e.Code, codePrefix)
