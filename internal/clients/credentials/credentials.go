@@ -136,7 +136,7 @@ func checkAccessKeyID(id string) error {
 	return nil
 }
 
-// ParseCredentials reads the JSON credentials document
+// Parse reads the JSON credentials document
 // {"accessKeyId", "accessKeySecret", "securityToken" (optional)}, or the same
 // under provider-upjet-alibabacloud's keys {"access_key", "secret_key",
 // "security_token"}. Unknown keys are ignored; surrounding whitespace, which
@@ -146,7 +146,7 @@ func checkAccessKeyID(id string) error {
 //
 // Errors name keys but never quote the document: it holds the secret, and
 // encoding/json's syntax errors can quote input, so they are not wrapped.
-func ParseCredentials(doc []byte) (Credentials, error) {
+func Parse(doc []byte) (Credentials, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return Credentials{}, errors.New("the credentials document is empty: want a JSON object with accessKeyId and accessKeySecret")
 	}

@@ -19,7 +19,7 @@ var credentialKeys = [3][2]string{
 	{"securityToken", "security_token"},
 }
 
-// credentialErrorVocabulary is every error ParseCredentials can give,
+// credentialErrorVocabulary is every error Parse can give,
 // provoked once through documents that hold no secret. A string found in
 // it is the message's own wording, not something echoed from the input, so
 // the leak check below must not count it (a secret spelled "credentials"
@@ -37,7 +37,7 @@ var credentialErrorVocabulary = sync.OnceValue(func() string {
 	}
 	var texts []string
 	for _, d := range docs {
-		if _, err := credentials.ParseCredentials([]byte(d)); err != nil {
+		if _, err := credentials.Parse([]byte(d)); err != nil {
 			texts = append(texts, err.Error())
 		}
 	}
@@ -60,7 +60,7 @@ func jsonStrings(doc []byte) []string {
 	}
 }
 
-func FuzzParseCredentials(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, doc := range []string{
 		`{"accessKeyId":"LTAIfuzzKey","accessKeySecret":"fuzz-secret-value"}`,
 		`{"access_key":"LTAIfuzzKey","secret_key":"fuzz-secret-value","security_token":"fuzz-token-value"}`,
@@ -84,11 +84,11 @@ func FuzzParseCredentials(f *testing.F) {
 		f.Add([]byte(doc))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		c, err := credentials.ParseCredentials(doc)
+		c, err := credentials.Parse(doc)
 		if err != nil {
 			for _, s := range jsonStrings(doc) {
 				if len(s) >= 4 && strings.Contains(err.Error(), s) && !strings.Contains(credentialErrorVocabulary(), s) {
-					t.Fatalf("ParseCredentials(%q): error %q quotes %q from the document", doc, err, s)
+					t.Fatalf("Parse(%q): error %q quotes %q from the document", doc, err, s)
 				}
 			}
 			return
@@ -96,30 +96,30 @@ func FuzzParseCredentials(f *testing.F) {
 		fields := map[string]string{"AccessKeyID": c.AccessKeyID, "AccessKeySecret": c.AccessKeySecret, "SecurityToken": c.SecurityToken}
 		for name, v := range fields {
 			if v != strings.TrimSpace(v) {
-				t.Fatalf("ParseCredentials(%q).%s = %q, not trimmed", doc, name, v)
+				t.Fatalf("Parse(%q).%s = %q, not trimmed", doc, name, v)
 			}
 		}
 		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-			t.Fatalf("ParseCredentials(%q) = %v with a required field empty and no error", doc, c)
+			t.Fatalf("Parse(%q) = %v with a required field empty and no error", doc, c)
 		}
 		if !accessKeyIDPattern.MatchString(c.AccessKeyID) {
-			t.Fatalf("ParseCredentials(%q) accepted the AccessKey ID %q", doc, c.AccessKeyID)
+			t.Fatalf("Parse(%q) accepted the AccessKey ID %q", doc, c.AccessKeyID)
 		}
 		// Each field must come from one of its own keys: a mix-up of ID and
 		// secret would sign with the ID and send the secret in the clear.
 		var raw map[string]any
 		if json.Unmarshal(doc, &raw) != nil {
-			t.Fatalf("ParseCredentials(%q) accepted a document encoding/json rejects", doc)
+			t.Fatalf("Parse(%q) accepted a document encoding/json rejects", doc)
 		}
 		for i, v := range []string{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken} {
 			if v != "" && !fromKey(raw, credentialKeys[i], v) {
-				t.Fatalf("ParseCredentials(%q): %q is under neither %s nor %s", doc, v, credentialKeys[i][0], credentialKeys[i][1])
+				t.Fatalf("Parse(%q): %q is under neither %s nor %s", doc, v, credentialKeys[i][0], credentialKeys[i][1])
 			}
 		}
 	})
 }
 
-// accessKeyIDPattern is every AccessKey ID ParseCredentials may accept.
+// accessKeyIDPattern is every AccessKey ID Parse may accept.
 var accessKeyIDPattern = regexp.MustCompile(`^[A-Za-z0-9.]{1,128}$`)
 
 // fromKey reports whether v is, trimmed, the string under one of keys.

@@ -9,7 +9,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 )
 
-func TestParseCredentials(t *testing.T) {
+func TestParse(t *testing.T) {
 	const id, secret, token = "LTAIparseKeyId", "parse-secret-value", "parse-token-value"
 	longID := "LTAI" + strings.Repeat("L", 125)
 	cases := []struct {
@@ -65,15 +65,15 @@ func TestParseCredentials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := credentials.ParseCredentials([]byte(tc.doc))
+			got, err := credentials.Parse([]byte(tc.doc))
 			if len(tc.wantErr) == 0 {
 				if err != nil || got != tc.want {
-					t.Fatalf("ParseCredentials = %#v, %v; want %#v", got, err, tc.want)
+					t.Fatalf("Parse = %#v, %v; want %#v", got, err, tc.want)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("ParseCredentials = %#v, want an error", got)
+				t.Fatalf("Parse = %#v, want an error", got)
 			}
 			for _, w := range tc.wantErr {
 				if !strings.Contains(err.Error(), w) {

@@ -328,7 +328,7 @@ func (r *Resolver) document(ctx context.Context, kube client.Client, creds commo
 	if len(doc) == 0 {
 		return credentials.Credentials{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
 	}
-	c, err := credentials.ParseCredentials(doc)
+	c, err := credentials.Parse(doc)
 	if err != nil {
 		return credentials.Credentials{}, fmt.Errorf("credentials in %s: %w", whereCredentials(creds), err)
 	}
