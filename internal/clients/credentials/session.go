@@ -42,6 +42,13 @@ const (
 	// fetchTimeout bounds one fetch, which runs on without the context of
 	// whichever caller started it: other callers wait for it too.
 	fetchTimeout = 2 * time.Minute
+	// refusedYoung is how old a session must be for its refusal to be an
+	// ordinary one (revoked, rotated). More than youngRefusals sessions in
+	// a row refused younger than this say that fresh ones are refused too (a
+	// clock that is off, a revocation loop): fetching another at once would
+	// make every call an STS call, so fetches back off as failures do.
+	refusedYoung  = 30 * time.Second
+	youngRefusals = 3
 )
 
 // Option tunes a Source; tests use them to drive time.
@@ -76,6 +83,10 @@ type refreshing struct {
 	lastErr                error
 	backoff                time.Duration
 	retryAt                time.Time
+	// fetchedAt is when cur was fetched; refusals counts the sessions in a
+	// row refused younger than refusedYoung.
+	fetchedAt time.Time
+	refusals  int
 }
 
 // flight is a fetch in progress; done is closed when it ends.
@@ -153,7 +164,7 @@ func (s *refreshing) finish(f *flight, sess Session, err error) {
 		s.retryAt = now.Add(s.jittered(s.backoff))
 		return
 	}
-	s.cur, f.creds = &sess, sess.Credentials
+	s.cur, f.creds, s.fetchedAt = &sess, sess.Credentials, now
 	s.lastErr, s.backoff, s.retryAt = nil, 0, time.Time{}
 	lifetime := sess.Expiration.Sub(now)
 	margin := min(maxMargin, lifetime/4)
@@ -170,9 +181,24 @@ func (s *refreshing) jittered(d time.Duration) time.Duration {
 func (s *refreshing) Refused(c Credentials) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur != nil && sameKeys(s.cur.Credentials, c) {
-		s.cur = nil
+	if s.cur == nil || !sameKeys(s.cur.Credentials, c) {
+		return
 	}
+	s.cur = nil
+	now := s.now()
+	if now.Sub(s.fetchedAt) >= refusedYoung {
+		s.refusals = 0
+		return
+	}
+	// A few young refusals may be revocations racing the fetches; past
+	// youngRefusals in a row, the next fetch waits.
+	if s.refusals++; s.refusals <= youngRefusals {
+		return
+	}
+	d := min(firstBackoff<<min(s.refusals-youngRefusals-1, 6), maxBackoff)
+	s.retryAt = now.Add(s.jittered(d))
+	s.lastErr = fmt.Errorf("%s: fresh sessions are refused as soon as they are fetched: is this machine's clock right, or are the role's sessions being revoked? "+
+		"The next is fetched in %s", s.name, d)
 }
 
 // sameKeys compares what identifies a session's credentials.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,5 +236,49 @@ func TestRefusedDropsOnlyTheCurrentSession(t *testing.T) {
 	s.Refused(first) // stale: the session is already replaced
 	if got := keyOf(t, s); got != "STS.2" {
 		t.Errorf("after refusing stale credentials: %s, want STS.2 kept", got)
+	}
+}
+
+// TestRepeatedRefusalsBackOff plays a service that refuses every session
+// as soon as it is used: the source must not fetch a new one for every
+// call, but back off as failed fetches do, and say why.
+func TestRepeatedRefusalsBackOff(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	f := &fakeSTS{clock: c, lifetime: time.Hour}
+	s := newTestSession(f, 0.5) // ±0: the waits are exactly 5s, 10s, ...
+	var lastErr error
+	use := func() {
+		for range 50 {
+			creds, err := s.Credentials(context.Background())
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			s.Refused(creds)
+		}
+	}
+	use()
+	if got, want := f.count(), youngRefusals+1; got != want {
+		t.Fatalf("50 calls whose sessions were all refused at once made %d fetches, want %d: past %d young refusals in a row, fetches back off", got, want, youngRefusals)
+	}
+	if lastErr == nil || !strings.Contains(lastErr.Error(), "fresh sessions are refused as soon as they are fetched") {
+		t.Errorf("while backing off, Credentials said %v, want why", lastErr)
+	}
+	c.advance(5 * time.Second)
+	use()
+	if got, want := f.count(), youngRefusals+2; got != want {
+		t.Errorf("after the first wait, %d fetches, want %d: one more, then a longer wait", got, want)
+	}
+	// A session that lived a while before its refusal is an ordinary
+	// revocation: the next is fetched at once.
+	c.advance(10 * time.Second)
+	first, err := s.Credentials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advance(refusedYoung)
+	s.Refused(first)
+	if got, want := keyOf(t, s), fmt.Sprintf("STS.%d", youngRefusals+4); got != want {
+		t.Errorf("after refusing an old session: %s, want a new one at once, %s", got, want)
 	}
 }
