@@ -33,7 +33,8 @@ type ECSOptions struct {
 	// its image; each that joins restarts it, up to a few windows in all.
 	BatchWindow time.Duration
 	// DescribeRate and ModifyRate are the calls per second the provider
-	// starts with, per AccessKey and region; they adapt to ECS's throttling.
+	// starts with, per budget (account or configuration) and region; they
+	// adapt to ECS's throttling.
 	DescribeRate, ModifyRate float64
 	// Metrics records calls, batches, listings and paced rates; nil records
 	// nothing.
