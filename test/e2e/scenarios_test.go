@@ -212,7 +212,17 @@ stringData:
 `, wrongSecret)+
 		clusterConfig("wrong-secret", simulatorEndpoint(), "wrong-secret", "credentials")+
 		clusterConfig("missing-key", simulatorEndpoint(), "alibabacloud-credentials", "nokey")+
-		clusterConfig("untrusted", "  endpoint: "+sim.URL+"\n  stsEndpoint: "+sim.URL+"\n", "alibabacloud-credentials", "credentials"),
+		clusterConfig("untrusted", "  endpoint: "+sim.URL+"\n  stsEndpoint: "+sim.URL+"\n", "alibabacloud-credentials", "credentials")+
+		// A tenant's endpoint the operator has not admitted
+		// (--tenant-endpoints admits Alibaba Cloud's hosts and loopback).
+		`---
+apiVersion: alibabacloud.m.crossplane.io/v1beta1
+kind: ProviderConfig
+metadata: {name: elsewhere, namespace: default}
+spec:
+  endpoint: https://ecs.internal.example
+  credentials: {source: Secret, secretRef: {namespace: default, name: alibabacloud-credentials, key: credentials}}
+`,
 		"apply", "-f", "-")
 	ref := func(kind, name string) string {
 		return fmt.Sprintf("  providerConfigRef: {kind: %s, name: %s}\n", kind, name)
@@ -224,6 +234,11 @@ stringData:
 		{"untrusted", share(true, "untrusted", "m-demo0001", "4100000000000004", ref("ClusterProviderConfig", "untrusted")), "presented a certificate that is not trusted"},
 		{"foreign-image", share(true, "foreign-image", "m-foreign01", partner, ""), "InvalidImageId.NotFound"},
 		{"fifty-first", share(true, "fifty-first", "m-full00001", partner, ""), "QuotaExceed.ShareImageUser"},
+		// Orphaned on deletion, which needs no connection, since it never
+		// gets one.
+		{"tenant-endpoint", share(true, "tenant-endpoint", "m-demo0001", "4100000000000005",
+			ref("ProviderConfig", "elsewhere")+"  managementPolicies: [Observe, Create, Update, LateInitialize]\n"),
+			"ProviderConfig default/elsewhere: spec.endpoint's host ecs.internal.example is not one the provider's operator admits (--tenant-endpoints=*.aliyuncs.com,127.0.0.1)"},
 	}
 	for _, c := range reported {
 		kubectl(t, c.manifest, "apply", "-f", "-")
@@ -231,6 +246,15 @@ stringData:
 	for _, c := range reported {
 		waitSyncedFalse(t, namespacedISP, "default", c.name, c.want)
 	}
+	// The refused tenant sees it on its ProviderConfig too, before any
+	// resource has tried.
+	eventually(t, time.Minute, func() string {
+		a := getConfig(t, "providerconfigs.alibabacloud.m.crossplane.io", "default", "elsewhere").condition("Authenticated")
+		if a.Status != "False" || !strings.Contains(a.Message, "is not one the provider's operator admits (--tenant-endpoints=") {
+			return fmt.Sprintf("elsewhere: Authenticated=%s %q, want False naming --tenant-endpoints", a.Status, a.Message)
+		}
+		return ""
+	})
 	if n := len(sharedWith(t, "cn-hangzhou", "m-full00001")); n != 50 {
 		t.Errorf("the full image has %d shares, want 50", n)
 	}
