@@ -17,6 +17,9 @@ import (
 const (
 	maxCode    = 64
 	maxMessage = 512
+	// maxARN bounds an ARN or principal ID an answer names: real ones are
+	// well under 256 bytes (a role name is at most 64, a session name 64).
+	maxARN = 256
 )
 
 // Error is a failed STS call, or one refused before it was made. Code is

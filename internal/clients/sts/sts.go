@@ -139,7 +139,7 @@ func (c *Client) AssumeRole(ctx context.Context, caller credentials.Credentials,
 			creds = credentialsBody{body.Credentials.AccessKeyId, body.Credentials.AccessKeySecret, body.Credentials.SecurityToken, body.Credentials.Expiration}
 		}
 		if body.AssumedRoleUser != nil {
-			arn = tea.StringValue(body.AssumedRoleUser.Arn)
+			arn = alisdk.Clip(tea.StringValue(body.AssumedRoleUser.Arn), maxARN)
 		}
 	}
 	return creds.session(ActionAssumeRole, arn)
@@ -188,7 +188,7 @@ func (c *Client) AssumeRoleWithOIDC(ctx context.Context, in credentials.OIDCInpu
 			creds = credentialsBody{body.Credentials.AccessKeyId, body.Credentials.AccessKeySecret, body.Credentials.SecurityToken, body.Credentials.Expiration}
 		}
 		if body.AssumedRoleUser != nil {
-			arn = tea.StringValue(body.AssumedRoleUser.Arn)
+			arn = alisdk.Clip(tea.StringValue(body.AssumedRoleUser.Arn), maxARN)
 		}
 	}
 	return creds.session(ActionAssumeRoleWithOIDC, arn)
@@ -214,9 +214,11 @@ func (c *Client) GetCallerIdentity(ctx context.Context, caller credentials.Crede
 	if body == nil || tea.StringValue(body.Arn) == "" || tea.StringValue(body.AccountId) == "" {
 		return credentials.Identity{}, &Error{Action: ActionGetCallerIdentity, Message: "STS answered without an Arn or AccountId"}
 	}
+	// These go into the configuration's status, and the account into the
+	// pacer's key: bounded, whatever the endpoint answered.
 	return credentials.Identity{
-		Type: tea.StringValue(body.IdentityType), AccountID: tea.StringValue(body.AccountId),
-		ARN: tea.StringValue(body.Arn), PrincipalID: tea.StringValue(body.PrincipalId),
+		Type: alisdk.Clip(tea.StringValue(body.IdentityType), maxCode), AccountID: alisdk.Clip(tea.StringValue(body.AccountId), maxCode),
+		ARN: alisdk.Clip(tea.StringValue(body.Arn), maxARN), PrincipalID: alisdk.Clip(tea.StringValue(body.PrincipalId), maxARN),
 	}, nil
 }
 

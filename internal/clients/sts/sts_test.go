@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -375,5 +377,26 @@ func TestThrottled(t *testing.T) {
 	}
 	if !sts.IsThrottled(err) || !sts.IsRetryable(err) || !strings.Contains(err.Error(), "the provider backs off") {
 		t.Errorf("error = %v, want a throttled, retryable one", err)
+	}
+}
+
+// TestIdentityIsBounded answers GetCallerIdentity, through the real SDK,
+// with fields an endpoint made huge: what reaches a configuration's status
+// and the pacer's key is bounded.
+func TestIdentityIsBounded(t *testing.T) {
+	huge := strings.Repeat("x", 200<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"RequestId":"r","IdentityType":%q,"AccountId":%q,"Arn":%q,"PrincipalId":%q,"UserId":"u"}`, huge, huge, huge, huge)
+	}))
+	t.Cleanup(srv.Close)
+	id, err := newClient(t, srv.URL).GetCallerIdentity(context.Background(), credentials.Credentials{AccessKeyID: "LTAIk", AccessKeySecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"Type": id.Type, "AccountID": id.AccountID, "ARN": id.ARN, "PrincipalID": id.PrincipalID} {
+		if len(v) > 256+len("…(cut)") {
+			t.Errorf("Identity.%s is %d bytes: an endpoint's answer reached it unbounded", name, len(v))
+		}
 	}
 }

@@ -89,9 +89,10 @@ func newCredentialSources(o CredentialOptions) *credentialSources {
 	}
 }
 
-// get returns what the plan builds, built once per fingerprint.
-func (c *credentialSources) get(p credentials.Plan) (*credentials.Built, error) {
-	return c.cache.Get(p.Fingerprint(), func() (*credentials.Built, error) { return p.Build(c.clients) })
+// get returns what the plan builds, built once per fingerprint, which is
+// the plan's (passed in, since the caller keys more by it).
+func (c *credentialSources) get(fingerprint string, p credentials.Plan) (*credentials.Built, error) {
+	return c.cache.Get(fingerprint, func() (*credentials.Built, error) { return p.Build(c.clients) })
 }
 
 // plan turns a configuration, owned by the object of UID owner, into the

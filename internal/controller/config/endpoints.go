@@ -17,20 +17,21 @@ import (
 // provider's service account token (RRSA) only ever goes where a tenant's
 // requests may.
 type endpointRules struct {
-	// policy is the operator's --tenant-endpoints; the zero value means
-	// alisdk.DefaultTenantEndpoints.
+	// policy is the operator's --tenant-endpoints.
 	policy alisdk.EndpointPolicy
 }
 
-func (e endpointRules) admitted() alisdk.EndpointPolicy {
-	if e.policy.String() == "" {
+// newEndpointRules applies policy, or alisdk.DefaultTenantEndpoints if it
+// is the zero value.
+func newEndpointRules(policy alisdk.EndpointPolicy) endpointRules {
+	if policy.String() == "" {
 		p, err := alisdk.ParseEndpointPolicy(alisdk.DefaultTenantEndpoints)
 		if err != nil {
 			panic(err) // The default is a constant that parses.
 		}
-		return p
+		policy = p
 	}
-	return e.policy
+	return endpointRules{policy: policy}
 }
 
 // tenant checks both endpoints of a namespaced ProviderConfig; region is
@@ -65,11 +66,10 @@ func (e endpointRules) check(where, field, u string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", where, field, err)
 	}
-	policy := e.admitted()
-	if policy.Admits(host) {
+	if e.policy.Admits(host) {
 		return nil
 	}
 	return fmt.Errorf("%s: %s's host %s is not one the provider's operator admits (--tenant-endpoints=%s): "+
 		"use an Alibaba Cloud endpoint such as https://ecs-vpc.cn-hangzhou.aliyuncs.com, or ask the operator to add the host to --tenant-endpoints",
-		where, field, alisdk.Clip(host, 100), policy)
+		where, field, alisdk.Clip(host, 100), e.policy)
 }

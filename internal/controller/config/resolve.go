@@ -44,7 +44,7 @@ func NewResolver(kube client.Client, o CredentialOptions) *Resolver {
 		modern:      resource.NewProviderConfigUsageTracker(kube, &alibabacloudv1beta1.ProviderConfigUsage{}),
 		legacy:      resource.NewLegacyProviderConfigUsageTracker(kube, &clusterv1beta1.ProviderConfigUsage{}),
 		credentials: newCredentialSources(o),
-		endpoints:   endpointRules{policy: o.TenantEndpoints},
+		endpoints:   newEndpointRules(o.TenantEndpoints),
 	}
 }
 
@@ -181,7 +181,8 @@ func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc 
 	if err != nil {
 		return res, nil, err
 	}
-	built, err := r.credentials.get(plan)
+	fingerprint := plan.Fingerprint()
+	built, err := r.credentials.get(fingerprint, plan)
 	if err != nil {
 		return res, nil, err
 	}
@@ -193,7 +194,7 @@ func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc 
 	if account := built.Account(); account != "" {
 		res.Budget = "account:" + account
 	}
-	res.Key = keyOf(plan.Fingerprint(), cfg.Fingerprint(), res.Budget)
+	res.Key = keyOf(fingerprint, cfg.Fingerprint(), res.Budget)
 	return res, built, nil
 }
 
