@@ -73,31 +73,13 @@ func runMode(ctx context.Context, w *world, s settings, m mode, stamp string) re
 // measure brings up the mode's simulator, namespace and provider, and runs
 // its phases in turn, filling r as it goes.
 func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r *result) error {
-	ownerSecret := rand.Text()
-	sim, err := devenv.StartSimulator(simConfig(s, m.limited, ownerSecret), "127.0.0.1:0") //nolint:contextcheck // It serves until stopped, not for a context's life.
-	if err != nil {
-		return err
-	}
-	defer func() { _ = sim.Stop() }() //nolint:contextcheck // Stopping must not depend on a context that may have ended.
 	ns := "bench-" + m.name
-	if err := createAll(ctx, w.kube, tenantObjects(ns, sim.URL, ownerSecret)); err != nil {
-		return err
-	}
-
 	r.ProviderLog = filepath.Join(s.out, fmt.Sprintf("provider-%s-%s.log", m.name, stamp))
-	log, err := os.Create(r.ProviderLog)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Close() }()
 	fmt.Printf("bench: %s: provider log %s\n", m.name, r.ProviderLog)
-	p, err := devenv.StartProvider(w.bin, w.cp.Kubeconfig, log, r.ProviderArgs...)
+	sim, p, stop, err := startTenant(ctx, w, s, m.limited, ns, r.ProviderLog, r.ProviderArgs)
+	defer stop()
 	if err != nil {
 		return err
-	}
-	defer func() { _ = p.Stop(30 * time.Second) }()
-	if err := waitFor(ctx, p, s.timeout, providerUp(w.kube, ns)); err != nil {
-		return fmt.Errorf("waiting for the provider to start: %w", err)
 	}
 
 	run := modeRun{w: w, s: s, m: m, ns: ns, sim: sim, p: p, meter: meter{sim: sim.Simulator, pid: p.Pid(), ticks: clockTicks(ctx)}}
@@ -117,6 +99,43 @@ func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r 
 	}
 	r.CPUSeconds, r.PeakRSSBytes = u.cpu.Seconds(), u.peakRSS
 	return nil
+}
+
+// startTenant brings up what a measurement runs against: a simulator
+// serving the tenant's account (ECS-like rate limits if limited), the
+// tenant's namespace ns with its Secret and ProviderConfig, and the
+// provider with args, logging to logPath, started and watching. stop, to
+// be called even on an error, stops what was started.
+func startTenant(ctx context.Context, w *world, s settings, limited bool, ns, logPath string, args []string) (*devenv.Simulator, *devenv.Provider, func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	ownerSecret := rand.Text()
+	sim, err := devenv.StartSimulator(simConfig(s, limited, ownerSecret), "127.0.0.1:0") //nolint:contextcheck // It serves until stopped, not for a context's life.
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	stops = append(stops, func() { _ = sim.Stop() }) //nolint:contextcheck // Stopping must not depend on a context that may have ended.
+	if err := createAll(ctx, w.kube, tenantObjects(ns, sim.URL, ownerSecret)); err != nil {
+		return nil, nil, stop, err
+	}
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	stops = append(stops, func() { _ = log.Close() })
+	p, err := devenv.StartProvider(w.bin, w.cp.Kubeconfig, log, args...)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	stops = append(stops, func() { _ = p.Stop(30 * time.Second) })
+	if err := waitFor(ctx, p, s.timeout, providerUp(w.kube, ns)); err != nil {
+		return nil, nil, stop, fmt.Errorf("waiting for the provider to start: %w", err)
+	}
+	return sim, p, stop, nil
 }
 
 // modeRun is one mode's world while it runs.

@@ -166,30 +166,12 @@ func runSecretsMode(ctx context.Context, w *world, s settings, m mode, stamp str
 func measureSecrets(ctx context.Context, w *world, s settings, m mode, stamp string, r *secretsResult) error {
 	small := s
 	small.images, small.accounts = 1, secretsShares
-	ownerSecret := rand.Text()
-	sim, err := devenv.StartSimulator(simConfig(small, false, ownerSecret), "127.0.0.1:0") //nolint:contextcheck // It serves until stopped, not for a context's life.
-	if err != nil {
-		return err
-	}
-	defer func() { _ = sim.Stop() }() //nolint:contextcheck // Stopping must not depend on a context that may have ended.
 	ns := "bench-secrets-" + m.name
-	if err := createAll(ctx, w.kube, tenantObjects(ns, sim.URL, ownerSecret)); err != nil {
-		return err
-	}
-
 	r.ProviderLog = filepath.Join(s.out, fmt.Sprintf("provider-secrets-%s-%s.log", m.name, stamp))
-	log, err := os.Create(r.ProviderLog)
+	sim, p, stop, err := startTenant(ctx, w, small, false, ns, r.ProviderLog, r.ProviderArgs)
+	defer stop()
 	if err != nil {
 		return err
-	}
-	defer func() { _ = log.Close() }()
-	p, err := devenv.StartProvider(w.bin, w.cp.Kubeconfig, log, r.ProviderArgs...)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = p.Stop(30 * time.Second) }()
-	if err := waitFor(ctx, p, s.timeout, providerUp(w.kube, ns)); err != nil {
-		return fmt.Errorf("waiting for the provider to start: %w", err)
 	}
 
 	begin := time.Now()
