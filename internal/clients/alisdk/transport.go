@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alibabacloud-go/tea/dara"
 )
@@ -233,10 +234,8 @@ func Clip(s string, n int) string {
 		return s
 	}
 	cut := n
-	for cut > 0 && !utf8RuneStart(s[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + "…(cut)"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 )
 
 // maxSelectorText bounds how much of a selector, or of what is wrong with
@@ -105,19 +105,12 @@ func renderSelector(sel *metav1.LabelSelector) string {
 	return bounded(strings.Join(parts, "; "))
 }
 
-// bounded cuts s to maxSelectorText bytes, on a rune boundary, and says
-// that it did. Selector keys and values are not validated by the CRD, so
-// they are quoted when they hold anything a terminal would act on.
+// bounded cuts s to maxSelectorText bytes as alisdk.Clip does. Selector
+// keys and values are not validated by the CRD, so they are quoted when
+// they hold anything a terminal would act on.
 func bounded(s string) string {
 	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		s = strings.Trim(fmt.Sprintf("%q", s), `"`)
 	}
-	if len(s) <= maxSelectorText {
-		return s
-	}
-	cut := maxSelectorText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "… (cut)"
+	return alisdk.Clip(s, maxSelectorText)
 }

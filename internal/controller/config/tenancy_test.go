@@ -187,12 +187,12 @@ func TestRenderSelector(t *testing.T) {
 		{
 			reason:   "A selector past the bound is cut, and says so.",
 			selector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": strings.Repeat("a", 500)}},
-			want:     "matchLabels team=" + strings.Repeat("a", maxSelectorText-len("matchLabels team=")) + "… (cut)",
+			want:     "matchLabels team=" + strings.Repeat("a", maxSelectorText-len("matchLabels team=")) + "…(cut)",
 		},
 		{
 			reason:   "A cut never splits a character.",
 			selector: &metav1.LabelSelector{MatchLabels: map[string]string{"k": strings.Repeat("é", 200)}},
-			want:     "matchLabels k=" + strings.Repeat("é", (maxSelectorText-len("matchLabels k="))/2) + "… (cut)",
+			want:     "matchLabels k=" + strings.Repeat("é", (maxSelectorText-len("matchLabels k="))/2) + "…(cut)",
 		},
 		{
 			reason:   "Line breaks and other control characters, which the CRD does not refuse, are quoted.",
