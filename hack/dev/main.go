@@ -10,6 +10,11 @@
 // installs the provider's and the composition function's packages from a
 // loopback registry, with kube-controller-manager's garbage collector beside
 // the API server, so that the composition example runs as on a cluster.
+//
+// With --cluster (`make dev` with KUBECONFIG set) it runs only the provider
+// from source, against that cluster: it first says what that means, refuses
+// when the provider is installed or running there (unless --force), and runs
+// with leader election, so that two copies never reconcile the same shares.
 package main
 
 import (
@@ -39,12 +44,13 @@ func run() error {
 	outDir := flag.String("out", "", "where to write the kubeconfig and the provider binary (default _output/dev)")
 	withCrossplane := flag.Bool("crossplane", false, "install the provider and the composition function through Crossplane core, "+
 		"from the packages named by XPKG and FUNCTION_XPKG, with the core binary CROSSPLANE_CORE (make dev-crossplane sets them)")
+	cluster := flag.Bool("cluster", false, "run only the provider from source, against the cluster of KUBECONFIG, with leader election; "+
+		"refuses if the provider is installed or running there (make dev sets it when KUBECONFIG is set)")
+	force := flag.Bool("force", false, "with --cluster, run even beside an installed provider, waiting for its lease (make dev DEV_FORCE=1)")
+	leaseNamespace := flag.String("lease-namespace", "crossplane-system", "with --cluster, the namespace of the leader election lease: "+
+		"the installed provider's (make dev DEV_LEASE_NAMESPACE=...)")
 	flag.Parse()
 
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		return errors.New("KUBEBUILDER_ASSETS is not set: run `make dev`, which builds the control plane and sets it")
-	}
 	root, err := devenv.Root()
 	if err != nil {
 		return err
@@ -65,6 +71,14 @@ func run() error {
 		fmt.Printf("dev: %s...", what)
 		begin := time.Now()
 		return func() { fmt.Printf(" %v\n", time.Since(begin).Round(time.Millisecond)) }
+	}
+	if *cluster {
+		return runCluster(ctx, root, out, *force, *leaseNamespace, step)
+	}
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		return errors.New("KUBEBUILDER_ASSETS is not set: run `make dev`, which builds the control plane and sets it")
 	}
 	if *withCrossplane {
 		return runCrossplane(ctx, assets, out, *simListen, *poll, step)

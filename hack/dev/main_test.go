@@ -25,11 +25,7 @@ func TestDev(t *testing.T) {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`")
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "dev")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--sim-listen", "127.0.0.1:0", "--poll", "2s", "--out", work)
+	cmd := exec.Command(buildDev(t, work), "--sim-listen", "127.0.0.1:0", "--poll", "2s", "--out", work)
 	// Its own session, so that what it leaves behind can be found.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -113,6 +109,16 @@ func TestDev(t *testing.T) {
 	if left := inSession(t, cmd.Process.Pid); len(left) > 0 {
 		t.Errorf("processes left running after Ctrl-C: %v", left)
 	}
+}
+
+// buildDev builds this program into dir, as `make dev` does.
+func buildDev(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "dev")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // inSession lists the processes whose session is sid, by their command name.
