@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
+	"sigs.k8s.io/yaml"
+
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -69,6 +72,8 @@ var credImages = map[string]string{
 	"m-filesys1":  owner,  // j: the pod's file
 	"m-filesys2":  owner,  // j: the pod's file, rotated
 	"m-podbad01":  owner,  // k: the pod lacks a good document
+	"m-nssel001":  owner,  // l: a namespace the selector admits
+	"m-nssel002":  owner,  // l: one it refuses
 }
 
 func roleARN(account, name string) string { return ecssim.RoleARN(account, name) }
@@ -215,6 +220,7 @@ func TestCredentials(t *testing.T) {
 		scenario(t, "i Environment: the pod's variable, set from a Secret", true, testEnvironment)
 		scenario(t, "j Filesystem: the pod's file, mounted from a Secret and rotated", true, testFilesystem)
 		scenario(t, "k a missing or malformed document in the pod says where and what to do", true, testPodDocumentBad)
+		scenario(t, "l a namespaceSelector admits the namespaces labelled as its example says, only", true, testNamespaceSelector)
 	})
 	// Alone: it shortens every session the simulator issues, which would
 	// change the others' STS counts.
@@ -226,6 +232,16 @@ func TestCredentials(t *testing.T) {
 // webhook's variables, the STS endpoint included) and checks that the
 // share is made by the role's session and that the configuration says so.
 func testRRSA(t *testing.T) {
+	// The role trusts the service account the example's
+	// DeploymentRuntimeConfig names, which rrsaEnv's token is for.
+	var drc pkgv1beta1.DeploymentRuntimeConfig
+	if err := yaml.UnmarshalStrict([]byte(exampleDoc(t, "clusterproviderconfig-rrsa.yaml", "DeploymentRuntimeConfig", "", "")), &drc); err != nil {
+		t.Fatal(err)
+	}
+	if sa := drc.Spec.ServiceAccountTemplate; sa == nil || sa.Metadata == nil || sa.Metadata.Name == nil ||
+		"system:serviceaccount:"+providerNamespace+":"+*sa.Metadata.Name != serviceAccount {
+		t.Errorf("examples/clusterproviderconfig-rrsa.yaml's DeploymentRuntimeConfig does not name the service account %s", serviceAccount)
+	}
 	kubectl(t, exampleDoc(t, "clusterproviderconfig-rrsa.yaml", "ClusterProviderConfig", "", "  endpoint: "+sim.URL+"\n"+
 		"  tls: {caBundleSecretRef: {namespace: crossplane-system, name: "+devenv.SimulatorCASecret+", key: ca.crt}}\n"), "apply", "-f", "-")
 	kubectl(t, shareIn("default", "cred-rrsa", "m-rrsa00001", partner, "ClusterProviderConfig", "rrsa"), "apply", "-f", "-")

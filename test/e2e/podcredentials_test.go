@@ -278,3 +278,40 @@ spec:
 		t.Errorf("the malformed document's key reached the simulator: %v", calls)
 	}
 }
+
+// testNamespaceSelector applies the namespaceSelector example as written
+// and labels a namespace with the command its comment gives: a share in
+// that namespace is served with the example Secret's key, one in a
+// namespace without the label is refused, saying what to do, and reaches
+// no endpoint.
+func testNamespaceSelector(t *testing.T) {
+	const path = "clusterproviderconfig-namespaceselector.yaml"
+	b, err := os.ReadFile(filepath.Join(root, "examples", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var label []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if _, cmd, ok := strings.Cut(line, "kubectl label namespace "); ok {
+			label = append([]string{"label", "namespace"}, strings.Fields(cmd)...)
+		}
+	}
+	if len(label) != 4 {
+		t.Fatalf("examples/%s no longer says how to label a namespace (kubectl label namespace <name> <key>=<value>)", path)
+	}
+	admitted, refused := label[2], "cred-unlabelled"
+	kubectl(t, fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", admitted, refused), "apply", "-f", "-")
+	kubectl(t, "", label...)
+	kubectl(t, exampleDoc(t, path, "ClusterProviderConfig", "", simulatorEndpoint()), "apply", "-f", "-")
+	kubectl(t, shareIn(admitted, "selected", "m-nssel001", partner, "ClusterProviderConfig", "golden-images")+
+		shareIn(refused, "unselected", "m-nssel002", partner, "ClusterProviderConfig", "golden-images"), "apply", "-f", "-")
+
+	waitReady(t, namespacedISP, admitted, "selected")
+	madeBy(t, "m-nssel001", examplePrincipal)
+	waitIdentityAs(t, clusterPC, "", "golden-images", "RAMUser", examplePrincipal, owner)
+	waitSyncedFalse(t, namespacedISP, refused, "unselected",
+		`ClusterProviderConfig "golden-images" does not admit namespace "`+refused+`": its spec.namespaceSelector (matchLabels `+label[3]+`) does not match the namespace's labels; ask the cluster administrator to label the namespace`)
+	if calls := sim.CallsBy(func(c ecssim.Call) string { return c.Action }, onImages("m-nssel002")); len(calls) > 0 {
+		t.Errorf("ECS was called for a namespace the selector refuses: %v", calls)
+	}
+}
