@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
+	"sigs.k8s.io/yaml"
+
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -51,6 +54,8 @@ var credUsers = map[string]ecssim.AccessKey{
 	"bad":    {ID: "LTAIe2eBadUser000001", Secret: "e2eBadUserSecret", User: "bad-user"},
 	"scale":  {ID: "LTAIe2eScaleUser0001", Secret: "e2eScaleUserSecret", User: "scale-user"},
 	"expiry": {ID: "LTAIe2eExpiryUser001", Secret: "e2eExpiryUserSecret", User: "expiry-user"},
+	// j: the key the Filesystem example's file is rotated to.
+	"rotated": {ID: "LTAIe2eRotatedUser01", Secret: "e2eRotatedUserSecret", User: "rotated-user"},
 }
 
 // Images per scenario, and who owns them.
@@ -63,6 +68,12 @@ var credImages = map[string]string{
 	"m-expiry003": owner,  // d: the instance's role, sessions expiring
 	"m-badcred01": target, // e: refused by STS
 	"m-credscal1": target, // g: 100 shares through one chain
+	"m-environ1":  owner,  // i: the pod's environment
+	"m-filesys1":  owner,  // j: the pod's file
+	"m-filesys2":  owner,  // j: the pod's file, rotated
+	"m-podbad01":  owner,  // k: the pod lacks a good document
+	"m-nssel001":  owner,  // l: a namespace the selector admits
+	"m-nssel002":  owner,  // l: one it refuses
 }
 
 func roleARN(account, name string) string { return ecssim.RoleARN(account, name) }
@@ -206,17 +217,31 @@ func TestCredentials(t *testing.T) {
 		scenario(t, "e STS refusals are reported with what to fix", true, testSTSRefusals)
 		scenario(t, "f a tenant cannot ask for the pod's identity", true, testTenantRefused)
 		scenario(t, "g 100 shares cost one AssumeRole per hop", true, testSessionsShared)
+		scenario(t, "i Environment: the pod's variable, set from a Secret", true, testEnvironment)
+		scenario(t, "j Filesystem: the pod's file, mounted from a Secret and rotated", true, testFilesystem)
+		scenario(t, "k a missing or malformed document in the pod says where and what to do", true, testPodDocumentBad)
+		scenario(t, "l a namespaceSelector admits the namespaces labelled as its example says, only", true, testNamespaceSelector)
 	})
 	// Alone: it shortens every session the simulator issues, which would
 	// change the others' STS counts.
 	scenario(t, "d sessions expire mid-run and are renewed in time", false, testExpiry)
-	scenario(t, "h no token in logs, events or status", false, testNoTokens)
+	scenario(t, "h no token or pod-held key in logs, events or status", false, testNoTokens)
 }
 
 // testRRSA applies the RRSA example as it is (every field from the
 // webhook's variables, the STS endpoint included) and checks that the
 // share is made by the role's session and that the configuration says so.
 func testRRSA(t *testing.T) {
+	// The role trusts the service account the example's
+	// DeploymentRuntimeConfig names, which rrsaEnv's token is for.
+	var drc pkgv1beta1.DeploymentRuntimeConfig
+	if err := yaml.UnmarshalStrict([]byte(exampleDoc(t, "clusterproviderconfig-rrsa.yaml", "DeploymentRuntimeConfig", "", "")), &drc); err != nil {
+		t.Fatal(err)
+	}
+	if sa := drc.Spec.ServiceAccountTemplate; sa == nil || sa.Metadata == nil || sa.Metadata.Name == nil ||
+		"system:serviceaccount:"+providerNamespace+":"+*sa.Metadata.Name != serviceAccount {
+		t.Errorf("examples/clusterproviderconfig-rrsa.yaml's DeploymentRuntimeConfig does not name the service account %s", serviceAccount)
+	}
 	kubectl(t, exampleDoc(t, "clusterproviderconfig-rrsa.yaml", "ClusterProviderConfig", "", "  endpoint: "+sim.URL+"\n"+
 		"  tls: {caBundleSecretRef: {namespace: crossplane-system, name: "+devenv.SimulatorCASecret+", key: ca.crt}}\n"), "apply", "-f", "-")
 	kubectl(t, shareIn("default", "cred-rrsa", "m-rrsa00001", partner, "ClusterProviderConfig", "rrsa"), "apply", "-f", "-")
@@ -534,9 +559,11 @@ spec:
 }
 
 // testNoTokens reads everything a person or a log collector can see for
-// the RRSA tokens the provider exchanged; STS session secrets the
-// simulator issued are checked by the provider's own tests, which can see
-// them.
+// the RRSA tokens the provider exchanged, and for the secrets of the keys
+// it read from its pod's environment and files (a malformed document's
+// too); STS session secrets the simulator issued are checked by the
+// provider's own tests, which can see them, and the example Secret's by
+// TestProvider.
 func testNoTokens(t *testing.T) {
 	tokens, err := kubelet.tokens()
 	if err != nil {
@@ -558,6 +585,13 @@ func testNoTokens(t *testing.T) {
 			// truncation of the rest.
 			if sig := token[strings.LastIndexByte(token, '.')+1:]; strings.Contains(text, sig) {
 				t.Errorf("the %s contains an RRSA token", where)
+			}
+		}
+	}
+	for where, text := range seen {
+		for _, secret := range []string{malformedSecret, credUsers["rotated"].Secret} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s contains the secret of a key the pod held", where)
 			}
 		}
 	}
@@ -642,14 +676,28 @@ spec:
 
 // exampleDoc is the document of kind in examples/<path>, moved from the
 // namespace default to ns (unless ns is empty), with extraSpec (YAML
-// indented to sit under spec, such as the simulator's endpoints) added
-// before it is applied, so that the example is used as written and never
-// reaches for Alibaba Cloud's real endpoints.
-func exampleDoc(t *testing.T, path, kind, ns, extraSpec string) string {
+// indented to sit under spec, such as the simulator's endpoints) added and
+// each pair of replace (old, new; old must occur exactly once) applied
+// before it is applied, so that the example is used as written, changed
+// only where the test world differs from a cluster's, and never reaches for
+// Alibaba Cloud's real endpoints.
+func exampleDoc(t *testing.T, path, kind, ns, extraSpec string, replace ...string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "examples", path))
+	doc, err := exampleDocument(path, kind, ns, extraSpec, replace...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return doc
+}
+
+// exampleDocument is exampleDoc for TestMain, which has no t.
+func exampleDocument(path, kind, ns, extraSpec string, replace ...string) (string, error) {
+	if len(replace)%2 != 0 {
+		return "", fmt.Errorf("examples/%s: replacements come in pairs, got %q", path, replace)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "examples", path))
+	if err != nil {
+		return "", err
 	}
 	for doc := range strings.SplitSeq(string(b), "\n---\n") {
 		if !strings.Contains(doc, "\nkind: "+kind+"\n") {
@@ -658,18 +706,23 @@ func exampleDoc(t *testing.T, path, kind, ns, extraSpec string) string {
 		if ns != "" {
 			moved := strings.ReplaceAll(doc, "namespace: default", "namespace: "+ns)
 			if moved == doc {
-				t.Fatalf("examples/%s no longer names the namespace default", path)
+				return "", fmt.Errorf("examples/%s no longer names the namespace default", path)
 			}
 			doc = moved
 		}
 		withSpec := strings.Replace(doc, "\nspec:\n", "\nspec:\n"+extraSpec, 1)
 		if withSpec == doc && extraSpec != "" {
-			t.Fatalf("examples/%s: the %s has no spec", path, kind)
+			return "", fmt.Errorf("examples/%s: the %s has no spec", path, kind)
 		}
-		return withSpec
+		for i := 0; i < len(replace); i += 2 {
+			if n := strings.Count(withSpec, replace[i]); n != 1 {
+				return "", fmt.Errorf("examples/%s: the %s says %q %d times, want once", path, kind, replace[i], n)
+			}
+			withSpec = strings.Replace(withSpec, replace[i], replace[i+1], 1)
+		}
+		return withSpec, nil
 	}
-	t.Fatalf("examples/%s has no %s", path, kind)
-	return ""
+	return "", fmt.Errorf("examples/%s has no %s", path, kind)
 }
 
 // configObject is a provider configuration as kubectl shows it.
@@ -712,15 +765,22 @@ func getConfig(t *testing.T, resource, ns, name string) configObject {
 // condition and status.identity, that it acts as arn of account.
 func waitIdentity(t *testing.T, resource, ns, name, arn, account string) {
 	t.Helper()
+	waitIdentityAs(t, resource, ns, name, "AssumedRoleUser", arn, account)
+}
+
+// waitIdentityAs is waitIdentity for an identity of type typ (a role
+// session's AssumedRoleUser, a RAM user's RAMUser, an account's Account).
+func waitIdentityAs(t *testing.T, resource, ns, name, typ, arn, account string) {
+	t.Helper()
 	eventually(t, 90*time.Second, func() string {
 		o := getConfig(t, resource, ns, name)
 		a := o.condition("Authenticated")
-		if wantMsg := "The credentials act as " + arn + " (AssumedRoleUser of account " + account + ")."; a.Status != "True" || a.Reason != "IdentityVerified" || a.Message != wantMsg {
+		if wantMsg := "The credentials act as " + arn + " (" + typ + " of account " + account + ")."; a.Status != "True" || a.Reason != "IdentityVerified" || a.Message != wantMsg {
 			return fmt.Sprintf("%s: Authenticated=%s %s %q, want True IdentityVerified %q", name, a.Status, a.Reason, a.Message, wantMsg)
 		}
 		id := o.Status.Identity
-		if id == nil || id.Type != "AssumedRoleUser" || id.AccountID != account || id.ARN != arn || id.PrincipalID == "" || id.VerifiedAt == "" {
-			return fmt.Sprintf("%s: status.identity %+v, want AssumedRoleUser %s of %s with a principal ID and a time", name, id, arn, account)
+		if id == nil || id.Type != typ || id.AccountID != account || id.ARN != arn || id.PrincipalID == "" || id.VerifiedAt == "" {
+			return fmt.Sprintf("%s: status.identity %+v, want %s %s of %s with a principal ID and a time", name, id, typ, arn, account)
 		}
 		return ""
 	})

@@ -104,6 +104,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer kubelet.stop()
+	if err := podCredentials(ctx, filepath.Join(work, "pod")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	logPath = filepath.Join(work, "provider.log")
 	if err := startProvider(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -157,9 +161,10 @@ func startProvider() error {
 	if err != nil {
 		return err
 	}
-	// The provider's pod as ACK runs it with RRSA (the webhook's variables),
-	// on an instance whose metadata service is the simulator's.
-	provider, err = devenv.StartProviderEnv(bin, cp.Kubeconfig, rrsaEnv(), f,
+	// The provider's pod as ACK runs it with RRSA (the webhook's variables)
+	// and the examples' DeploymentRuntimeConfigs (podEnv), on an instance
+	// whose metadata service is the simulator's.
+	provider, err = devenv.StartProviderEnv(bin, cp.Kubeconfig, append(rrsaEnv(), podEnv...), f,
 		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--metrics-bind-address=0", devenv.TenantEndpointsFlag,
 		"--ecs-metadata-endpoint="+sim.MetadataURL)
 	return err

@@ -322,11 +322,15 @@ func (r *Resolver) document(ctx context.Context, kube client.Client, creds commo
 		if creds.Source != xpv2.CredentialsSourceSecret {
 			// The filesystem's error would tell a missing file from an
 			// unreadable one: say neither.
-			return credentials.Credentials{}, fmt.Errorf("cannot read credentials from %s: make sure it exists and holds the credentials document", whereCredentials(creds))
+			return credentials.Credentials{}, fmt.Errorf("cannot read credentials from %s: it is missing, unreadable or not a file; %s", whereCredentials(creds), provideCredentials(creds))
 		}
 		return credentials.Credentials{}, fmt.Errorf("cannot read credentials (source %s): %w", creds.Source, err)
 	}
 	if len(doc) == 0 {
+		if creds.Source == xpv2.CredentialsSourceEnvironment {
+			// An unset variable reads as an empty one.
+			return credentials.Credentials{}, fmt.Errorf("credentials are empty: %s is unset or empty; %s", whereCredentials(creds), provideCredentials(creds))
+		}
 		return credentials.Credentials{}, fmt.Errorf("credentials are empty: %s has no credentials document; add it", whereCredentials(creds))
 	}
 	c, err := credentials.Parse(doc)
@@ -359,9 +363,18 @@ func whereCredentials(c common.ProviderCredentials) string {
 	case c.Source == xpv2.CredentialsSourceSecret && c.SecretRef != nil:
 		return fmt.Sprintf("key %q of Secret %s/%s", c.SecretRef.Key, c.SecretRef.Namespace, c.SecretRef.Name)
 	case c.Source == xpv2.CredentialsSourceEnvironment && c.Env != nil:
-		return fmt.Sprintf("environment variable %s", c.Env.Name)
+		return fmt.Sprintf("environment variable %s of the provider's pod", c.Env.Name)
 	case c.Source == xpv2.CredentialsSourceFilesystem && c.Fs != nil:
-		return fmt.Sprintf("file %s", c.Fs.Path)
+		return fmt.Sprintf("file %s of the provider's pod", c.Fs.Path)
 	}
 	return "source " + string(c.Source)
+}
+
+// provideCredentials says how the credentials document reaches the
+// provider's pod when its environment or files lack it.
+func provideCredentials(c common.ProviderCredentials) string {
+	if c.Source == xpv2.CredentialsSourceEnvironment {
+		return "set it to the credentials document, e.g. from a Secret with the DeploymentRuntimeConfig the Provider names (env valueFrom secretKeyRef)"
+	}
+	return "mount a Secret holding the credentials document there with the DeploymentRuntimeConfig the Provider names (a secret volume)"
 }

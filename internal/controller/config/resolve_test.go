@@ -135,6 +135,8 @@ func TestCredentialStyles(t *testing.T) {
 func TestResolve(t *testing.T) {
 	endpoint := simulator(t)
 	good := `{"accessKeyId": "` + keyID + `", "accessKeySecret": "` + keySecret + `"}`
+	// The document cut short, as a copy and paste can leave it.
+	t.Setenv("PROVIDER_TEST_MALFORMED_CREDENTIALS", strings.TrimSuffix(good, "}"))
 	namespacedPC := func(mod func(*common.ProviderConfigSpec)) *alibabacloudv1beta1.ProviderConfig {
 		pc := &alibabacloudv1beta1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "pc"}, Spec: spec(endpoint, "team")}
 		mod(&pc.Spec)
@@ -307,21 +309,27 @@ func TestResolve(t *testing.T) {
 			name:     "missing credentials file",
 			objects:  []client.Object{clusterPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/nonexistent/credentials"}}))},
 			resolve:  resolveCluster,
-			wantErr:  "cannot read credentials from file /nonexistent/credentials: make sure it exists and holds the credentials document",
+			wantErr:  "cannot read credentials from file /nonexistent/credentials of the provider's pod: it is missing, unreadable or not a file; mount a Secret holding the credentials document there",
 			notInErr: "no such file",
 		},
 		{
 			name:     "a directory where the credentials file should be reads like a missing file",
 			objects:  []client.Object{clusterPC(source(xpv2.CredentialsSourceFilesystem, xpv2.CommonCredentialSelectors{Fs: &xpv2.FsSelector{Path: "/"}}))},
 			resolve:  resolveCluster,
-			wantErr:  "cannot read credentials from file /: make sure it exists and holds the credentials document",
+			wantErr:  "cannot read credentials from file / of the provider's pod: it is missing, unreadable or not a file",
 			notInErr: "directory",
 		},
 		{
 			name:    "unset credentials variable reads like an empty one",
 			objects: []client.Object{clusterPC(source(xpv2.CredentialsSourceEnvironment, xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "PROVIDER_TEST_UNSET_CREDENTIALS"}}))},
 			resolve: resolveCluster,
-			wantErr: "credentials are empty: environment variable PROVIDER_TEST_UNSET_CREDENTIALS has no credentials document",
+			wantErr: "credentials are empty: environment variable PROVIDER_TEST_UNSET_CREDENTIALS of the provider's pod is unset or empty; set it to the credentials document",
+		},
+		{
+			name:    "a malformed document in the credentials variable is named, not quoted",
+			objects: []client.Object{clusterPC(source(xpv2.CredentialsSourceEnvironment, xpv2.CommonCredentialSelectors{Env: &xpv2.EnvSelector{Name: "PROVIDER_TEST_MALFORMED_CREDENTIALS"}}))},
+			resolve: resolveCluster,
+			wantErr: "credentials in environment variable PROVIDER_TEST_MALFORMED_CREDENTIALS of the provider's pod: the credentials are not a JSON object",
 		},
 	}
 	for _, tc := range cases {
