@@ -1,0 +1,5 @@
+package docs
+
+import "testing"
+
+func checkYAML(t *testing.T, root string, docs map[string]*doc) {}
