@@ -163,3 +163,11 @@ func TestParseHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitYAML(t *testing.T) {
+	got := splitYAML("x.md", 10, "a: 1\n---\n\n--- # comment\nb: 2\n---")
+	want := []yamlDoc{{"x.md:10", "a: 1"}, {"x.md:14", "b: 2"}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(yamlDoc{})); diff != "" {
+		t.Errorf("documents, each with its first line, empty ones dropped: -want +got:\n%s", diff)
+	}
+}

@@ -1,5 +1,0 @@
-package docs
-
-import "testing"
-
-func checkYAML(t *testing.T, root string, docs map[string]*doc) {}
