@@ -216,7 +216,7 @@ func startAPIServer(ctx context.Context, t *testing.T, root, assets, core string
 	if err != nil {
 		t.Fatalf("%v\n%s", err, xp.LogTails(filepath.Join(dir, "logs")))
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() { _ = w.Close() }) //nolint:contextcheck // Stopping must not depend on a context that may have ended.
 
 	b, err := os.ReadFile(filepath.Join(root, "examples", "composition", "definition.yaml"))
 	if err != nil {
