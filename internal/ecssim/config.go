@@ -2,11 +2,13 @@ package ecssim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"time"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -121,12 +123,35 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+	c, err := ParseConfig(b)
+	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
+	return c, nil
+}
+
+// ParseConfig reads a state document (YAML or JSON) as --state does and
+// validates it. It is strict: an unknown or duplicate key, or a key in the
+// wrong case, is an error, so
+// that a misspelt fault or limit is refused instead of silently ignored
+// (test/docs loads the documented example through it).
+func ParseConfig(b []byte) (Config, error) {
+	// Not yaml.UnmarshalStrict: encoding/json under it matches keys
+	// regardless of case, so hangrate would pass for hangRate.
+	j, err := yaml.YAMLToJSONStrict(b)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	strict, err := kjson.UnmarshalStrict(j, &c)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(strict) > 0 {
+		return Config{}, errors.Join(strict...)
+	}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, err
 	}
 	return c, nil
 }

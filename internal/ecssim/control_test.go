@@ -200,6 +200,9 @@ limits: {maxSharesPerImage: 50}
 faults: {seed: 3, latency: 20ms, visibilityLag: 2s, rateLimits: {perAccount: {perSecond: 20, burst: 40}}}
 `},
 		{name: "unknown field", yaml: "acounts: []", wantErr: "unknown field"},
+		{name: "unknown nested field", yaml: "faults: {hangRate: 0.1, hangFor: 1s, jiter: 1ms}", wantErr: "unknown field"},
+		{name: "a key in the wrong case", yaml: "faults: {hangrate: 0.1, hangFor: 1s}", wantErr: "unknown field"},
+		{name: "a repeated key", yaml: "limits: {maxSharesPerImage: 5}\nlimits: {maxSharesPerImage: 6}", wantErr: "already set"},
 		{name: "non-numeric account", yaml: `accounts: [{id: bob}]`, wantErr: "numeric"},
 		{name: "orphan image", yaml: `images: [{id: m-1, region: r, owner: "1"}]`, wantErr: "not among accounts"},
 		{name: "bad status", yaml: "accounts: [{id: \"1\"}]\nimages: [{id: m-1, region: r, owner: \"1\", status: Broken}]", wantErr: "status"},

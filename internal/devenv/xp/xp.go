@@ -66,6 +66,9 @@ type Options struct {
 	CRDs string
 	// ProviderBinary runs every active ProviderRevision, with ProviderArgs
 	// and ProviderEnv ("NAME=value"), as devenv.StartProviderEnv runs it.
+	// It and FunctionBinary may be empty for a world that installs no
+	// package (test/docs only needs core's XRD controller): a revision of
+	// that kind then cannot start, and logs/runtime.log says so.
 	ProviderBinary string
 	ProviderArgs   []string
 	ProviderEnv    []string
@@ -104,8 +107,8 @@ type World struct {
 // Start serves the registry, writes the PKI, installs Crossplane's CRDs,
 // namespace and Lock, starts core and the runtime stand-in.
 func Start(ctx context.Context, o Options) (*World, error) {
-	if o.ControlPlane == nil || o.Dir == "" || o.CoreBinary == "" || o.ProviderBinary == "" || o.FunctionBinary == "" {
-		return nil, errors.New("xp.Options needs ControlPlane, Dir, CoreBinary, ProviderBinary and FunctionBinary")
+	if o.ControlPlane == nil || o.Dir == "" || o.CoreBinary == "" {
+		return nil, errors.New("xp.Options needs ControlPlane, Dir and CoreBinary")
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 10 * time.Second

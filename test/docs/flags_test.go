@@ -1,0 +1,157 @@
+package docs
+
+import (
+	"context"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// flags are a program's flags by name (without dashes); true for a boolean
+// flag, which may also be written --no-name.
+type flags map[string]bool
+
+// has reports whether the flag written as name (without dashes) exists.
+func (f flags) has(name string) bool {
+	if _, ok := f[name]; ok {
+		return true
+	}
+	base, negated := strings.CutPrefix(name, "no-")
+	return negated && f[base]
+}
+
+var (
+	// kingpinFlag is a flag line of kingpin's --help: two spaces, an
+	// optional short flag, then the long one, booleans as --[no-]name.
+	// Continuation lines of the help text are indented further.
+	kingpinFlag = regexp.MustCompile(`^ {2}(?:-\w, | {4})--(\[no-\])?([a-z0-9][a-z0-9-]*)`)
+	// goFlag is a flag line of the flag package's usage.
+	goFlag = regexp.MustCompile(`^ {2}-([a-z0-9][a-z0-9-]*)( |$)`)
+	// kingpinBuiltins are flags kingpin adds to every program, for help
+	// itself; --help lists only --help among them.
+	kingpinBuiltins = []string{"help", "help-long", "help-man", "completion-bash", "completion-script-bash", "completion-script-zsh"}
+)
+
+// parseKingpinHelp reads the flags in the --help output of a kingpin program.
+func parseKingpinHelp(help string) flags {
+	f := flags{}
+	for line := range strings.SplitSeq(help, "\n") {
+		if m := kingpinFlag.FindStringSubmatch(line); m != nil {
+			f[m[2]] = m[1] != ""
+		}
+	}
+	for _, b := range kingpinBuiltins {
+		delete(f, b)
+	}
+	return f
+}
+
+// parseGoFlagHelp reads the flags in the -h output of a program that uses
+// the flag package. A boolean flag takes no value, and its name is alone on
+// its line; the flag package has no --no- form.
+func parseGoFlagHelp(help string) flags {
+	f := flags{}
+	for line := range strings.SplitSeq(help, "\n") {
+		if m := goFlag.FindStringSubmatch(line); m != nil {
+			f[m[1]] = false
+		}
+	}
+	return f
+}
+
+// programFlags builds the provider and the simulator and reads their flags
+// from their help, as a user would: what the binaries accept, not what a
+// copy of their flag definitions says.
+func programFlags(t *testing.T, root string) (provider, simulator flags) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/provider", "./cmd/ecs-simulator")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/provider ./cmd/ecs-simulator: %v\n%s", err, out)
+	}
+	help := func(name, arg string) string {
+		// Both exit 0 on help; the flag package writes it to stderr.
+		out, err := exec.CommandContext(ctx, filepath.Join(bin, name), arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, arg, err, out)
+		}
+		return string(out)
+	}
+	provider = parseKingpinHelp(help("provider", "--help"))
+	simulator = parseGoFlagHelp(help("ecs-simulator", "-h"))
+	// Guards against a change of help format that would find nothing, and
+	// so check nothing.
+	if !provider.has("poll") || !simulator.has("state") {
+		t.Fatalf("read flags %v from the provider's --help and %v from the simulator's -h: the help format changed, fix the parsing", provider, simulator)
+	}
+	return provider, simulator
+}
+
+// bareFlag is a code span that is a flag alone: `--poll` or `--poll=30s`.
+var bareFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)(?:=.*)?$`)
+
+// simulatorReadme documents the simulator's flags.
+const simulatorReadme = "cmd/ecs-simulator/README.md"
+
+// checkFlags checks flags both ways. The rule, so that a doc can name other
+// programs' flags without an allowlist: a flag alone in a code span
+// (`--poll`, `--poll=30s`) names a flag of the program its doc is about,
+// and must exist. README.md and docs/ are about the provider; the
+// simulator's README about the simulator (or the provider it serves). Name
+// another program's flag with its command (`crossplane core start
+// --package-runtime=External`), or in a doc about that program
+// (CONTRIBUTING.md, examples/, which are not checked this way). Every
+// provider flag but --help must be named alone in a code span in some doc
+// (docs/operations.md's flags table), every simulator flag in the
+// simulator's README.
+func checkFlags(t *testing.T, root string, docs map[string]*doc) {
+	provider, simulator := programFlags(t, root)
+	named := map[string]map[string]bool{} // flag name as written -> docs naming it alone
+	for _, d := range sorted(docs) {
+		var program flags
+		var about string
+		switch {
+		case d.path == "README.md" || strings.HasPrefix(d.path, "docs/"):
+			program, about = provider, "the provider (cmd/provider)"
+		case d.path == simulatorReadme:
+			program, about = flags{}, "the simulator or the provider"
+			for _, f := range []flags{provider, simulator} {
+				for k, v := range f {
+					program[k] = v
+				}
+			}
+		}
+		for _, s := range d.spans {
+			m := bareFlag.FindStringSubmatch(s.text)
+			if m == nil {
+				continue
+			}
+			if named[m[1]] == nil {
+				named[m[1]] = map[string]bool{}
+			}
+			named[m[1]][d.path] = true
+			if program != nil && !program.has(m[1]) {
+				t.Errorf("%s:%d: `%s` is no flag of %s: fix or drop it; a flag of another program is written with its command, e.g. `kubectl wait --for=...`",
+					d.path, s.line, s.text, about)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(provider)) {
+		if len(named[name]) == 0 && (!provider[name] || len(named["no-"+name]) == 0) {
+			t.Errorf("the provider's flag --%s is documented nowhere: add a row for `--%s` to docs/operations.md's flags table", name, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(simulator)) {
+		if !named[name][simulatorReadme] {
+			t.Errorf("the simulator's flag -%s is not documented in %s: name it there as `--%s`", name, simulatorReadme, name)
+		}
+	}
+}
