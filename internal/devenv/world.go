@@ -39,7 +39,7 @@ func DevWorld() ecssim.Config {
 		Name:            PartnerRole,
 		TrustedAccounts: []string{demoOwner},
 		ExternalID:      PartnerExternalID,
-		// The README's minimal policy: image sharing and nothing else.
+		// docs/credentials.md's RAM policy: image sharing and nothing else.
 		AllowedActions: []string{"DescribeImageSharePermission", "ModifyImageSharePermission"},
 	})
 	cfg.Images = append(cfg.Images, ecssim.Image{ID: PartnerImage, Region: "cn-hangzhou", Owner: PartnerAccount, Name: "partner-image"})

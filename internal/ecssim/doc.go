@@ -26,6 +26,6 @@
 // the counters are also exported as Prometheus metrics.
 //
 // Behaviour the public documentation leaves open is chosen here and written
-// down next to the code that implements it; the package README-level
-// summary lives in the project README.
+// down next to the code that implements it; cmd/ecs-simulator/README.md
+// describes it for its users: what it serves, the state file, the control API.
 package ecssim

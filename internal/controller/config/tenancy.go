@@ -65,7 +65,7 @@ func (r *Resolver) admitted(ctx context.Context, cpc *alibabacloudv1beta1.Cluste
 			cpc.Name, namespace, renderSelector(sel))
 	case err != nil:
 		return fmt.Errorf("cannot read namespace %q to check it against ClusterProviderConfig %q's spec.namespaceSelector: %w; "+
-			"the provider's service account needs get, list and watch on namespaces, which Crossplane does not grant providers: bind it a ClusterRole that does (see the README, Multi-tenancy and security)",
+			"the provider's service account needs get, list and watch on namespaces, which Crossplane does not grant providers: bind it a ClusterRole that does (docs/multi-tenancy.md)",
 			namespace, cpc.Name, err)
 	}
 	if !s.Matches(labels.Set(ns.Labels)) {

@@ -112,7 +112,7 @@ func TestNamespaceSelector(t *testing.T) {
 			selector:     &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}},
 			getNamespace: kerrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "team", errors.New(`User "system:serviceaccount:crossplane-system:provider" cannot get resource "namespaces" in API group "" at the cluster scope`)),
 			want: `cannot read namespace "team" to check it against ClusterProviderConfig "shared"'s spec.namespaceSelector: namespaces "team" is forbidden: User "system:serviceaccount:crossplane-system:provider" cannot get resource "namespaces" in API group "" at the cluster scope; ` +
-				`the provider's service account needs get, list and watch on namespaces, which Crossplane does not grant providers: bind it a ClusterRole that does (see the README, Multi-tenancy and security)`,
+				`the provider's service account needs get, list and watch on namespaces, which Crossplane does not grant providers: bind it a ClusterRole that does (docs/multi-tenancy.md)`,
 		},
 		{
 			reason: "A selector the API server let through but Kubernetes cannot evaluate refuses every namespace.",
