@@ -3,6 +3,9 @@
 # The two commands a newcomer needs: `make dev` runs the provider locally and
 # `make test` runs every test. `make reviewable` is what a change must pass.
 
+##> SIM_LISTEN     where make dev and make simulator serve the ECS simulator (127.0.0.1:8080).
+##> SIM_STATE      a state file to seed make simulator with (cmd/ecs-simulator/README.md).
+##> GO_TEST_FLAGS  go test's flags in make test (-race -count=1).
 GO            ?= go
 OUTPUT_DIR    ?= _output
 SIM_LISTEN    ?= 127.0.0.1:8080
@@ -12,6 +15,9 @@ GO_TEST_FLAGS ?= -race -count=1
 # VERSION stamps the binary, the image and the package: the nearest v* tag
 # (with -dirty for local changes), else v0.0.0-<commit>. Override it to cut
 # a release: make xpkg VERSION=v0.1.0.
+##> VERSION        the version the binary, images and packages carry (the nearest v* tag, else v0.0.0-<commit>).
+##> PLATFORMS      the platforms make build and make xpkg build for (linux/amd64 linux/arm64).
+##> PLATFORM       the one platform make image builds for (this machine's).
 VERSION   ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 PLATFORMS ?= linux/amd64 linux/arm64
 # PLATFORM is the one the runtime image and the package are built for.
@@ -25,16 +31,22 @@ FUNCTION_IMAGE_TAR := $(OUTPUT_DIR)/image/function-imageshare-$(VERSION)-$(PLATF
 FUNCTION_XPKG      := $(OUTPUT_DIR)/xpkg/function-imageshare-$(VERSION).xpkg
 LDFLAGS   := -s -w -X github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version.Version=$(VERSION)
 
-# The control plane (kube-apiserver, etcd, kubectl) is built from the Go
-# module proxy by the modules in hack/controlplane, whose go.mod pins the
-# versions, into a git-ignored folder keyed by those versions. The first build
-# takes about 15 minutes on 2 cores (kube-apiserver is most of it); later
-# calls find the binaries and do nothing, and a fresh clone on a machine with
-# a warm Go build cache only links them (about a minute).
+# The tools the tests and lint need are built from the Go module proxy, once
+# per machine, outside the checkout, each in a folder keyed by its version:
+# every clone on the machine (CI's clean clones included) finds them there,
+# and a version bump builds beside the old one. TOOLS_CACHE moves them.
+##> TOOLS_CACHE    where the tools are built, once per machine (~/.cache/provider-alibabacloud-ecs).
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/provider-alibabacloud-ecs
+
+# The control plane (kube-apiserver, kube-controller-manager, kubectl, etcd),
+# pinned by the modules in hack/controlplane. The first build takes about 15
+# minutes on 2 cores (kube-apiserver is most of it); later calls find the
+# binaries and do nothing.
 KUBE_VERSION     := $(shell cd hack/controlplane/kubernetes && $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)
 ETCD_VERSION     := $(shell cd hack/controlplane/etcd && $(GO) list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 KUBE_MINOR       := $(word 2,$(subst ., ,$(KUBE_VERSION)))
-CONTROLPLANE_DIR ?= $(CURDIR)/.cache/controlplane/kubernetes-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
+CONTROLPLANE_DIR ?= $(TOOLS_CACHE)/controlplane/kubernetes-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
+KUBE_COMMANDS    := kube-apiserver kube-controller-manager kubectl
 KUBE_LDFLAGS     := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
                     -X k8s.io/component-base/version.gitMajor=1 \
                     -X k8s.io/component-base/version.gitMinor=$(KUBE_MINOR) \
@@ -43,17 +55,17 @@ KUBE_LDFLAGS     := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) 
                     -X k8s.io/client-go/pkg/version.gitMinor=$(KUBE_MINOR)
 ETCD_LDFLAGS     := -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)
 
-# The crossplane CLI (pinned by hack/tools/crossplane/go.mod) builds the
-# package and renders and validates compositions. crossplane render runs a
-# composition through Crossplane's own reconciler, `crossplane internal
-# render` of the core binary, which the CLI would otherwise run in Docker
-# (pinned by hack/tools/crossplane-core/go.mod); the same binary runs as
-# Crossplane itself (`crossplane core start`). Both are built once into
-# folders keyed by their versions, like the control plane.
+# The crossplane CLI builds the package and renders and validates
+# compositions. crossplane render runs a composition through Crossplane's own
+# reconciler, `crossplane internal render` of the core binary, which the CLI
+# would otherwise run in Docker; the same core binary runs as Crossplane
+# itself (`crossplane core start`). One module, hack/tools/crossplane, pins
+# both, so that they build against one set of dependencies and the second
+# build reuses most of what the first compiled.
 CROSSPLANE_VERSION      := $(shell cd hack/tools/crossplane && $(GO) list -m -f '{{.Version}}' github.com/crossplane/cli/v2)
-CROSSPLANE              ?= $(CURDIR)/.cache/tools/crossplane-$(CROSSPLANE_VERSION)/crossplane
-CROSSPLANE_CORE_VERSION := $(shell cd hack/tools/crossplane-core && $(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)
-CROSSPLANE_CORE         ?= $(CURDIR)/.cache/tools/crossplane-core-$(CROSSPLANE_CORE_VERSION)/crossplane
+CROSSPLANE              ?= $(TOOLS_CACHE)/crossplane-$(CROSSPLANE_VERSION)/crossplane
+CROSSPLANE_CORE_VERSION := $(shell cd hack/tools/crossplane && $(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)
+CROSSPLANE_CORE         ?= $(TOOLS_CACHE)/crossplane-core-$(CROSSPLANE_CORE_VERSION)/crossplane
 # Core's version, set as Crossplane's own build sets it (nix/build.nix): its
 # package manager checks packages' spec.crossplane.version against it, and
 # `crossplane --version` prints it. The binary depends on a stamp holding
@@ -63,24 +75,35 @@ CROSSPLANE_CORE_LDFLAGS := -X github.com/crossplane/crossplane-runtime/v2/pkg/ve
 CROSSPLANE_CORE_STAMP   := $(CROSSPLANE_CORE).ldflags
 
 # golangci-lint (pinned by hack/tools/golangci-lint/go.mod, configured by
-# .golangci.yml) is built once, the same way.
+# .golangci.yml) is built the same way. Its own module keeps its many
+# dependencies from moving the versions the other tools build with.
 GOLANGCI_LINT_VERSION := $(shell cd hack/tools/golangci-lint && $(GO) list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2)
-GOLANGCI_LINT         ?= $(CURDIR)/.cache/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+GOLANGCI_LINT         ?= $(TOOLS_CACHE)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 .DEFAULT_GOAL := build
-.PHONY: build build-platform image function-image xpkg test controlplane generate lint reviewable simulator run dev help
+.PHONY: build build-platform image function-image xpkg test controlplane generate lint reviewable simulator dev help
 
-help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+# make help prints the targets by group, the two commands first, then the
+# variables people set (dev first). A target's help is `## [Group] text` after its
+# prerequisites; a variable's is a `##> NAME text` line beside it. Groups
+# print in the order of HELP_GROUPS, whatever the order in this file.
+HELP_GROUPS := Start|Build and ship|Check|Measure and explore|Tools
+help: ## [Tools] List the targets and the variables people set.
+	@awk -v groups='$(HELP_GROUPS)' ' \
+		BEGIN { n = split(groups, order, "|") } \
+		/^[a-z-]+:.*## \[/ { t = $$0; sub(/:.*/, "", t); g = $$0; sub(/.*## \[/, "", g); d = g; sub(/\].*/, "", g); sub(/^[^]]*\] /, "", d); \
+			l = sprintf("  %-15s %s\n", t, d); if (t == "dev") lines[g] = l lines[g]; else lines[g] = lines[g] l } \
+		/^##> / { v = $$0; sub(/^##> /, "", v); name = v; sub(/ .*/, "", name); sub(/^[^ ]* +/, "", v); vars = vars sprintf("  %-15s %s\n", name, v) } \
+		END { for (i = 1; i <= n; i++) if (lines[order[i]] != "") printf "%s:\n%s\n", order[i], lines[order[i]]; printf "Variables (make <target> NAME=value):\n%s", vars }' $(MAKEFILE_LIST)
 
-build: ## Build the static provider binary for each of PLATFORMS into _output/bin/<os>_<arch>/.
+build: ## [Build and ship] Build the static provider binary for each of PLATFORMS into _output/bin/<os>_<arch>/.
 	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory build-platform PLATFORM=$$p || exit 1; done
 
 build-platform:
 	CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
 		$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider ./cmd/provider
 
-image: build-platform ## Assemble the runtime image for PLATFORM as a tarball, without Docker.
+image: build-platform ## [Build and ship] Assemble the runtime image for PLATFORM as a tarball, without Docker.
 	@mkdir -p $(dir $(IMAGE_TAR))
 	$(GO) run ./hack/image --dockerfile cluster/images/provider-alibabacloud-ecs/Dockerfile \
 		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider --platform $(PLATFORM) --version $(VERSION) --out $(IMAGE_TAR)
@@ -100,7 +123,7 @@ function-image:
 # cannot be the examples root because the CLI drops every package file whose
 # path contains that root. So its examples root is a folder that does not
 # exist (left unset it would be ./examples, the provider's).
-xpkg: image function-image $(CROSSPLANE) ## Build the provider's and the function's Crossplane packages, embedding their runtime images, into _output/xpkg/.
+xpkg: image function-image $(CROSSPLANE) ## [Build and ship] Build the provider's and the function's Crossplane packages, embedding their runtime images, into _output/xpkg/.
 	@mkdir -p $(dir $(XPKG))
 	$(CROSSPLANE) xpkg build --package-root=package --examples-root=examples \
 		--ignore=composition/function/package/crossplane.yaml \
@@ -116,7 +139,7 @@ xpkg: image function-image $(CROSSPLANE) ## Build the provider's and the functio
 # verbosely so that it prints how long each scenario took.
 TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG) \
             FUNCTION_XPKG=$(CURDIR)/$(FUNCTION_XPKG)
-test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race detector), the e2e and a short chaos run included.
+test: controlplane xpkg $(CROSSPLANE_CORE) ## [Start] Run every test (with the race detector), the e2e and a short chaos run included.
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos -e /test/crossplane)
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/crossplane
@@ -126,12 +149,13 @@ test: controlplane xpkg $(CROSSPLANE_CORE) ## Run every test (with the race dete
 # make chaos is test/chaos at a bigger size than make test's short run:
 # more resources, longer chaos, more provider kills, the provider's default
 # poll. It prints its seed; CHAOS_SEED=<seed> repeats its plan and faults.
+##> CHAOS_SEED     repeat a make chaos run's plan and faults (also CHAOS_RESOURCES, CHAOS_DURATION, CHAOS_KILLS, CHAOS_POLL).
 CHAOS_RESOURCES ?= 500
 CHAOS_DURATION  ?= 4m
 CHAOS_KILLS     ?= 5
 CHAOS_POLL      ?= 60s
 .PHONY: chaos
-chaos: controlplane ## A bigger chaos run (CHAOS_RESOURCES=500, CHAOS_DURATION=4m, CHAOS_KILLS=5; CHAOS_SEED to repeat one).
+chaos: controlplane ## [Measure and explore] A bigger chaos run (CHAOS_RESOURCES=500, CHAOS_DURATION=4m, CHAOS_KILLS=5; CHAOS_SEED to repeat one).
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CHAOS_RESOURCES=$(CHAOS_RESOURCES) CHAOS_DURATION=$(CHAOS_DURATION) \
 		CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_POLL=$(CHAOS_POLL) $(GO) test -count=1 -v -timeout 90m ./test/chaos
 
@@ -141,9 +165,10 @@ chaos: controlplane ## A bigger chaos run (CHAOS_RESOURCES=500, CHAOS_DURATION=4
 # batching off, and with the limits lifted; it prints figures beside the
 # issue's targets and writes them to _output/bench/. The quick run:
 # make bench BENCH_FLAGS="-images 2 -accounts 50 -poll 10s".
+##> BENCH_FLAGS    make bench's flags, e.g. "-images 2 -accounts 50 -poll 10s" for a quick run.
 BENCH_FLAGS ?=
 .PHONY: bench
-bench: controlplane ## Measure the provider at scale (BENCH_FLAGS="-images 2 -accounts 50 -poll 10s" for a quick run).
+bench: controlplane ## [Measure and explore] Measure the provider at scale (BENCH_FLAGS="-images 2 -accounts 50 -poll 10s" for a quick run).
 	$(GO) build -o $(OUTPUT_DIR)/bin/bench ./hack/bench
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(OUTPUT_DIR)/bin/bench -out $(OUTPUT_DIR)/bench $(BENCH_FLAGS)
 
@@ -155,11 +180,12 @@ bench: controlplane ## Measure the provider at scale (BENCH_FLAGS="-images 2 -ac
 # input that adds coverage is minimized first, by default for up to a
 # minute; the simulator's inputs are whole HTTP requests, so that alone
 # would use up a short run: FUZZMINIMIZETIME bounds it.
+##> FUZZTIME       how long make fuzz searches each target (30s).
 FUZZTIME         ?= 30s
 FUZZMINIMIZETIME ?= 2s
 FUZZ_FLAGS       ?=
 .PHONY: fuzz
-fuzz: ## Search each fuzz target for FUZZTIME (30s) for failing inputs; FUZZ_FLAGS=-parallel=1 on a busy machine.
+fuzz: ## [Measure and explore] Search each fuzz target for FUZZTIME (30s) for failing inputs; FUZZ_FLAGS=-parallel=1 on a busy machine.
 	@for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
 		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
 			echo "fuzz: $$name in ./$${dir#$(CURDIR)/} for $(FUZZTIME)"; \
@@ -167,19 +193,31 @@ fuzz: ## Search each fuzz target for FUZZTIME (30s) for failing inputs; FUZZ_FLA
 		done; \
 	done
 
-controlplane: $(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kube-controller-manager $(CONTROLPLANE_DIR)/kubectl $(CONTROLPLANE_DIR)/etcd ## Build kube-apiserver, kube-controller-manager, etcd and kubectl (once).
+controlplane: $(addprefix $(CONTROLPLANE_DIR)/,$(KUBE_COMMANDS)) $(CONTROLPLANE_DIR)/etcd ## [Tools] Build kube-apiserver, kube-controller-manager, kubectl and etcd (once per machine, into TOOLS_CACHE).
 
+# make tools builds every tool the tests and lint need, two builds at a time:
+# each go build leaves a core idle while it loads packages and links, which
+# the other fills. make reviewable runs it first, so that its time shows apart
+# from lint's and the tests'.
+.PHONY: tools
+tools: ## [Tools] Build every tool make test and make lint need (the control plane, the crossplane CLI and core, golangci-lint), once per machine.
+	@$(MAKE) --no-print-directory -j2 controlplane $(CROSSPLANE) $(CROSSPLANE_CORE) $(GOLANGCI_LINT)
+
+# Every binary is built into a folder of its own (named for the process,
+# so that two clones building at once never share one) and then renamed into
+# place, so that an interrupted build never leaves a broken binary that looks
+# finished.
 $(CROSSPLANE):
 	@mkdir -p $(@D)
 	@echo "building the crossplane CLI $(CROSSPLANE_VERSION)"
-	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/crossplane/cli/v2/cmd/crossplane
-	@mv $@.partial $@
+	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial.$$$$ github.com/crossplane/cli/v2/cmd/crossplane && mv $@.partial.$$$$ $@
 
-$(CROSSPLANE_CORE): $(CROSSPLANE_CORE_STAMP)
+# After the CLI, never beside it: two go builds at once would each compile
+# the packages the two share.
+$(CROSSPLANE_CORE): $(CROSSPLANE_CORE_STAMP) | $(CROSSPLANE)
 	@mkdir -p $(@D)
 	@echo "building crossplane core $(CROSSPLANE_CORE_VERSION)"
-	cd hack/tools/crossplane-core && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(CROSSPLANE_CORE_LDFLAGS)" -o $@.partial github.com/crossplane/crossplane/v2/cmd/crossplane
-	@mv $@.partial $@
+	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(CROSSPLANE_CORE_LDFLAGS)" -o $@.partial.$$$$ github.com/crossplane/crossplane/v2/cmd/crossplane && mv $@.partial.$$$$ $@
 
 # Always considered, but touched only when the flags differ, so that an
 # unchanged stamp stays older than the binary.
@@ -192,32 +230,32 @@ FORCE:
 
 $(GOLANGCI_LINT):
 	@mkdir -p $(@D)
-	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION) (a few minutes, the first time)"
-	cd hack/tools/golangci-lint && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial github.com/golangci/golangci-lint/v2/cmd/golangci-lint
-	@mv $@.partial $@
+	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION)"
+	cd hack/tools/golangci-lint && CGO_ENABLED=0 $(GO) build -trimpath -o $@.partial.$$$$ github.com/golangci/golangci-lint/v2/cmd/golangci-lint && mv $@.partial.$$$$ $@
 
-# Each binary is written beside its final name and renamed, so an
-# interrupted build never leaves a broken binary that looks finished.
-$(CONTROLPLANE_DIR)/kube-apiserver $(CONTROLPLANE_DIR)/kube-controller-manager $(CONTROLPLANE_DIR)/kubectl:
-	@mkdir -p $(@D)
-	@echo "building $(@F) $(KUBE_VERSION) (the first build of kube-apiserver takes about 15 minutes)"
-	cd hack/controlplane/kubernetes && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $@.partial k8s.io/kubernetes/cmd/$(@F)
-	@mv $@.partial $@
+# The three Kubernetes commands come from one module and share most of their
+# packages: one go build compiles those once and links the three at once.
+$(addprefix $(CONTROLPLANE_DIR)/,$(KUBE_COMMANDS)) &:
+	@mkdir -p $(CONTROLPLANE_DIR)
+	@echo "building $(KUBE_COMMANDS) $(KUBE_VERSION) (the first build takes about 15 minutes)"
+	@rm -rf $(CONTROLPLANE_DIR)/.partial.$$$$ && mkdir $(CONTROLPLANE_DIR)/.partial.$$$$ && \
+	cd hack/controlplane/kubernetes && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $(CONTROLPLANE_DIR)/.partial.$$$$/ \
+		$(addprefix k8s.io/kubernetes/cmd/,$(KUBE_COMMANDS)) && \
+	for c in $(KUBE_COMMANDS); do mv $(CONTROLPLANE_DIR)/.partial.$$$$/$$c $(CONTROLPLANE_DIR)/$$c || exit 1; done && rmdir $(CONTROLPLANE_DIR)/.partial.$$$$
 
 $(CONTROLPLANE_DIR)/etcd:
 	@mkdir -p $(@D)
 	@echo "building etcd $(ETCD_VERSION)"
-	cd hack/controlplane/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(ETCD_LDFLAGS)" -o $@.partial go.etcd.io/etcd/server/v3
-	@mv $@.partial $@
+	cd hack/controlplane/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(ETCD_LDFLAGS)" -o $@.partial.$$$$ go.etcd.io/etcd/server/v3 && mv $@.partial.$$$$ $@
 
-generate: ## Regenerate generated code; must leave a clean tree.
+generate: ## [Check] Regenerate generated code; must leave a clean tree.
 	$(GO) generate ./...
 	$(GO) mod tidy
 
 # lint checks both Go modules that ship or are tested: the provider and the
 # composition function. `go mod tidy -diff` fails on an untidy go.mod or
 # go.sum and prints the change (`go mod verify` only checks the module cache).
-lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint and tidy go.mod files.
+lint: $(GOLANGCI_LINT) ## [Check] gofmt, go vet, golangci-lint and tidy go.mod files.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
@@ -225,32 +263,38 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint and tidy go.mod files.
 	cd examples/composition/function && $(GO) vet ./... && $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./... && $(GO) mod tidy -diff
 
 .PHONY: check-diff
-check-diff: ## Fail if make generate changes any file (stale generated code, CRDs or go.mod).
+check-diff: ## [Check] Fail if make generate changes any file (stale generated code, CRDs or go.mod).
 	@MAKE="$(MAKE)" hack/check-diff.sh
 
 # In order, even under make -j: lint and test must see what generate wrote.
-reviewable: ## What every change must pass: generate (check-diff), lint, test. CI runs this.
-	@$(MAKE) --no-print-directory check-diff
-	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory test
+# Each phase prints how long it took, so that CI's log says where the time
+# went (.ci/run stops a run that grows past its budget).
+reviewable: ## [Check] What every change must pass: tools, generate (check-diff), lint, test. CI runs this.
+	@for phase in tools check-diff lint test; do \
+		begin=$$(date +%s); $(MAKE) --no-print-directory $$phase || exit 1; \
+		took=$$(( $$(date +%s) - begin )); printf 'reviewable: %-10s %dm%02ds\n' $$phase $$((took / 60)) $$((took % 60)); \
+	done
 
-simulator: ## Run the ECS simulator (SIM_LISTEN, SIM_STATE=file.yaml to seed it).
+simulator: ## [Measure and explore] Run the ECS simulator (SIM_LISTEN, SIM_STATE=file.yaml to seed it).
 	$(GO) run ./cmd/ecs-simulator --listen $(SIM_LISTEN) $(if $(SIM_STATE),--state $(SIM_STATE))
 
-run: ## Run the provider from source against the cluster in KUBECONFIG (CRDs installed).
-	$(GO) run ./cmd/provider --debug
-
 # make dev: with no KUBECONFIG, a local control plane, the ECS simulator and
-# the provider (hack/dev); with KUBECONFIG set, the provider against that
-# cluster (make run). Ctrl-C stops everything it started.
-dev: ## Run the provider locally: control plane, ECS simulator, provider. Ctrl-C stops all.
+# the provider (hack/dev). With KUBECONFIG set, only the provider from
+# source, against that cluster (hack/dev --cluster): it says what that
+# means, refuses beside an installed or running copy of the provider unless
+# DEV_FORCE=1, and runs with leader election. Ctrl-C stops everything it
+# started.
+##> DEV_FORCE      make dev against KUBECONFIG's cluster even beside an installed provider (it waits for the lease).
+##> DEV_LEASE_NAMESPACE  the installed provider's namespace, where its leader election lease is (crossplane-system).
+DEV_LEASE_NAMESPACE ?= crossplane-system
+dev: ## [Start] Run the provider locally: control plane, ECS simulator, provider (KUBECONFIG set: the provider against that cluster). Ctrl-C stops all.
 ifeq ($(KUBECONFIG),)
 	@$(MAKE) --no-print-directory controlplane
 	$(GO) build -o $(OUTPUT_DIR)/bin/dev ./hack/dev
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) $(OUTPUT_DIR)/bin/dev --sim-listen $(SIM_LISTEN)
 else
-	@echo "KUBECONFIG is set: running the provider against that cluster (make run)"
-	@$(MAKE) --no-print-directory run
+	$(GO) build -o $(OUTPUT_DIR)/bin/dev ./hack/dev
+	$(OUTPUT_DIR)/bin/dev --cluster --lease-namespace $(DEV_LEASE_NAMESPACE) $(if $(DEV_FORCE),--force)
 endif
 
 # make dev-crossplane: the world test/crossplane proves, for a person (hack/dev
@@ -260,6 +304,6 @@ endif
 # as packages, and the ECS simulator. It prints how to apply the composition
 # example. (Not `make dev CROSSPLANE=1`: CROSSPLANE names the CLI.)
 .PHONY: dev-crossplane
-dev-crossplane: controlplane xpkg $(CROSSPLANE_CORE) ## make dev with Crossplane core installing the provider and function packages. Ctrl-C stops all.
+dev-crossplane: controlplane xpkg $(CROSSPLANE_CORE) ## [Measure and explore] make dev with Crossplane core installing the provider and function packages. Ctrl-C stops all.
 	$(GO) build -o $(OUTPUT_DIR)/bin/dev ./hack/dev
 	$(TEST_ENV) $(OUTPUT_DIR)/bin/dev --crossplane --sim-listen $(SIM_LISTEN)

@@ -2,7 +2,10 @@ module github.com/crossplane-contrib/provider-alibabacloud-ecs/hack/tools/crossp
 
 go 1.26.0
 
-tool github.com/crossplane/cli/v2/cmd/crossplane
+tool (
+	github.com/crossplane/cli/v2/cmd/crossplane
+	github.com/crossplane/crossplane/v2/cmd/crossplane
+)
 
 require (
 	al.essio.dev/pkg/shellescape v1.6.0 // indirect
@@ -81,6 +84,7 @@ require (
 	github.com/crossplane/cli/v2 v2.5.0 // indirect
 	github.com/crossplane/crossplane-runtime/v2 v2.3.3 // indirect
 	github.com/crossplane/crossplane/apis/v2 v2.3.4 // indirect
+	github.com/crossplane/crossplane/v2 v2.3.4 // indirect
 	github.com/crossplane/function-sdk-go v0.7.1 // indirect
 	github.com/cyberphone/json-canonicalization v0.0.0-20241213102144-19d51d7fe467 // indirect
 	github.com/cyphar/filepath-securejoin v0.6.1 // indirect
@@ -227,6 +231,7 @@ require (
 	github.com/prometheus/procfs v0.20.1 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/riywo/loginshell v0.0.0-20200815045211-7d26008be1ab // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/rubenv/sql-migrate v1.8.1 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // indirect

@@ -400,17 +400,17 @@ func writePKI(coreDir, fnDir string) error {
 }
 
 // CRDDir is the directory of Crossplane's own CRDs (Provider, Composition,
-// XRD...) in the Crossplane module that hack/tools/crossplane-core pins, so
+// XRD...) in the Crossplane module that hack/tools/crossplane pins, so
 // that they match the core binary built from it. The module is in the Go
 // module cache once make has built core.
 func CRDDir(ctx context.Context, root string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "github.com/crossplane/crossplane/v2")
-	cmd.Dir = filepath.Join(root, "hack", "tools", "crossplane-core")
+	cmd.Dir = filepath.Join(root, "hack", "tools", "crossplane")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go mod download github.com/crossplane/crossplane/v2 in hack/tools/crossplane-core: %w: %s", err, stderr.String())
+		return "", fmt.Errorf("go mod download github.com/crossplane/crossplane/v2 in hack/tools/crossplane: %w: %s", err, stderr.String())
 	}
 	var m struct {
 		Dir string `json:"Dir"`
