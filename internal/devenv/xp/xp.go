@@ -280,7 +280,7 @@ func (w *World) Publish(ctx context.Context, cli string, files []string, ref str
 	}
 	defer func() { _ = os.RemoveAll(dockerConfig) }()
 	target := w.Registry + "/" + ref
-	cmd := exec.CommandContext(ctx, cli, "xpkg", "push", "-f", strings.Join(files, ","), target) //nolint:gosec // The CLI make built, on the files it built.
+	cmd := exec.CommandContext(ctx, cli, "xpkg", "push", "-f", strings.Join(files, ","), target)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("crossplane xpkg push -f %s %s: %w: %s", strings.Join(files, ","), target, err, out)
