@@ -20,15 +20,29 @@ GO_TEST_FLAGS ?= -race -count=1
 ##> PLATFORM       the one platform make image builds for (this machine's).
 VERSION   ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 PLATFORMS ?= linux/amd64 linux/arm64
-# PLATFORM is the one the runtime image and the package are built for.
+# PLATFORM is the one `make image` (and each round of `make xpkg`) builds the
+# runtime image and the package for.
 PLATFORM  ?= linux/$(shell $(GO) env GOARCH)
 PLATFORM_DIR := $(subst /,_,$(PLATFORM))
-IMAGE_TAR := $(OUTPUT_DIR)/image/provider-alibabacloud-ecs-$(VERSION)-$(PLATFORM_DIR).tar
-XPKG      := $(OUTPUT_DIR)/xpkg/provider-alibabacloud-ecs-$(VERSION).xpkg
+# Every image and package file names its platform, so that nobody mistakes
+# an arm64 package for an amd64 one: $(call xpkg_file,<name>,<os/arch>).
+image_file = $(OUTPUT_DIR)/image/$(1)-$(VERSION)-$(subst /,_,$(2)).tar
+xpkg_file  = $(OUTPUT_DIR)/xpkg/$(1)-$(VERSION)-$(subst /,_,$(2)).xpkg
+IMAGE_TAR := $(call image_file,provider-alibabacloud-ecs,$(PLATFORM))
+XPKG      := $(call xpkg_file,provider-alibabacloud-ecs,$(PLATFORM))
 # The composition function of examples/composition is a package too, with its
 # own runtime image built the same way.
-FUNCTION_IMAGE_TAR := $(OUTPUT_DIR)/image/function-imageshare-$(VERSION)-$(PLATFORM_DIR).tar
-FUNCTION_XPKG      := $(OUTPUT_DIR)/xpkg/function-imageshare-$(VERSION).xpkg
+FUNCTION_IMAGE_TAR := $(call image_file,function-imageshare,$(PLATFORM))
+FUNCTION_XPKG      := $(call xpkg_file,function-imageshare,$(PLATFORM))
+# The package files of every platform in PLATFORMS, comma-separated as
+# `crossplane xpkg push -f` takes them: make publish pushes each list as one
+# multi-arch package (an OCI image index), and the tests read them
+# (XPKG_FILES and FUNCTION_XPKG_FILES in TEST_ENV).
+comma := ,
+empty :=
+space := $(empty) $(empty)
+XPKG_FILES          := $(subst $(space),$(comma),$(foreach p,$(PLATFORMS),$(abspath $(call xpkg_file,provider-alibabacloud-ecs,$(p)))))
+FUNCTION_XPKG_FILES := $(subst $(space),$(comma),$(foreach p,$(PLATFORMS),$(abspath $(call xpkg_file,function-imageshare,$(p)))))
 LDFLAGS   := -s -w -X github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version.Version=$(VERSION)
 
 # The tools the tests and lint need are built from the Go module proxy, once
@@ -117,13 +131,20 @@ function-image:
 	$(GO) run ./hack/image --dockerfile cluster/images/function-imageshare/Dockerfile --repository function-imageshare \
 		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/function-imageshare --platform $(PLATFORM) --version $(VERSION) --out $(FUNCTION_IMAGE_TAR)
 
+# make xpkg builds the packages of each platform in PLATFORMS, one round
+# (xpkg-platform) per platform, as `make build` does the binaries.
+xpkg: $(CROSSPLANE) ## [Build and ship] Build the provider's and the function's packages, one file per platform of PLATFORMS, into _output/xpkg/.
+	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory xpkg-platform PLATFORM=$$p VERSION=$(VERSION) || exit 1; done
+
 # The provider's examples are all of examples/ but the function's package
 # metadata, which lives beside the function. The function's package has no
 # examples: its examples are the composition's in examples/composition, which
 # cannot be the examples root because the CLI drops every package file whose
 # path contains that root. So its examples root is a folder that does not
-# exist (left unset it would be ./examples, the provider's).
-xpkg: image function-image $(CROSSPLANE) ## [Build and ship] Build the provider's and the function's Crossplane packages, embedding their runtime images, into _output/xpkg/.
+# exist (left unset it would be ./examples, the provider's). The package
+# takes its platform from the runtime image it embeds.
+.PHONY: xpkg-platform
+xpkg-platform: image function-image $(CROSSPLANE)
 	@mkdir -p $(dir $(XPKG))
 	$(CROSSPLANE) xpkg build --package-root=package --examples-root=examples \
 		--ignore=composition/function/package/crossplane.yaml \
@@ -134,11 +155,28 @@ xpkg: image function-image $(CROSSPLANE) ## [Build and ship] Build the provider'
 		--embed-runtime-image-tarball=$(FUNCTION_IMAGE_TAR) --package-file=$(FUNCTION_XPKG)
 	@echo "built $(FUNCTION_XPKG)"
 
+# make publish pushes the files of every platform as ONE package, an OCI
+# image index that the nodes of each architecture pull their own image
+# from, with the pinned CLI: REGISTRY/provider-alibabacloud-ecs:VERSION and
+# REGISTRY/function-imageshare:VERSION. It uses the credentials of your
+# docker configuration (docker login, or `crossplane xpkg login`).
+##> REGISTRY       where make publish pushes the packages, e.g. registry.example.org/platform.
+ifneq ($(filter publish,$(MAKECMDGOALS)),)
+ifeq ($(REGISTRY),)
+$(error REGISTRY is not set: make publish REGISTRY=<registry>/<org>, such as REGISTRY=registry.example.org/platform)
+endif
+endif
+.PHONY: publish
+publish: xpkg ## [Build and ship] Push both packages, each as one multi-arch package, to REGISTRY (make publish REGISTRY=registry.example.org/platform).
+	$(CROSSPLANE) xpkg push -f $(XPKG_FILES) $(REGISTRY)/provider-alibabacloud-ecs:$(VERSION)
+	$(CROSSPLANE) xpkg push -f $(FUNCTION_XPKG_FILES) $(REGISTRY)/function-imageshare:$(VERSION)
+	@echo "published $(REGISTRY)/provider-alibabacloud-ecs:$(VERSION) and $(REGISTRY)/function-imageshare:$(VERSION) for $(PLATFORMS)"
+
 # Everything the tests run is built first: the control plane, the packages
 # (whose test opens them), and the crossplane CLI and core. The e2e suite runs
 # verbosely so that it prints how long each scenario took.
-TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) XPKG=$(CURDIR)/$(XPKG) \
-            FUNCTION_XPKG=$(CURDIR)/$(FUNCTION_XPKG)
+TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) \
+            XPKG_FILES=$(XPKG_FILES) FUNCTION_XPKG_FILES=$(FUNCTION_XPKG_FILES)
 test: controlplane xpkg $(CROSSPLANE_CORE) ## [Start] Run every test (with the race detector), the e2e and a short chaos run included.
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos -e /test/crossplane)
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e

@@ -14,11 +14,9 @@ import (
 // runCrossplane is `make dev-crossplane`: the world test/crossplane proves,
 // for a person. It runs until ctx ends or a process of the world exits.
 func runCrossplane(ctx context.Context, assets, out, simListen string, poll time.Duration, step func(string) func()) error {
-	env := map[string]string{}
-	for _, k := range []string{"CROSSPLANE_CORE", "XPKG", "FUNCTION_XPKG"} {
-		if env[k] = os.Getenv(k); env[k] == "" {
-			return fmt.Errorf("%s is not set: run `make dev-crossplane`, which builds Crossplane core and the packages and sets it", k)
-		}
+	opts := xpworld.Options{Assets: assets}
+	if err := opts.FromEnv(); err != nil {
+		return fmt.Errorf("%w: run `make dev-crossplane`, which builds Crossplane core, the CLI and the packages and sets it", err)
 	}
 	// Each session starts afresh: Crossplane's package cache, certificates
 	// and logs from the last one would only mislead.
@@ -32,13 +30,11 @@ func runCrossplane(ctx context.Context, assets, out, simListen string, poll time
 	}
 	defer func() { _ = sim.Stop() }() //nolint:contextcheck // Stopping must not depend on the context that ended.
 
-	w, err := xpworld.Start(ctx, xpworld.Options{
-		Assets: assets, CoreBinary: env["CROSSPLANE_CORE"], ProviderXPKG: env["XPKG"], FunctionXPKG: env["FUNCTION_XPKG"],
-		Dir: dir, Sim: sim,
-		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag},
-		FunctionArgs: []string{"--debug"},
-		Step:         step,
-	})
+	opts.Dir, opts.Sim = dir, sim
+	opts.ProviderArgs = []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag}
+	opts.FunctionArgs = []string{"--debug"}
+	opts.Step = step
+	w, err := xpworld.Start(ctx, opts)
 	logs := filepath.Join(dir, "crossplane", "logs")
 	if err != nil {
 		return fmt.Errorf("%w\nthe logs of Crossplane, the provider and the function are in %s", err, logs)

@@ -43,7 +43,7 @@ func run() error {
 	poll := flag.Duration("poll", 15*time.Second, "the provider's --poll")
 	outDir := flag.String("out", "", "where to write the kubeconfig and the provider binary (default _output/dev)")
 	withCrossplane := flag.Bool("crossplane", false, "install the provider and the composition function through Crossplane core, "+
-		"from the packages named by XPKG and FUNCTION_XPKG, with the core binary CROSSPLANE_CORE (make dev-crossplane sets them)")
+		"from the package files named by XPKG_FILES and FUNCTION_XPKG_FILES, published with the CLI CROSSPLANE, with the core binary CROSSPLANE_CORE (make dev-crossplane sets them)")
 	cluster := flag.Bool("cluster", false, "run only the provider from source, against the cluster of KUBECONFIG, with leader election; "+
 		"refuses if the provider is installed or running there (make dev sets it when KUBECONFIG is set)")
 	force := flag.Bool("force", false, "with --cluster, run even beside an installed provider, waiting for its lease (make dev DEV_FORCE=1)")

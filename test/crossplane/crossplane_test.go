@@ -11,11 +11,14 @@
 // same one `make dev-crossplane` serves.
 //
 // It needs make test's environment: KUBEBUILDER_ASSETS (the control plane
-// and kube-controller-manager), CROSSPLANE_CORE, XPKG and FUNCTION_XPKG.
+// and kube-controller-manager), CROSSPLANE_CORE, CROSSPLANE (the CLI, which
+// publishes the packages as `make publish` does), XPKG_FILES and
+// FUNCTION_XPKG_FILES (the package files, one per platform).
 package crossplane
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -50,12 +53,14 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	env := map[string]string{}
-	for _, k := range []string{"KUBEBUILDER_ASSETS", "CROSSPLANE_CORE", "XPKG", "FUNCTION_XPKG"} {
-		if env[k] = os.Getenv(k); env[k] == "" {
-			fmt.Fprintf(os.Stderr, "crossplane: %s is not set: run `make test`, which builds the control plane, Crossplane core and the packages and sets it\n", k)
-			return 1
-		}
+	opts := xpworld.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS")}
+	err := opts.FromEnv()
+	if opts.Assets == "" {
+		err = errors.New("KUBEBUILDER_ASSETS is not set")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "crossplane: %v: run `make test`, which builds the control plane, Crossplane core, the CLI and the packages and sets it\n", err)
+		return 1
 	}
 	work, err := os.MkdirTemp("", "provider-crossplane-")
 	if err != nil {
@@ -73,17 +78,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer sim.Stop()
-	world, err = xpworld.Start(ctx, xpworld.Options{
-		Assets: env["KUBEBUILDER_ASSETS"], CoreBinary: env["CROSSPLANE_CORE"],
-		ProviderXPKG: env["XPKG"], FunctionXPKG: env["FUNCTION_XPKG"],
-		Dir: work, Sim: sim,
-		ProviderArgs: []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag},
-		FunctionArgs: []string{"--debug"},
-		Step: func(what string) func() {
-			begin := time.Now()
-			return func() { fmt.Printf("crossplane: %s took %v\n", what, time.Since(begin).Round(time.Millisecond)) }
-		},
-	})
+	opts.Dir, opts.Sim = work, sim
+	opts.ProviderArgs = []string{"--debug", "--poll=" + poll.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag}
+	opts.FunctionArgs = []string{"--debug"}
+	opts.Step = func(what string) func() {
+		begin := time.Now()
+		return func() { fmt.Printf("crossplane: %s took %v\n", what, time.Since(begin).Round(time.Millisecond)) }
+	}
+	world, err = xpworld.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crossplane:", err)
 		fmt.Fprint(os.Stderr, xp.LogTails(logs))

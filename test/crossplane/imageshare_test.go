@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv/xpworld"
@@ -65,7 +66,7 @@ func TestImageShare(t *testing.T) {
 
 	step(t, "1 Crossplane installed and activated the packages", func(t *testing.T) {
 		provider, _ := get(t, "provider.pkg.crossplane.io", world.Provider)
-		if want := xpworld.Repository + ":" + xpworld.FirstVersion; provider.Status.CurrentIdentifier != want {
+		if want := world.Repository + ":" + xpworld.FirstVersion; provider.Status.CurrentIdentifier != want {
 			t.Errorf("Provider %s runs %q, want %q", world.Provider, provider.Status.CurrentIdentifier, want)
 		}
 		for _, o := range []string{"provider.pkg.crossplane.io/" + world.Provider, "function.pkg.crossplane.io/" + world.Function} {
@@ -83,14 +84,28 @@ func TestImageShare(t *testing.T) {
 			}
 		}
 		checkCRDOwners(t, provider.Status.CurrentRevision)
-	})
-
-	step(t, "2 the example composes one share per distinct account", func(t *testing.T) {
-		kubectl(t, "", "apply", "-f", filepath.Join(dir, "definition.yaml"))
-		if err := world.Wait(t.Context(), time.Minute, "condition=Established", "xrd/"+xrs); err != nil {
+		// Each package is in the registry as `make publish` pushes it: one
+		// image index with an image per platform.
+		fn, err := xpworld.PackageOf(world.FunctionsYAML(), "Function")
+		if err != nil {
 			t.Fatal(err)
 		}
-		kubectl(t, "", "apply", "-f", filepath.Join(dir, "composition.yaml"), "-f", filepath.Join(dir, "imageshare.yaml"))
+		for _, ref := range []string{world.Repository + ":" + xpworld.FirstVersion, fn} {
+			platforms, err := world.Platforms(t.Context(), strings.TrimPrefix(ref, xpworld.Registry))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, sorted(platforms)); diff != "" {
+				t.Errorf("the registry's %s (-want +got platforms):\n%s", ref, diff)
+			}
+		}
+	})
+
+	step(t, "2 the composition README, run as written, composes one share per distinct account", func(t *testing.T) {
+		// Its commands install the provider and the function again (the
+		// same manifests Start applied: nothing changes), define
+		// ImageShare, compose the example and wait until it is Ready.
+		runReadme(t, filepath.Join(dir, "README.md"), "On a cluster")
 		converged(t, ex, accounts)
 	})
 
@@ -229,7 +244,7 @@ func testUpgrade(t *testing.T, ex example, accounts []string) {
 	if err := world.ApplyProvider(t.Context(), upgradeVersion); err != nil {
 		t.Fatal(err)
 	}
-	want := xpworld.Repository + ":" + upgradeVersion
+	want := world.Repository + ":" + upgradeVersion
 	var provider object
 	eventually(t, 2*time.Minute, func() string {
 		// Throughout: every share Ready, the ImageShare too.

@@ -1,11 +1,16 @@
 // Package xpkg opens the built Crossplane packages, the provider's and the
-// composition function's, and checks what Crossplane's package manager
-// relies on. `make test` builds them first and names them in XPKG and
-// FUNCTION_XPKG.
+// composition function's, one file per platform, and checks what
+// Crossplane's package manager, `crossplane xpkg push` and registries rely
+// on: each file's platform, that the binary inside runs on it, the package
+// metadata. `make test` builds them first and names them, comma-separated as
+// `crossplane xpkg push -f` takes them, in XPKG_FILES and
+// FUNCTION_XPKG_FILES.
 package xpkg
 
 import (
 	"archive/tar"
+	"bytes"
+	"debug/elf"
 	"errors"
 	"io"
 	"os"
@@ -14,14 +19,39 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// files reads every regular file of every layer, by path, and the image
-// config's entrypoint and user.
-func files(t *testing.T, path string) (map[string][]byte, []string, string) {
+const (
+	source      = "https://github.com/crossplane-contrib/provider-alibabacloud-ecs"
+	maintainer  = "provider-alibabacloud-ecs maintainers (" + source + "/issues)"
+	docs        = source + "/blob/main/docs/"
+	constraint  = ">=v2.0.0"
+	annotations = "meta.crossplane.io/"
+)
+
+// platforms are what every package is built for: the nodes of an ACK
+// cluster are amd64 or arm64.
+var platforms = []string{"linux/amd64", "linux/arm64"}
+
+// machines is the ELF machine a binary for each architecture has.
+var machines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+// pkgFile is one package file as the tests see it.
+type pkgFile struct {
+	path       string
+	platform   string // the image config's os/arch
+	content    map[string][]byte
+	entrypoint []string
+	user       string
+}
+
+// open reads every regular file of every layer, by path, and the image
+// config's platform, entrypoint and user.
+func open(t *testing.T, path string) pkgFile {
 	t.Helper()
 	img, err := tarball.ImageFromPath(path, nil)
 	if err != nil {
@@ -61,22 +91,56 @@ func files(t *testing.T, path string) (map[string][]byte, []string, string) {
 				out[strings.TrimPrefix(h.Name, "/")] = b
 			}
 		}
-		rc.Close()
+		_ = rc.Close()
 	}
-	return out, cfg.Config.Entrypoint, cfg.Config.User
+	return pkgFile{path: path, platform: cfg.OS + "/" + cfg.Architecture, content: out, entrypoint: cfg.Config.Entrypoint, user: cfg.Config.User}
 }
 
-// built is the package file that `make test` names in env.
-func built(t *testing.T, env string) string {
+// built opens the package files that `make test` names in env, one per
+// platform, and checks what each must have whatever its kind: its name says
+// its platform, every platform is there once, and the binary at bin (the
+// runtime image's entrypoint, run as non-root) is built for that platform.
+func built(t *testing.T, env, bin string) []pkgFile {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("needs the package that make test builds")
+		t.Skip("needs the packages that make test builds")
 	}
-	path := os.Getenv(env)
-	if path == "" {
-		t.Fatalf("%s is not set: run `make test`, which builds the package and sets it", env)
+	list := os.Getenv(env)
+	if list == "" {
+		t.Fatalf("%s is not set: run `make test`, which builds the packages and sets it", env)
 	}
-	return path
+	var files []pkgFile
+	var got []string
+	for _, path := range strings.Split(list, ",") {
+		f := open(t, path)
+		files = append(files, f)
+		got = append(got, f.platform)
+		if want := "-" + strings.ReplaceAll(f.platform, "/", "_") + ".xpkg"; !strings.HasSuffix(filepath.Base(path), want) {
+			t.Errorf("%s holds a %s image; its name should end in %s", filepath.Base(path), f.platform, want)
+		}
+		b, ok := f.content[strings.TrimPrefix(bin, "/")]
+		if !ok {
+			t.Errorf("%s does not hold %s: the runtime image is not embedded", filepath.Base(path), bin)
+			continue
+		}
+		e, err := elf.NewFile(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: %s is not an ELF binary: %v", filepath.Base(path), bin, err)
+			continue
+		}
+		_, arch, _ := strings.Cut(f.platform, "/")
+		if want, ok := machines[arch]; !ok || e.Machine != want {
+			t.Errorf("%s: %s is built for %v; its image is %s, which runs %v", filepath.Base(path), bin, e.Machine, f.platform, want)
+		}
+		if !slices.Equal(f.entrypoint, []string{bin}) || f.user != "65532" {
+			t.Errorf("%s: entrypoint %v, user %q; want [%s] and 65532", filepath.Base(path), f.entrypoint, f.user, bin)
+		}
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(platforms, got); diff != "" {
+		t.Errorf("%s: the platforms of the files (-want +got):\n%s", env, diff)
+	}
+	return files
 }
 
 // objects parses package.yaml, the package's YAML stream.
@@ -96,50 +160,131 @@ func objects(t *testing.T, stream []byte) []map[string]any {
 	return objs
 }
 
-// checkMetaAnnotations checks the annotations a registry shows of a package.
-func checkMetaAnnotations(t *testing.T, meta map[string]any) {
+// meta is the package's metadata object, the same in every platform's file:
+// the metadata describes the package, not one of its images.
+func meta(t *testing.T, files []pkgFile, kind string) (map[string]any, [][]map[string]any) {
 	t.Helper()
-	annotations, _ := meta["metadata"].(map[string]any)["annotations"].(map[string]any)
-	for _, a := range []string{"maintainer", "source", "license", "description", "readme"} {
-		if annotations["meta.crossplane.io/"+a] == "" || annotations["meta.crossplane.io/"+a] == nil {
-			t.Errorf("%s metadata lacks meta.crossplane.io/%s", meta["kind"], a)
+	var streams [][]map[string]any
+	var first []byte
+	for _, f := range files {
+		stream, ok := f.content["package.yaml"]
+		if !ok {
+			t.Fatalf("no package.yaml in %s", f.path)
+		}
+		if first == nil {
+			first = stream
+		} else if !bytes.Equal(first, stream) {
+			t.Errorf("%s's package.yaml differs from %s's", filepath.Base(f.path), filepath.Base(files[0].path))
+		}
+		streams = append(streams, objects(t, stream))
+	}
+	for _, o := range streams[0] {
+		if o["kind"] == kind && strings.HasPrefix(o["apiVersion"].(string), "meta.pkg.crossplane.io/") {
+			return o, streams
+		}
+	}
+	t.Fatalf("package.yaml holds no meta.pkg.crossplane.io %s", kind)
+	return nil, nil
+}
+
+// metadata is what registries, marketplaces and Crossplane read of a
+// package's metadata object.
+type metadata struct {
+	APIVersion string
+	Name       string
+	// Maintainer, Source, License, FriendlyName are annotations, exactly.
+	Maintainer, Source, License, FriendlyName string
+	Constraint                                string
+	Capabilities                              []string
+}
+
+func read(m map[string]any) metadata {
+	md, _ := m["metadata"].(map[string]any)
+	a, _ := md["annotations"].(map[string]any)
+	spec, _ := m["spec"].(map[string]any)
+	xp, _ := spec["crossplane"].(map[string]any)
+	out := metadata{APIVersion: str(m["apiVersion"]), Name: str(md["name"]),
+		Maintainer: str(a[annotations+"maintainer"]), Source: str(a[annotations+"source"]), License: str(a[annotations+"license"]),
+		FriendlyName: str(a["friendly-name.meta.crossplane.io"]), Constraint: str(xp["version"])}
+	caps, _ := spec["capabilities"].([]any)
+	for _, c := range caps {
+		out.Capabilities = append(out.Capabilities, str(c))
+	}
+	return out
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// checkText checks the free-text annotations: a one-line description and a
+// readme that tells what a marketplace reader needs.
+func checkText(t *testing.T, m map[string]any, readmeMentions []string) {
+	t.Helper()
+	a, _ := m["metadata"].(map[string]any)["annotations"].(map[string]any)
+	if d := strings.TrimSpace(str(a[annotations+"description"])); d == "" || strings.Contains(d, "\n") {
+		t.Errorf("meta.crossplane.io/description %q: want one sentence on one line", d)
+	}
+	readme := strings.Join(strings.Fields(str(a[annotations+"readme"])), " ")
+	for _, want := range readmeMentions {
+		if !strings.Contains(readme, want) {
+			t.Errorf("meta.crossplane.io/readme does not mention %q", want)
 		}
 	}
 }
 
+func TestPackageMetadata(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		env    string
+		bin    string
+		kind   string
+		want   metadata
+		readme []string
+	}{
+		"Provider": {
+			reason: "The provider needs Crossplane v2 (namespaced managed resources, ClusterProviderConfig, safe-start, activation policies) and is safe-start; its readme is what `kubectl describe` and marketplaces show, so it names both kinds of configuration, the activation policy and where the docs are.",
+			env:    "XPKG_FILES",
+			bin:    "/usr/local/bin/provider",
+			kind:   "Provider",
+			want: metadata{APIVersion: "meta.pkg.crossplane.io/v1", Name: "provider-alibabacloud-ecs",
+				Maintainer: maintainer, Source: source, License: "Apache-2.0", FriendlyName: "Provider Alibaba Cloud ECS",
+				Constraint: constraint, Capabilities: []string{"safe-start"}},
+			readme: []string{"ProviderConfig (alibabacloud.m.crossplane.io, namespaced)", "ClusterProviderConfig",
+				"imagesharepermissions.ecs.alibabacloud.m.crossplane.io", "imagesharepermissions.ecs.alibabacloud.crossplane.io",
+				"ManagedResourceActivationPolicy", "examples/install/activation-policy.yaml",
+				docs + "install.md", docs + "credentials.md", docs + "troubleshooting.md", source + "/issues"},
+		},
+		"Function": {
+			reason: "The function composes namespaced composite resources, Crossplane v2's, and must declare the composition capability, else Crossplane marks the Composition's revisions MissingCapabilities; it is named as the Composition's functionRef.",
+			env:    "FUNCTION_XPKG_FILES",
+			bin:    "/usr/local/bin/function-imageshare",
+			kind:   "Function",
+			want: metadata{APIVersion: "meta.pkg.crossplane.io/v1beta1", Name: "function-imageshare",
+				Maintainer: maintainer, Source: source, License: "Apache-2.0", FriendlyName: "Function ImageShare",
+				Constraint: constraint, Capabilities: []string{"composition"}},
+			readme: []string{"ImageSharePermission", "ProviderConfig", "ClusterProviderConfig",
+				source + "/blob/main/examples/composition/README.md", source + "/issues"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			files := built(t, tc.env, tc.bin)
+			m, _ := meta(t, files, tc.kind)
+			if diff := cmp.Diff(tc.want, read(m)); diff != "" {
+				t.Errorf("%s\nthe package metadata (-want +got):\n%s", tc.reason, diff)
+			}
+			checkText(t, m, tc.readme)
+		})
+	}
+}
+
 func TestPackage(t *testing.T) {
-	content, entrypoint, user := files(t, built(t, "XPKG"))
-
-	// The runtime image is embedded: the provider binary, run as non-root.
-	if _, ok := content["usr/local/bin/provider"]; !ok {
-		t.Error("the package does not hold usr/local/bin/provider: the runtime image is not embedded")
-	}
-	if !slices.Equal(entrypoint, []string{"/usr/local/bin/provider"}) || user != "65532" {
-		t.Errorf("entrypoint %v, user %q; want [/usr/local/bin/provider] and 65532", entrypoint, user)
-	}
-
-	stream, ok := content["package.yaml"]
-	if !ok {
-		t.Fatal("no package.yaml in the package")
-	}
-	var meta map[string]any
+	_, streams := meta(t, built(t, "XPKG_FILES", "/usr/local/bin/provider"), "Provider")
 	var crds []string
-	for _, o := range objects(t, stream) {
-		switch o["kind"] {
-		case "Provider":
-			meta = o
-		case "CustomResourceDefinition":
+	for _, o := range streams[0] {
+		if o["kind"] == "CustomResourceDefinition" {
 			name, _ := o["metadata"].(map[string]any)["name"].(string)
 			crds = append(crds, name)
 		}
-	}
-	if meta == nil || meta["apiVersion"] != "meta.pkg.crossplane.io/v1" {
-		t.Fatalf("package.yaml has no meta.pkg.crossplane.io/v1 Provider: %v", meta)
-	}
-	checkMetaAnnotations(t, meta)
-	caps, _ := meta["spec"].(map[string]any)["capabilities"].([]any)
-	if !slices.Contains(caps, any("safe-start")) {
-		t.Errorf("capabilities %v lack safe-start", caps)
 	}
 
 	want, err := filepath.Glob("../../package/crds/*.yaml")
@@ -169,54 +314,45 @@ func TestPackage(t *testing.T) {
 			t.Errorf("the package lacks %s.alibabacloud.m.crossplane.io", kind)
 		}
 	}
+}
 
-	// The examples are what a user applies; the function's package
-	// metadata, which lives under examples/, is none of them.
-	for _, o := range objects(t, content[".up/examples.yaml"]) {
-		if apiVersion, _ := o["apiVersion"].(string); strings.HasPrefix(apiVersion, "meta.pkg.crossplane.io/") {
+// TestPackageExamples checks the examples the provider's package embeds
+// (.up/examples.yaml), which marketplaces show: what a user applies, the
+// install manifests among them, and no package metadata (the function's
+// lives under examples/).
+func TestPackageExamples(t *testing.T) {
+	files := built(t, "XPKG_FILES", "/usr/local/bin/provider")
+	kinds := map[string]bool{}
+	for _, o := range objects(t, files[0].content[".up/examples.yaml"]) {
+		apiVersion, _ := o["apiVersion"].(string)
+		if strings.HasPrefix(apiVersion, "meta.pkg.crossplane.io/") {
 			t.Errorf("the examples hold package metadata, a %s %s", apiVersion, o["kind"])
+		}
+		kinds[apiVersion+" "+str(o["kind"])] = true
+	}
+	for _, want := range []string{
+		"pkg.crossplane.io/v1 Provider", "pkg.crossplane.io/v1beta1 DeploymentRuntimeConfig",
+		"apiextensions.crossplane.io/v1alpha1 ManagedResourceActivationPolicy",
+		"ecs.alibabacloud.m.crossplane.io/v1beta1 ImageSharePermission",
+	} {
+		if !kinds[want] {
+			t.Errorf("the package's examples hold no %s", want)
 		}
 	}
 }
 
 // TestFunctionPackage checks the package of examples/composition/function:
-// one Function that Crossplane may run in a composition pipeline, and its
-// runtime image.
+// its metadata alone, besides the runtime image.
 func TestFunctionPackage(t *testing.T) {
-	content, entrypoint, user := files(t, built(t, "FUNCTION_XPKG"))
-
-	if _, ok := content["usr/local/bin/function-imageshare"]; !ok {
-		t.Error("the package does not hold usr/local/bin/function-imageshare: the runtime image is not embedded")
-	}
-	if !slices.Equal(entrypoint, []string{"/usr/local/bin/function-imageshare"}) || user != "65532" {
-		t.Errorf("entrypoint %v, user %q; want [/usr/local/bin/function-imageshare] and 65532", entrypoint, user)
-	}
-
-	stream, ok := content["package.yaml"]
-	if !ok {
-		t.Fatal("no package.yaml in the package")
-	}
+	_, streams := meta(t, built(t, "FUNCTION_XPKG_FILES", "/usr/local/bin/function-imageshare"), "Function")
 	// A function package is its metadata alone: anything else (the
 	// provider's examples picked up by a default --examples-root, say) is
 	// a build mistake.
-	objs := objects(t, stream)
-	if len(objs) != 1 {
-		kinds := make([]any, 0, len(objs))
-		for _, o := range objs {
+	if len(streams[0]) != 1 {
+		kinds := make([]any, 0, len(streams[0]))
+		for _, o := range streams[0] {
 			kinds = append(kinds, o["kind"])
 		}
 		t.Fatalf("package.yaml holds %v; want the Function alone", kinds)
-	}
-	meta := objs[0]
-	if meta["apiVersion"] != "meta.pkg.crossplane.io/v1beta1" || meta["kind"] != "Function" {
-		t.Fatalf("package.yaml holds a %v %v; want a meta.pkg.crossplane.io/v1beta1 Function", meta["apiVersion"], meta["kind"])
-	}
-	if name := meta["metadata"].(map[string]any)["name"]; name != "function-imageshare" {
-		t.Errorf("the Function is named %v; want function-imageshare, as the Composition's functionRef", name)
-	}
-	checkMetaAnnotations(t, meta)
-	caps, _ := meta["spec"].(map[string]any)["capabilities"].([]any)
-	if !slices.Contains(caps, any("composition")) {
-		t.Errorf("capabilities %v lack composition: Crossplane would mark the Composition's revisions MissingCapabilities", caps)
 	}
 }

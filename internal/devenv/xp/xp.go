@@ -24,16 +24,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -268,57 +265,63 @@ func (w *World) serveRegistry(ctx context.Context) error {
 	return nil
 }
 
-// Push uploads the package file at xpkg (as `crossplane xpkg build` writes
-// it) to the registry as ref, such as "platform/provider-alibabacloud-ecs:v0.1.0",
-// as `crossplane xpkg push` does.
-func (w *World) Push(ctx context.Context, xpkgPath, ref string) error {
-	img, err := tarball.ImageFromPath(xpkgPath, nil)
-	if err != nil {
-		return fmt.Errorf("cannot read the package %s: %w", xpkgPath, err)
+// Publish pushes the package files (as `crossplane xpkg build` writes them,
+// one per platform) to the registry as ref, such as
+// "platform/provider-alibabacloud-ecs:v0.1.0", as `make publish` does: with
+// the crossplane CLI at cli, `crossplane xpkg push -f a.xpkg,b.xpkg`, which
+// pushes several files as one OCI image index (and one file as an image).
+// The CLI talks plain http to a loopback registry, as every
+// go-containerregistry client does. It reads no docker configuration of the
+// user's: the registry needs no credentials.
+func (w *World) Publish(ctx context.Context, cli string, files []string, ref string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("no package files to publish as %s", ref)
 	}
-	if img, err = annotateLayers(img); err != nil {
-		return fmt.Errorf("cannot annotate the layers of %s: %w", xpkgPath, err)
-	}
-	r, err := name.ParseReference(w.Registry + "/" + ref)
+	dockerConfig, err := os.MkdirTemp(w.opts.Dir, "docker-config-")
 	if err != nil {
 		return err
 	}
-	if err := remote.Write(r, img, remote.WithContext(ctx)); err != nil {
-		return fmt.Errorf("cannot push %s as %s: %w", xpkgPath, r, err)
+	defer func() { _ = os.RemoveAll(dockerConfig) }()
+	target := w.Registry + "/" + ref
+	cmd := exec.CommandContext(ctx, cli, "xpkg", "push", "-f", strings.Join(files, ","), target)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("crossplane xpkg push -f %s %s: %w: %s", strings.Join(files, ","), target, err, out)
 	}
 	return nil
 }
 
-// annotateLayers puts back the layer annotations `crossplane xpkg build`
-// keeps as config labels ("io.crossplane.xpkg:<layer digest>"), since a
-// tarball cannot hold them, as `crossplane xpkg push` does. Crossplane then
-// reads only the annotated package layer instead of flattening every layer
-// of the embedded runtime image. crossplane-runtime's xpkg.AnnotateLayers
-// does this, but its package would bring sigstore and cloud SDKs into go.mod.
-func annotateLayers(img v1.Image) (v1.Image, error) {
-	cfg, err := img.ConfigFile()
+// Platforms are the platforms ("linux/amd64") of the image index the
+// registry holds as ref, in the index's order; an error if ref is not an
+// index, as a package pushed from one file would be.
+func (w *World) Platforms(ctx context.Context, ref string) ([]string, error) {
+	r, err := name.ParseReference(w.Registry + "/" + ref)
 	if err != nil {
 		return nil, err
 	}
-	layers, err := img.Layers()
+	desc, err := remote.Get(r, remote.WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	out := empty.Image
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			return nil, err
-		}
-		add := mutate.Addendum{Layer: l}
-		if v, ok := cfg.Config.Labels["io.crossplane.xpkg:"+d.String()]; ok {
-			add.Annotations = map[string]string{"io.crossplane.xpkg": v}
-		}
-		if out, err = mutate.Append(out, add); err != nil {
-			return nil, err
-		}
+	if !desc.MediaType.IsIndex() {
+		return nil, fmt.Errorf("%s is a %s, not an image index", ref, desc.MediaType)
 	}
-	return mutate.ConfigFile(out, cfg)
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	platforms := make([]string, 0, len(m.Manifests))
+	for _, d := range m.Manifests {
+		if d.Platform == nil {
+			return nil, fmt.Errorf("%s: manifest %s names no platform", ref, d.Digest)
+		}
+		platforms = append(platforms, d.Platform.OS+"/"+d.Platform.Architecture)
+	}
+	return platforms, nil
 }
 
 // RewriteImages makes Crossplane pull every package whose name starts with

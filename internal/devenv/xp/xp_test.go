@@ -5,9 +5,13 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -71,36 +75,69 @@ func TestPKI(t *testing.T) {
 	}
 }
 
-// A package file pushed under a name is pulled back by that name, with the
-// same digest, over plain http as Crossplane pulls it.
-func TestPush(t *testing.T) {
-	w := &World{logs: t.TempDir()}
+// Package files pushed under a name with the crossplane CLI, as make
+// publish pushes them, are one image index in the loopback registry (over
+// plain http, as Crossplane pulls it), with each file's image under its
+// platform.
+func TestPublish(t *testing.T) {
+	cli := os.Getenv("CROSSPLANE")
+	if cli == "" {
+		t.Skip("CROSSPLANE, the crossplane CLI that make builds, is not set")
+	}
+	dir := t.TempDir()
+	w := &World{logs: dir, opts: Options{Dir: dir}}
 	if err := w.serveRegistry(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = w.Close() }()
-	img, err := random.Image(1024, 2)
+	var files []string
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(1024, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = cfg.DeepCopy()
+		cfg.OS, cfg.Architecture = "linux", arch
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "pkg-linux_"+arch+".xpkg")
+		if err := tarball.WriteToFile(file, name.MustParseReference("registry.example.org/platform/pkg:v0.1.0"), img); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, file)
+	}
+	if err := w.Publish(t.Context(), cli, files, "platform/pkg:v0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	platforms, err := w.Platforms(t.Context(), "platform/pkg:v0.1.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "pkg.xpkg")
-	if err := tarball.WriteToFile(file, name.MustParseReference("registry.example.org/platform/pkg:v0.1.0"), img); err != nil {
-		t.Fatal(err)
+	if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, platforms); diff != "" {
+		t.Errorf("the index's platforms (-want +got):\n%s", diff)
 	}
-	if err := w.Push(t.Context(), file, "platform/pkg:v0.1.0"); err != nil {
-		t.Fatal(err)
-	}
+	// A node of each architecture pulls that architecture's image.
 	ref, err := name.ParseReference(w.Registry + "/platform/pkg:v0.1.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pulled, err := remote.Image(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := img.Digest()
-	got, _ := pulled.Digest()
-	if got != want {
-		t.Errorf("pulled digest %s, pushed %s", got, want)
+	for _, platform := range platforms {
+		goos, arch, _ := strings.Cut(platform, "/")
+		img, err := remote.Image(ref, remote.WithPlatform(v1.Platform{OS: goos, Architecture: arch}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Architecture != arch {
+			t.Errorf("the %s image of the index is for %s", platform, cfg.Architecture)
+		}
 	}
 }

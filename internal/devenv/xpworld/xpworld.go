@@ -3,8 +3,10 @@
 // a control plane without the provider's CRDs, with kube-controller-manager's
 // garbage collector; Crossplane core with its registry and package runtime
 // (internal/devenv/xp); our provider and composition function installed from
-// their .xpkg files as a user installs them (a Provider, the example's
-// Function and a ManagedResourceActivationPolicy, applied with kubectl); and
+// their package files as a user installs them (published with the crossplane
+// CLI as `make publish` does, one multi-arch package each; then
+// examples/install/provider.yaml, the example's Function and
+// examples/install/activation-policy.yaml, applied with kubectl); and
 // credentials and ProviderConfigs pointing at the ECS simulator
 // (devenv.Bootstrap). One place, so that what a person runs is what the
 // suite proves.
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,26 +37,13 @@ import (
 // them.
 const Registry = "registry.example.org/"
 
-// Repository is where the provider's package is published, beside the
-// function's in functions.yaml; the README's Install section names the same.
-const Repository = Registry + "platform/provider-alibabacloud-ecs"
+// InstallDir is where the manifests a user applies to install the provider
+// are (docs/install.md applies them as they are).
+const InstallDir = "examples/install"
 
-// FirstVersion is the tag Start installs the provider package under.
+// FirstVersion is the tag of the package examples/install/provider.yaml
+// installs, which Start publishes.
 const FirstVersion = "v0.1.0"
-
-// MRAP activates both scopes of our managed resources: the provider is
-// safe-start, so Crossplane installs their definitions inactive and creates
-// no CRD until a policy activates them. The README's Install section tells
-// users to apply the same.
-const MRAP = `apiVersion: apiextensions.crossplane.io/v1alpha1
-kind: ManagedResourceActivationPolicy
-metadata:
-  name: alibabacloud-ecs
-spec:
-  activate:
-    - imagesharepermissions.ecs.alibabacloud.m.crossplane.io
-    - imagesharepermissions.ecs.alibabacloud.crossplane.io
-`
 
 // CRDs are the provider's managed resource CRDs the policy activates.
 var CRDs = []string{"imagesharepermissions.ecs.alibabacloud.m.crossplane.io", "imagesharepermissions.ecs.alibabacloud.crossplane.io"}
@@ -65,9 +55,11 @@ type Options struct {
 	Assets string
 	// CoreBinary is Crossplane core (make's CROSSPLANE_CORE).
 	CoreBinary string
-	// ProviderXPKG and FunctionXPKG are the packages `make xpkg` builds
-	// (make's XPKG and FUNCTION_XPKG).
-	ProviderXPKG, FunctionXPKG string
+	// ProviderXPKGs and FunctionXPKGs are the package files `make xpkg`
+	// builds, one per platform (make's XPKG_FILES and FUNCTION_XPKG_FILES).
+	ProviderXPKGs, FunctionXPKGs []string
+	// CLI is the crossplane CLI (make's CROSSPLANE), which publishes them.
+	CLI string
 	// Dir holds the kubeconfig, the binaries, Crossplane's files and the
 	// logs; the caller owns it.
 	Dir string
@@ -87,6 +79,25 @@ type Options struct {
 	Step func(what string) func()
 }
 
+// Env names the environment variables make sets (TEST_ENV) for what
+// FromEnv reads: the package files are comma-separated lists, one file per
+// platform, as `crossplane xpkg push -f` takes them.
+var Env = []string{"CROSSPLANE_CORE", "CROSSPLANE", "XPKG_FILES", "FUNCTION_XPKG_FILES"}
+
+// FromEnv sets CoreBinary, CLI, ProviderXPKGs and FunctionXPKGs from the
+// environment (Env), naming in its error the first variable unset.
+func (o *Options) FromEnv() error {
+	v := map[string]string{}
+	for _, k := range Env {
+		if v[k] = os.Getenv(k); v[k] == "" {
+			return fmt.Errorf("%s is not set", k)
+		}
+	}
+	o.CoreBinary, o.CLI = v["CROSSPLANE_CORE"], v["CROSSPLANE"]
+	o.ProviderXPKGs, o.FunctionXPKGs = strings.Split(v["XPKG_FILES"], ","), strings.Split(v["FUNCTION_XPKG_FILES"], ",")
+	return nil
+}
+
 // World is the running world.
 type World struct {
 	*xp.World
@@ -99,6 +110,9 @@ type World struct {
 	Provider string
 	// Function is the name of the Function object functions.yaml installs.
 	Function string
+	// Repository is the provider's package without its tag, as
+	// examples/install/provider.yaml names it (under Registry).
+	Repository string
 
 	opts Options
 }
@@ -173,10 +187,10 @@ func Start(ctx context.Context, o Options) (w *World, err error) {
 
 // newWorld checks o and reads the names of what the world installs.
 func newWorld(o Options) (*World, error) {
-	if o.Assets == "" || o.CoreBinary == "" || o.ProviderXPKG == "" || o.FunctionXPKG == "" || o.Dir == "" || o.Sim == nil {
-		return nil, errors.New("xpworld.Options needs Assets, CoreBinary, ProviderXPKG, FunctionXPKG, Dir and Sim")
+	if o.Assets == "" || o.CoreBinary == "" || o.CLI == "" || len(o.ProviderXPKGs) == 0 || len(o.FunctionXPKGs) == 0 || o.Dir == "" || o.Sim == nil {
+		return nil, errors.New("xpworld.Options needs Assets, CoreBinary, CLI, ProviderXPKGs, FunctionXPKGs, Dir and Sim")
 	}
-	for _, f := range []string{o.CoreBinary, o.ProviderXPKG, o.FunctionXPKG} {
+	for _, f := range append([]string{o.CoreBinary, o.CLI}, append(o.ProviderXPKGs, o.FunctionXPKGs...)...) {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("%w: `make xpkg` builds the packages, `make test` Crossplane core as well", err)
 		}
@@ -195,6 +209,15 @@ func newWorld(o Options) (*World, error) {
 	if w.Function, err = metadataName(w.FunctionsYAML()); err != nil {
 		return nil, err
 	}
+	pkg, err := PackageOf(w.InstallFile("provider.yaml"), "Provider")
+	if err != nil {
+		return nil, err
+	}
+	repo, tag, ok := strings.Cut(pkg, ":")
+	if !ok || tag != FirstVersion {
+		return nil, fmt.Errorf("%s installs %q; this world publishes the provider as <repository>:%s", w.InstallFile("provider.yaml"), pkg, FirstVersion)
+	}
+	w.Repository = repo
 	return w, nil
 }
 
@@ -216,16 +239,25 @@ func (w *World) startControlPlane(ctx context.Context) error {
 	return err
 }
 
-// install does what a platform team does to install the packages: publish
-// them, apply the Provider, the example's Function and the activation
-// policy. Then it waits for Crossplane to report both Healthy and to have
-// established the provider's CRDs.
+// install does what a platform team does to install the packages, as
+// docs/install.md and examples/composition/README.md tell it: publish each
+// as one multi-arch package (`make publish`), then apply
+// examples/install/provider.yaml, the example's Function and
+// examples/install/activation-policy.yaml with kubectl. It checks that the
+// registry holds each package as an image index of every platform built,
+// then waits for Crossplane to report both Healthy and to have established
+// the provider's CRDs.
+//
+// provider.yaml's DeploymentRuntimeConfig is accepted but not acted on
+// here: core runs with the External package runtime, which makes no
+// Deployment (internal/devenv/xp runs the provider as a process, with
+// Options.ProviderArgs).
 func (w *World) install(ctx context.Context) error {
-	fnRef, err := w.functionPackage()
+	fnRef, err := PackageOf(w.FunctionsYAML(), "Function")
 	if err != nil {
 		return err
 	}
-	if err := w.Push(ctx, w.opts.FunctionXPKG, strings.TrimPrefix(fnRef, Registry)); err != nil {
+	if err := w.publish(ctx, w.opts.FunctionXPKGs, fnRef); err != nil {
 		return err
 	}
 	if err := w.PushProvider(ctx, FirstVersion); err != nil {
@@ -234,11 +266,8 @@ func (w *World) install(ctx context.Context) error {
 	if err := w.RewriteImages(ctx, Registry); err != nil {
 		return err
 	}
-	if err := w.ApplyProvider(ctx, FirstVersion); err != nil {
-		return err
-	}
-	for _, m := range []struct{ stdin, file string }{{"", w.FunctionsYAML()}, {MRAP, "-"}} {
-		if _, err := w.ControlPlane.Kubectl(ctx, m.stdin, "apply", "-f", m.file); err != nil {
+	for _, f := range []string{w.InstallFile("provider.yaml"), w.FunctionsYAML(), w.InstallFile("activation-policy.yaml")} {
+		if _, err := w.ControlPlane.Kubectl(ctx, "", "apply", "-f", f); err != nil {
 			return err
 		}
 	}
@@ -252,55 +281,101 @@ func (w *World) install(ctx context.Context) error {
 	return w.Wait(ctx, time.Minute, "condition=Established", crds...)
 }
 
-// PushProvider publishes the provider's package as Repository:tag. Each tag
-// gets a digest of its own (the tag is written into the image's config, as
-// a release's version label), so that pushing another tag is a new
-// release to Crossplane: a new ProviderRevision, an upgrade.
-func (w *World) PushProvider(ctx context.Context, tag string) error {
-	img, err := tarball.ImageFromPath(w.opts.ProviderXPKG, nil)
-	if err != nil {
-		return fmt.Errorf("cannot read the package %s: %w", w.opts.ProviderXPKG, err)
+// publish pushes files as ref (a name under Registry) with the crossplane
+// CLI, as `make publish` does, and checks that the registry then holds an
+// image index with one image for each file's platform.
+func (w *World) publish(ctx context.Context, files []string, ref string) error {
+	if !strings.HasPrefix(ref, Registry) {
+		return fmt.Errorf("the package %q is not under %s, where this world publishes", ref, Registry)
 	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
+	ref = strings.TrimPrefix(ref, Registry)
+	if err := w.Publish(ctx, w.opts.CLI, files, ref); err != nil {
 		return err
 	}
-	cfg = cfg.DeepCopy()
-	if cfg.Config.Labels == nil {
-		cfg.Config.Labels = map[string]string{}
-	}
-	cfg.Config.Labels["org.opencontainers.image.version"] = tag
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		return err
-	}
-	ref, err := name.NewTag(Repository + ":" + tag)
+	got, err := w.Platforms(ctx, ref)
 	if err != nil {
 		return err
 	}
-	file := filepath.Join(w.opts.Dir, "provider-"+tag+".xpkg")
-	if err := tarball.WriteToFile(file, ref, img); err != nil {
-		return err
+	var want []string
+	for _, f := range files {
+		img, err := tarball.ImageFromPath(f, nil)
+		if err != nil {
+			return fmt.Errorf("cannot read the package %s: %w", f, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return err
+		}
+		want = append(want, cfg.OS+"/"+cfg.Architecture)
 	}
-	return w.Push(ctx, file, strings.TrimPrefix(ref.String(), Registry))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("the registry's index %s holds %v; the files are for %v", ref, got, want)
+	}
+	return nil
 }
 
-// ProviderManifest is the Provider object that installs Repository:tag, as
-// the README's Install section shows it (without the optional runtime
-// configuration, which this world's package runtime does not read).
-func (w *World) ProviderManifest(tag string) string {
-	return fmt.Sprintf(`apiVersion: pkg.crossplane.io/v1
-kind: Provider
-metadata:
-  name: %s
-spec:
-  package: %s:%s
-`, w.Provider, Repository, tag)
+// PushProvider publishes the provider's package files as Repository:tag,
+// one multi-arch package. Each tag gets digests of its own (the tag is
+// written into each image's config, as a release's version label), so that
+// pushing another tag is a new release to Crossplane: a new
+// ProviderRevision, an upgrade.
+func (w *World) PushProvider(ctx context.Context, tag string) error {
+	ref, err := name.NewTag(w.Repository + ":" + tag)
+	if err != nil {
+		return err
+	}
+	files := make([]string, 0, len(w.opts.ProviderXPKGs))
+	for i, f := range w.opts.ProviderXPKGs {
+		img, err := tarball.ImageFromPath(f, nil)
+		if err != nil {
+			return fmt.Errorf("cannot read the package %s: %w", f, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return err
+		}
+		cfg = cfg.DeepCopy()
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		cfg.Config.Labels["org.opencontainers.image.version"] = tag
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			return err
+		}
+		file := filepath.Join(w.opts.Dir, fmt.Sprintf("provider-%s-%d.xpkg", tag, i))
+		if err := tarball.WriteToFile(file, ref, img); err != nil {
+			return err
+		}
+		files = append(files, file)
+	}
+	return w.publish(ctx, files, ref.String())
+}
+
+// ProviderManifest is examples/install/provider.yaml with the provider's
+// package at tag: what a user applies to upgrade, having changed the tag in
+// their copy.
+func (w *World) ProviderManifest(tag string) (string, error) {
+	b, err := os.ReadFile(w.InstallFile("provider.yaml"))
+	if err != nil {
+		return "", err
+	}
+	from := "package: " + w.Repository + ":" + FirstVersion
+	if !strings.Contains(string(b), from) {
+		return "", fmt.Errorf("%s has no line %q", w.InstallFile("provider.yaml"), from)
+	}
+	return strings.Replace(string(b), from, "package: "+w.Repository+":"+tag, 1), nil
 }
 
 // ApplyProvider applies ProviderManifest(tag) with kubectl: installing the
 // first version or upgrading to another.
 func (w *World) ApplyProvider(ctx context.Context, tag string) error {
-	_, err := w.ControlPlane.Kubectl(ctx, w.ProviderManifest(tag), "apply", "-f", "-")
+	m, err := w.ProviderManifest(tag)
+	if err != nil {
+		return err
+	}
+	_, err = w.ControlPlane.Kubectl(ctx, m, "apply", "-f", "-")
 	return err
 }
 
@@ -310,20 +385,32 @@ func (w *World) FunctionsYAML() string {
 	return filepath.Join(w.Root, "examples", "composition", "functions.yaml")
 }
 
-// functionPackage is the package functions.yaml installs, under Registry.
-func (w *World) functionPackage() (string, error) {
-	var fn struct {
-		Spec struct {
-			Package string `json:"package"`
-		} `json:"spec"`
-	}
-	if err := readYAML(w.FunctionsYAML(), &fn); err != nil {
+// InstallFile is the file of examples/install named name.
+func (w *World) InstallFile(name string) string {
+	return filepath.Join(w.Root, filepath.FromSlash(InstallDir), name)
+}
+
+// PackageOf is spec.package of the object of kind in file, a YAML stream.
+func PackageOf(file, kind string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(fn.Spec.Package, Registry) {
-		return "", fmt.Errorf("%s installs %q, not a package under %s, where this world publishes it", w.FunctionsYAML(), fn.Spec.Package, Registry)
+	for _, doc := range strings.Split(string(b), "\n---") {
+		var o struct {
+			Kind string `json:"kind"`
+			Spec struct {
+				Package string `json:"package"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			return "", fmt.Errorf("cannot read %s: %w", file, err)
+		}
+		if o.Kind == kind && o.Spec.Package != "" {
+			return o.Spec.Package, nil
+		}
 	}
-	return fn.Spec.Package, nil
+	return "", fmt.Errorf("%s holds no %s with a spec.package", file, kind)
 }
 
 // Wait waits up to timeout for objects to meet `kubectl wait --for=forWhat`,
