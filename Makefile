@@ -8,6 +8,14 @@
 ##> GO_TEST_FLAGS  go test's flags in make test (-race -count=1).
 GO            ?= go
 OUTPUT_DIR    ?= _output
+
+# go.mod names the oldest Go that builds the provider. Say so plainly, rather
+# than let go try to download a newer toolchain, which fails offline.
+GO_MIN  := $(shell sed -n 's/^go //p' go.mod)
+GO_HAVE := $(patsubst go%,%,$(shell GOTOOLCHAIN=local $(GO) env GOVERSION 2>/dev/null))
+ifneq ($(firstword $(shell printf '%s\n' '$(GO_MIN)' '$(GO_HAVE)' | sort -V)),$(GO_MIN))
+$(error Go $(GO_MIN) or later is needed (go.mod), but $(GO) is $(or $(GO_HAVE),missing): install a newer Go, or set GO=/path/to/go)
+endif
 SIM_LISTEN    ?= 127.0.0.1:8080
 SIM_STATE     ?=
 GO_TEST_FLAGS ?= -race -count=1
