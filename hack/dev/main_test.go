@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 )
 
 // TestDev runs `make dev`'s program as a person would: it comes up, an
@@ -114,11 +116,10 @@ func TestDev(t *testing.T) {
 // buildDev builds this program into dir, as `make dev` does.
 func buildDev(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "dev")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := devenv.GoBuild(t.Context(), ".", dir, "."); err != nil {
+		t.Fatal(err)
 	}
-	return bin
+	return filepath.Join(dir, "dev")
 }
 
 // inSession lists the processes whose session is sid, by their command name.

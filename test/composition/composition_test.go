@@ -56,11 +56,9 @@ func repoRoot(t *testing.T) string {
 // port until the test ends. It returns the address.
 func startFunction(t *testing.T, root string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "function-imageshare")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = filepath.Join(root, "examples", "composition", "function")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build function-imageshare: %v\n%s", err, out)
+	bin, err := xp.BuildFunction(t.Context(), root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// The function takes its port from a flag, not from a listener, so a

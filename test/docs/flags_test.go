@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 )
 
 // flags are a program's flags by name (without dashes); true for a boolean
@@ -73,10 +75,8 @@ func programFlags(t *testing.T, root string) (provider, simulator flags) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/provider", "./cmd/ecs-simulator")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/provider ./cmd/ecs-simulator: %v\n%s", err, out)
+	if err := devenv.GoBuild(ctx, root, bin, "./cmd/provider", "./cmd/ecs-simulator"); err != nil {
+		t.Fatal(err)
 	}
 	help := func(name, arg string) string {
 		// Both exit 0 on help; the flag package writes it to stderr.

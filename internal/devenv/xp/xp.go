@@ -430,13 +430,10 @@ func CRDDir(ctx context.Context, root string) (string, error) {
 // BuildFunction builds examples/composition/function into dir and returns
 // the binary's path.
 func BuildFunction(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "function-imageshare")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join(root, "examples", "composition", "function")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build function-imageshare: %w: %s", err, out)
+	if err := devenv.GoBuild(ctx, filepath.Join(root, "examples", "composition", "function"), dir, "."); err != nil {
+		return "", err
 	}
-	return bin, nil
+	return filepath.Join(dir, "function-imageshare"), nil
 }
 
 // freeAddr is a loopback address with a port nobody listened on a moment
