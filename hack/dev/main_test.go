@@ -116,10 +116,11 @@ func TestDev(t *testing.T) {
 // buildDev builds this program into dir, as `make dev` does.
 func buildDev(t *testing.T, dir string) string {
 	t.Helper()
-	if err := devenv.GoBuild(t.Context(), ".", dir, "."); err != nil {
+	bin := filepath.Join(dir, "dev")
+	if err := devenv.GoBuild(t.Context(), ".", bin, "."); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dir, "dev")
+	return bin
 }
 
 // inSession lists the processes whose session is sid, by their command name.

@@ -271,23 +271,19 @@ const SimulatorCASecret = "ecs-simulator-ca"
 
 // BuildProvider builds cmd/provider into dir and returns the binary's path.
 func BuildProvider(ctx context.Context, root, dir string) (string, error) {
-	if err := GoBuild(ctx, root, dir, "./cmd/provider"); err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "provider"), nil
+	bin := filepath.Join(dir, "provider")
+	return bin, GoBuild(ctx, root, bin, "./cmd/provider")
 }
 
-// GoBuild builds the packages of the module in moduleDir into outDir, each
-// binary named for its package, as the Makefile builds the binaries it
-// ships: static (CGO_ENABLED=0) and with -trimpath. Every build a test or
-// make dev runs goes through it, and make lint runs with the same settings,
-// so that all of them and make xpkg compile the dependencies once between
-// them rather than once per set of flags.
-func GoBuild(ctx context.Context, moduleDir, outDir string, pkgs ...string) error {
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-trimpath", "-o", outDir + string(filepath.Separator)}, pkgs...)...)
+// GoBuild builds the packages of the module in moduleDir as the Makefile
+// builds the binaries it ships: static (CGO_ENABLED=0) and with -trimpath.
+// out is go build's -o: the binary's path for one package, or a directory
+// ending in a separator for several, each binary named for its package.
+// Every build a test or make dev runs goes through it, and make lint runs
+// with the same settings, so that all of them and make xpkg compile the
+// dependencies once between them rather than once per set of flags.
+func GoBuild(ctx context.Context, moduleDir, out string, pkgs ...string) error {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-trimpath", "-o", out}, pkgs...)...)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

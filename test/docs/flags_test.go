@@ -75,7 +75,7 @@ func programFlags(t *testing.T, root string) (provider, simulator flags) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	bin := t.TempDir()
-	if err := devenv.GoBuild(ctx, root, bin, "./cmd/provider", "./cmd/ecs-simulator"); err != nil {
+	if err := devenv.GoBuild(ctx, root, bin+string(filepath.Separator), "./cmd/provider", "./cmd/ecs-simulator"); err != nil {
 		t.Fatal(err)
 	}
 	help := func(name, arg string) string {

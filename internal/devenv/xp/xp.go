@@ -430,10 +430,8 @@ func CRDDir(ctx context.Context, root string) (string, error) {
 // BuildFunction builds examples/composition/function into dir and returns
 // the binary's path.
 func BuildFunction(ctx context.Context, root, dir string) (string, error) {
-	if err := devenv.GoBuild(ctx, filepath.Join(root, "examples", "composition", "function"), dir, "."); err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "function-imageshare"), nil
+	bin := filepath.Join(dir, "function-imageshare")
+	return bin, devenv.GoBuild(ctx, filepath.Join(root, "examples", "composition", "function"), bin, ".")
 }
 
 // freeAddr is a loopback address with a port nobody listened on a moment
