@@ -88,6 +88,7 @@ func TestDocs(t *testing.T) {
 	t.Run("Metrics", func(t *testing.T) { checkMetrics(t, docs) })
 	t.Run("KubectlNames", func(t *testing.T) { checkKubectlNames(t, root, docs) })
 	t.Run("YAML", func(t *testing.T) { checkYAML(t, root, docs) })
+	t.Run("StateFileReference", func(t *testing.T) { checkStateFileReference(t, docs) })
 }
 
 var scheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)

@@ -99,7 +99,7 @@ func programFlags(t *testing.T, root string) (provider, simulator flags) {
 // bareFlag is a code span that is a flag alone: `--poll` or `--poll=30s`.
 var bareFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)(?:=.*)?$`)
 
-// simulatorReadme documents the simulator's flags.
+// simulatorReadme documents the simulator: its flags and its state file.
 const simulatorReadme = "cmd/ecs-simulator/README.md"
 
 // checkFlags checks flags both ways. The rule, so that a doc can name other
