@@ -111,6 +111,8 @@ GOLANGCI_LINT         ?= $(TOOLS_CACHE)/golangci-lint-$(GOLANGCI_LINT_VERSION)/g
 # print in the order of HELP_GROUPS, whatever the order in this file.
 HELP_GROUPS := Start|Build and ship|Check|Measure and explore|Tools
 help: ## [Tools] List the targets and the variables people set.
+	@echo "provider-alibabacloud-ecs: needs Go $(GO_MIN) or later (go.mod) and the Go module proxy; no Docker."
+	@echo
 	@awk -v groups='$(HELP_GROUPS)' ' \
 		BEGIN { n = split(groups, order, "|") } \
 		/^[a-z-]+:.*## \[/ { t = $$0; sub(/:.*/, "", t); g = $$0; sub(/.*## \[/, "", g); d = g; sub(/\].*/, "", g); sub(/^[^]]*\] /, "", d); \
