@@ -1,13 +1,14 @@
 package crossplane
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // skipMarker marks a line of a README's sh block that the test does not run
@@ -16,56 +17,39 @@ import (
 const skipMarker = "# test/crossplane skips this line:"
 
 // readmeCommands are the commands of the ```sh blocks under the heading
-// section of the Markdown file, in order, each as kubectl's arguments. A
-// line carrying skipMarker is left out; every other line must be a plain
-// kubectl command (no shell: quotes, variables, pipes), else it is an error,
-// so that the README holds no step the test does not take.
+// section of the Markdown file (its subsections included), in order, each
+// as kubectl's arguments. A line carrying skipMarker is left out; every
+// other line must be a plain kubectl command (no shell: quotes, variables,
+// pipes), else it is an error, so that the README holds no step the test
+// does not take.
 func readmeCommands(file, section string) ([][]string, error) {
-	f, err := os.Open(file)
+	text, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = f.Close() }()
-	var (
-		cmds                     [][]string
-		inSection, inFence, inSh bool
-		lineNum, sectionLevel    int
-	)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lineNum++
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "```"):
-			// A fence opens or closes a code block; only sh blocks of the
-			// section are run.
-			inFence = !inFence
-			inSh = inFence && inSection && line == "```sh"
-		case !inFence && strings.HasPrefix(line, "#"):
-			// A heading: the section runs to the next heading of its level
-			// or above ("## On a cluster" takes its ### subsections).
-			level := len(line) - len(strings.TrimLeft(line, "#"))
-			if strings.TrimSpace(line[level:]) == section {
-				inSection, sectionLevel = true, level
-			} else if inSection && level <= sectionLevel {
-				inSection = false
-			}
-		case inSh && line != "":
-			if strings.Contains(line, skipMarker) {
+	blocks, found := markdown.Parse(file, string(text)).Section(section)
+	if !found {
+		return nil, fmt.Errorf("%s has no heading %q", file, section)
+	}
+	var cmds [][]string
+	for _, b := range blocks {
+		if b.Lang != "sh" {
+			continue
+		}
+		for i, line := range strings.Split(b.Text, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.Contains(line, skipMarker) {
 				continue
 			}
 			if strings.ContainsAny(line, "'\"$|&;<>`\\#") {
-				return nil, fmt.Errorf("%s:%d: %q is not a plain command this test can run; mark it with %q if the test does it itself", file, lineNum, line, skipMarker)
+				return nil, fmt.Errorf("%s:%d: %q is not a plain command this test can run; mark it with %q if the test does it itself", file, b.Line+i, line, skipMarker)
 			}
 			args := strings.Fields(line)
 			if args[0] != "kubectl" {
-				return nil, fmt.Errorf("%s:%d: %q is not a kubectl command; mark it with %q if the test does it itself", file, lineNum, line, skipMarker)
+				return nil, fmt.Errorf("%s:%d: %q is not a kubectl command; mark it with %q if the test does it itself", file, b.Line+i, line, skipMarker)
 			}
 			cmds = append(cmds, args[1:])
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if len(cmds) == 0 {
 		return nil, fmt.Errorf("%s has no kubectl command in a sh block under %q", file, section)

@@ -25,6 +25,8 @@ import (
 	"testing"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // skipDirs hold no docs of the project: build output, tool caches, test
@@ -32,9 +34,9 @@ import (
 var skipDirs = map[string]bool{".git": true, ".cache": true, "_output": true, "testdata": true, "node_modules": true}
 
 // readDocs parses every Markdown file under root.
-func readDocs(t *testing.T, root string) map[string]*doc {
+func readDocs(t *testing.T, root string) map[string]*markdown.Doc {
 	t.Helper()
-	docs := map[string]*doc{}
+	docs := map[string]*markdown.Doc{}
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -52,11 +54,11 @@ func readDocs(t *testing.T, root string) map[string]*doc {
 		if err != nil {
 			return err
 		}
-		d, err := readDoc(root, filepath.ToSlash(rel))
+		d, err := markdown.Read(root, filepath.ToSlash(rel))
 		if err != nil {
 			return err
 		}
-		docs[d.path] = d
+		docs[d.Path] = d
 		return nil
 	})
 	if err != nil {
@@ -69,8 +71,8 @@ func readDocs(t *testing.T, root string) map[string]*doc {
 }
 
 // sorted is the docs in path order, so that failures come in a stable order.
-func sorted(docs map[string]*doc) []*doc {
-	out := make([]*doc, 0, len(docs))
+func sorted(docs map[string]*markdown.Doc) []*markdown.Doc {
+	out := make([]*markdown.Doc, 0, len(docs))
 	for _, p := range slices.Sorted(maps.Keys(docs)) {
 		out = append(out, docs[p])
 	}
@@ -96,32 +98,32 @@ var scheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
 // checkLinks checks that every relative link names a file or directory in
 // the repository and every #anchor a heading or explicit anchor of its
 // Markdown file. Links with a scheme (https:, mailto:) are not fetched.
-func checkLinks(t *testing.T, root string, docs map[string]*doc) {
+func checkLinks(t *testing.T, root string, docs map[string]*markdown.Doc) {
 	for _, d := range sorted(docs) {
-		for _, l := range d.links {
-			if scheme.MatchString(l.text) || l.text == "" {
+		for _, l := range d.Links {
+			if scheme.MatchString(l.Text) || l.Text == "" {
 				continue
 			}
-			target, anchor, _ := strings.Cut(l.text, "#")
+			target, anchor, _ := strings.Cut(l.Text, "#")
 			target, err := url.PathUnescape(target)
 			if err != nil {
-				t.Errorf("%s:%d: link %q: %v", d.path, l.line, l.text, err)
+				t.Errorf("%s:%d: link %q: %v", d.Path, l.Line, l.Text, err)
 				continue
 			}
 			switch {
 			case target == "":
-				target = d.path
+				target = d.Path
 			case strings.HasPrefix(target, "/"): // GitHub: from the repository root
 				target = path.Clean(strings.TrimPrefix(target, "/"))
 			default:
-				target = path.Join(path.Dir(d.path), target)
+				target = path.Join(path.Dir(d.Path), target)
 			}
 			if target == ".." || strings.HasPrefix(target, "../") {
-				t.Errorf("%s:%d: link %q leaves the repository", d.path, l.line, l.text)
+				t.Errorf("%s:%d: link %q leaves the repository", d.Path, l.Line, l.Text)
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(target))); err != nil {
-				t.Errorf("%s:%d: link %q: %s does not exist: fix the path or add the file", d.path, l.line, l.text, target)
+				t.Errorf("%s:%d: link %q: %s does not exist: fix the path or add the file", d.Path, l.Line, l.Text, target)
 				continue
 			}
 			if anchor == "" {
@@ -129,12 +131,12 @@ func checkLinks(t *testing.T, root string, docs map[string]*doc) {
 			}
 			to, ok := docs[target]
 			if !ok {
-				t.Errorf("%s:%d: link %q: an anchor can only name a heading of a Markdown file, and %s is none", d.path, l.line, l.text, target)
+				t.Errorf("%s:%d: link %q: an anchor can only name a heading of a Markdown file, and %s is none", d.Path, l.Line, l.Text, target)
 				continue
 			}
-			if !to.anchors[anchor] {
+			if !to.Anchors[anchor] {
 				t.Errorf("%s:%d: link %q: %s has no heading with the anchor #%s (headings are lower case, punctuation dropped, spaces as -): fix the anchor or the heading",
-					d.path, l.line, l.text, target, anchor)
+					d.Path, l.Line, l.Text, target, anchor)
 			}
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // flags are a program's flags by name (without dashes); true for a boolean
@@ -113,16 +115,16 @@ const simulatorReadme = "cmd/ecs-simulator/README.md"
 // provider flag but --help must be named alone in a code span in some doc
 // (docs/operations.md's flags table), every simulator flag in the
 // simulator's README.
-func checkFlags(t *testing.T, root string, docs map[string]*doc) {
+func checkFlags(t *testing.T, root string, docs map[string]*markdown.Doc) {
 	provider, simulator := programFlags(t, root)
 	named := map[string]map[string]bool{} // flag name as written -> docs naming it alone
 	for _, d := range sorted(docs) {
 		var program flags
 		var about string
 		switch {
-		case d.path == "README.md" || strings.HasPrefix(d.path, "docs/"):
+		case d.Path == "README.md" || strings.HasPrefix(d.Path, "docs/"):
 			program, about = provider, "the provider (cmd/provider)"
-		case d.path == simulatorReadme:
+		case d.Path == simulatorReadme:
 			program, about = flags{}, "the simulator or the provider"
 			for _, f := range []flags{provider, simulator} {
 				for k, v := range f {
@@ -130,18 +132,18 @@ func checkFlags(t *testing.T, root string, docs map[string]*doc) {
 				}
 			}
 		}
-		for _, s := range d.spans {
-			m := bareFlag.FindStringSubmatch(s.text)
+		for _, s := range d.Spans {
+			m := bareFlag.FindStringSubmatch(s.Text)
 			if m == nil {
 				continue
 			}
 			if named[m[1]] == nil {
 				named[m[1]] = map[string]bool{}
 			}
-			named[m[1]][d.path] = true
+			named[m[1]][d.Path] = true
 			if program != nil && !program.has(m[1]) && !slices.Contains(kingpinBuiltins, m[1]) {
 				t.Errorf("%s:%d: `%s` is no flag of %s: fix or drop it; a flag of another program is written with its command, e.g. `kubectl wait --for=...`",
-					d.path, s.line, s.text, about)
+					d.Path, s.Line, s.Text, about)
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // ambiguousNames are the names kubectl resolves a resource type by
@@ -115,28 +117,28 @@ var shellLangs = map[string]bool{"sh": true, "bash": true, "shell": true, "conso
 // code span that names a resource type both scopes answer to names it
 // fully qualified (imagesharepermissions.ecs.alibabacloud.m.crossplane.io)
 // or asks by category (managed) instead.
-func checkKubectlNames(t *testing.T, root string, docs map[string]*doc) {
+func checkKubectlNames(t *testing.T, root string, docs map[string]*markdown.Doc) {
 	ambiguous := ambiguousNames(t, root)
 	if len(ambiguous) == 0 {
 		t.Fatal("no name is shared by two of our CRDs' groups: the check would find nothing, so it is wrong")
 	}
-	check := func(d *doc, line int, text string) {
+	check := func(d *markdown.Doc, line int, text string) {
 		for _, typ := range kubectlTypes(text) {
 			name, group, _ := strings.Cut(strings.ToLower(typ), ".")
 			if gs, ok := ambiguous[name]; ok && !slices.Contains(gs, group) {
 				t.Errorf("%s:%d: kubectl names %q, which both %s answer to: write it fully qualified (%s.%s) or ask by a category the CRDs list",
-					d.path, line, typ, strings.Join(gs, " and "), name, strings.Join(gs, " or "+name+"."))
+					d.Path, line, typ, strings.Join(gs, " and "), name, strings.Join(gs, " or "+name+"."))
 			}
 		}
 	}
 	for _, d := range sorted(docs) {
-		for _, b := range d.blocks {
-			if !shellLangs[b.lang] {
+		for _, b := range d.Blocks {
+			if !shellLangs[b.Lang] {
 				continue
 			}
-			lines := strings.Split(b.text, "\n")
+			lines := strings.Split(b.Text, "\n")
 			for i := 0; i < len(lines); i++ {
-				start, text := b.line+i, lines[i]
+				start, text := b.Line+i, lines[i]
 				// A command continued with a backslash is one command.
 				for strings.HasSuffix(text, `\`) && i+1 < len(lines) {
 					i++
@@ -145,8 +147,8 @@ func checkKubectlNames(t *testing.T, root string, docs map[string]*doc) {
 				check(d, start, text)
 			}
 		}
-		for _, s := range d.spans {
-			check(d, s.line, s.text)
+		for _, s := range d.Spans {
+			check(d, s.Line, s.Text)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // describer is a prometheus.Registerer that keeps what the provider
@@ -70,7 +72,7 @@ var metricName = regexp.MustCompile(`\balibabacloud_ecs_[a-z0-9_]*[a-z0-9]`)
 // the docs is a metric the provider registers (or a histogram's series),
 // and every metric it registers is named in a code span of some doc
 // (docs/operations.md's metrics table), alone or with labels.
-func checkMetrics(t *testing.T, docs map[string]*doc) {
+func checkMetrics(t *testing.T, docs map[string]*markdown.Doc) {
 	exported := providerMetrics(t)
 	exists := func(name string) bool {
 		if _, ok := exported[name]; ok {
@@ -85,15 +87,15 @@ func checkMetrics(t *testing.T, docs map[string]*doc) {
 	}
 	documented := map[string]bool{}
 	for _, d := range sorted(docs) {
-		for i, line := range d.lines {
+		for i, line := range d.Lines {
 			for _, name := range metricName.FindAllString(line, -1) {
 				if !exists(name) {
-					t.Errorf("%s:%d: %s is no metric of the provider (internal/metrics): fix or drop it", d.path, i+1, name)
+					t.Errorf("%s:%d: %s is no metric of the provider (internal/metrics): fix or drop it", d.Path, i+1, name)
 				}
 			}
 		}
-		for _, s := range d.spans {
-			name, _, _ := strings.Cut(s.text, "{")
+		for _, s := range d.Spans {
+			name, _, _ := strings.Cut(s.Text, "{")
 			documented[name] = true
 		}
 	}

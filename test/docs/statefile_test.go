@@ -3,7 +3,6 @@ package docs
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -11,34 +10,36 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // checkStateFileReference checks that the state file under the simulator
 // README's "State file" heading sets every key the simulator's parser
 // accepts, so that a key added to ecssim.Config without a line in the
 // reference fails here (the README's example once left out five).
-func checkStateFileReference(t *testing.T, docs map[string]*doc) {
+func checkStateFileReference(t *testing.T, docs map[string]*markdown.Doc) {
 	d := docs[simulatorReadme]
 	if d == nil {
 		t.Fatalf("%s is missing", simulatorReadme)
 	}
-	heading := slices.Index(d.lines, "## State file")
-	if heading < 0 {
-		t.Fatalf("%s has no \"## State file\" heading: the state file's reference lives under it", simulatorReadme)
+	blocks, found := d.Section("State file")
+	if !found {
+		t.Fatalf("%s has no \"State file\" heading: the state file's reference lives under it", simulatorReadme)
 	}
-	var example *block
-	for i := range d.blocks {
-		if b := &d.blocks[i]; b.lang == "yaml" && b.line > heading {
-			example = b
+	var example *markdown.Block
+	for i := range blocks {
+		if blocks[i].Lang == "yaml" {
+			example = &blocks[i]
 			break
 		}
 	}
 	if example == nil {
-		t.Fatalf("%s: no yaml block under \"## State file\"", simulatorReadme)
+		t.Fatalf("%s: no yaml block under \"State file\"", simulatorReadme)
 	}
 	var m map[string]any
-	if err := yaml.Unmarshal([]byte(example.text), &m); err != nil {
-		t.Fatalf("%s:%d: %v", simulatorReadme, example.line, err)
+	if err := yaml.Unmarshal([]byte(example.Text), &m); err != nil {
+		t.Fatalf("%s:%d: %v", simulatorReadme, example.Line, err)
 	}
 	set := map[string]bool{}
 	valuePaths("", m, set)
@@ -50,7 +51,7 @@ func checkStateFileReference(t *testing.T, docs map[string]*doc) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("%s:%d: the state file reference leaves out keys the simulator accepts: %s; set each in the example, with a comment saying what it does",
-			simulatorReadme, example.line, strings.Join(missing, ", "))
+			simulatorReadme, example.Line, strings.Join(missing, ", "))
 	}
 }
 

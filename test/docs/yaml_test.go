@@ -22,6 +22,8 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv/xp"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/markdown"
 )
 
 // yamlDoc is one YAML document of a ```yaml block or an example file.
@@ -61,13 +63,13 @@ const exampleSkip = "examples/composition/function"
 
 // yamlDocs are every YAML document of the docs' ```yaml blocks and of the
 // files under examples/.
-func yamlDocs(t *testing.T, root string, docs map[string]*doc) []yamlDoc {
+func yamlDocs(t *testing.T, root string, docs map[string]*markdown.Doc) []yamlDoc {
 	t.Helper()
 	var out []yamlDoc
 	for _, d := range sorted(docs) {
-		for _, b := range d.blocks {
-			if b.lang == "yaml" || b.lang == "yml" {
-				out = append(out, splitYAML(d.path, b.line, b.text)...)
+		for _, b := range d.Blocks {
+			if b.Lang == "yaml" || b.Lang == "yml" {
+				out = append(out, splitYAML(d.Path, b.Line, b.Text)...)
 			}
 		}
 	}
@@ -106,7 +108,7 @@ func yamlDocs(t *testing.T, root string, docs map[string]*doc) []yamlDoc {
 // that a real API server with our CRDs, Crossplane's and the composition
 // example's XRD accepts (server-side dry run, unknown fields refused), or
 // an ECS simulator state file that its strict parser loads.
-func checkYAML(t *testing.T, root string, docs map[string]*doc) {
+func checkYAML(t *testing.T, root string, docs map[string]*markdown.Doc) {
 	var objects []*unstructured.Unstructured
 	where := map[*unstructured.Unstructured]string{}
 	for _, y := range yamlDocs(t, root, docs) {
