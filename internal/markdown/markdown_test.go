@@ -129,4 +129,3 @@ func TestSection(t *testing.T) {
 		})
 	}
 }
-
