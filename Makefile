@@ -183,22 +183,18 @@ publish: xpkg ## [Build and ship] Push both packages, each as one multi-arch pac
 	@echo "published $(REGISTRY)/provider-alibabacloud-ecs:$(VERSION) and $(REGISTRY)/function-imageshare:$(VERSION) for $(PLATFORMS)"
 
 # Everything the tests run is built first: the control plane, the packages
-# (whose test opens them), and the crossplane CLI and core. Then every test
-# binary is compiled and linked in one go test that runs none of them
-# (-exec true), so that the two runs after it find them built instead of
-# each compiling the same packages at once. The unit tests and the three
-# long suites (e2e, crossplane, chaos) run side by side: the suites mostly
-# wait on processes they start (with all three at once, about 40% of two
-# cores stayed idle), and each prints how long its scenarios took (-v).
+# (whose test opens them), and the crossplane CLI and core. The long suites
+# run one at a time, verbosely, so that each prints how long its scenarios
+# took. (Side by side they mostly wait and would take half the time, but
+# test/e2e's TestScale counts batched calls, which a loaded machine makes
+# more of: issue 18's batching is to end that.)
 TEST_ENV := KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) CROSSPLANE=$(CROSSPLANE) CROSSPLANE_CORE=$(CROSSPLANE_CORE) \
             XPKG_FILES=$(XPKG_FILES) FUNCTION_XPKG_FILES=$(FUNCTION_XPKG_FILES)
-SUITES := ./test/e2e ./test/crossplane ./test/chaos
 test: controlplane xpkg $(CROSSPLANE_CORE) ## [Start] Run every test (with the race detector), the e2e and a short chaos run included.
-	@echo "compiling every test binary"; out=$$($(GO) test $(GO_TEST_FLAGS) -exec true ./... 2>&1) || { echo "$$out"; exit 1; }
-	@$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v $(addprefix -e ,$(patsubst ./%,/%,$(SUITES)))) & unit=$$!; \
-	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -p 3 -v -timeout 30m $(SUITES); suites=$$?; \
-	wait $$unit; unit=$$?; \
-	if [ $$unit -ne 0 ] || [ $$suites -ne 0 ]; then echo "make test: the unit tests exited $$unit, the suites ($(SUITES)) $$suites"; exit 1; fi
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos -e /test/crossplane)
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/e2e
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v ./test/crossplane
+	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v -timeout 30m ./test/chaos
 	cd examples/composition/function && $(GO) test $(GO_TEST_FLAGS) ./...
 
 # make chaos is test/chaos at a bigger size than make test's short run:
