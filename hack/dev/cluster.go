@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -199,17 +198,5 @@ func runCluster(ctx context.Context, root, out string, force bool, leaseNamespac
 		return err
 	}
 	fmt.Println("dev: the provider's log follows; Ctrl-C stops it.")
-	select {
-	case <-ctx.Done():
-	case <-provider.Done():
-		if ctx.Err() == nil {
-			if err := provider.Err(); err != nil {
-				return fmt.Errorf("the provider exited: %w", err)
-			}
-			return errors.New("the provider exited")
-		}
-	}
-	fmt.Println("\ndev: stopping the provider")
-	_ = provider.Stop(10 * time.Second)
-	return nil
+	return follow(ctx, provider)
 }

@@ -152,6 +152,12 @@ The provider's log follows.
 
 `, cp.Kubeconfig, assets, sim.URL, devenv.PartnerAccount, devenv.PartnerRoleARN(), devenv.PartnerExternalID)
 
+	return follow(ctx, provider)
+}
+
+// follow runs until ctx ends (Ctrl-C), then stops the provider; a provider
+// that exits first is an error.
+func follow(ctx context.Context, provider *devenv.Provider) error {
 	select {
 	case <-ctx.Done():
 	case <-provider.Done():
