@@ -184,9 +184,9 @@ publish: xpkg ## [Build and ship] Push both packages, each as one multi-arch pac
 
 # Everything the tests run is built first: the control plane, the packages
 # (whose test opens them), and the crossplane CLI and core. Then every test
-# binary is compiled in one go test that runs none of them (-exec true, and
-# GOGC=200 as for the tools), so that the runs after it find them built
-# rather than compiling the same packages side by side. The unit tests, the function's tests and the
+# binary is compiled in one go test that runs none of them (-exec true), so
+# that the runs after it find them built rather than compiling the same
+# packages side by side. The unit tests, the function's tests and the
 # crossplane and chaos suites then run at once, with BESIDE_TESTS (make
 # targets; make reviewable puts lint there): the suites mostly wait on the
 # processes they start. test/e2e runs last, alone: its TestScale counts how
@@ -200,7 +200,7 @@ SUITES_BESIDE := ./test/crossplane ./test/chaos
 SUITE_ALONE   := ./test/e2e
 BESIDE_TESTS  ?=
 test: controlplane xpkg $(CROSSPLANE_CORE) ## [Start] Run every test (with the race detector), the e2e and a short chaos run included.
-	@echo "make test: compiling every test binary"; out=$$(GOGC=200 $(GO) test $(GO_TEST_FLAGS) -exec true ./... 2>&1) || { echo "$$out"; exit 1; }
+	@echo "make test: compiling every test binary"; out=$$($(GO) test $(GO_TEST_FLAGS) -exec true ./... 2>&1) || { echo "$$out"; exit 1; }
 	@pids=; failed=; \
 	for target in $(BESIDE_TESTS); do $(MAKE) --no-print-directory $$target & pids="$$pids $$!:$$target"; done; \
 	$(TEST_ENV) $(GO) test $(GO_TEST_FLAGS) -v -timeout 30m $(SUITES_BESIDE) & pids="$$pids $$!:suites"; \
@@ -269,10 +269,8 @@ tools: ## [Tools] Build every tool make test and make lint need (the control pla
 	@$(MAKE) --no-print-directory -j2 controlplane $(CROSSPLANE) $(CROSSPLANE_CORE) $(GOLANGCI_LINT)
 
 # Tools are linked without symbol table or DWARF (-s -w): nobody debugs them,
-# and their links, of binaries up to 100 MB, take less time. The compiler
-# collects garbage half as often (GOGC=200, at most a few GiB more): a new
-# machine's first run is bound by its CPU, and these builds are most of it.
-TOOL_BUILD := CGO_ENABLED=0 GOGC=200 $(GO) build -trimpath
+# and the binaries are a third smaller.
+TOOL_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
 
 # Every binary is built into a folder of its own (named for the process,
 # so that two clones building at once never share one) and then renamed into
