@@ -225,9 +225,8 @@ chaos: controlplane ## [Measure and explore] A bigger chaos run (CHAOS_RESOURCES
 
 # make bench measures the provider at scale: images × accounts namespaced
 # ImageSharePermissions created at once against the ECS simulator with
-# ECS-like rate limits, with the provider's defaults, with the objects all
-# there before the provider starts (backlog), with sharing and batching off,
-# and with the limits lifted; it prints figures beside the
+# ECS-like rate limits, with the provider's defaults, with sharing and
+# batching off, and with the limits lifted; it prints figures beside the
 # issue's targets and writes them to _output/bench/. The quick run:
 # make bench BENCH_FLAGS="-images 2 -accounts 50 -poll 10s".
 ##> BENCH_FLAGS    make bench's flags, e.g. "-images 2 -accounts 50 -poll 10s" for a quick run.
@@ -269,9 +268,8 @@ tools: ## [Tools] Build every tool make test and make lint need (the control pla
 	@$(MAKE) --no-print-directory -j2 controlplane $(CROSSPLANE) $(CROSSPLANE_CORE) $(GOLANGCI_LINT)
 
 # Tools are linked without symbol table or DWARF (-s -w): nobody debugs them,
-# and the binaries are a third smaller.
-TOOL_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
-
+# and their links, of binaries up to 100 MB, take less time.
+#
 # Every binary is built into a folder of its own (named for the process,
 # so that two clones building at once never share one) and then renamed into
 # place, so that an interrupted build never leaves a broken binary that looks
@@ -279,14 +277,14 @@ TOOL_BUILD := CGO_ENABLED=0 $(GO) build -trimpath
 $(CROSSPLANE):
 	@mkdir -p $(@D)
 	@echo "building the crossplane CLI $(CROSSPLANE_VERSION)"
-	cd hack/tools/crossplane && $(TOOL_BUILD) -ldflags "-s -w" -o $@.partial.$$$$ github.com/crossplane/cli/v2/cmd/crossplane && mv $@.partial.$$$$ $@
+	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@.partial.$$$$ github.com/crossplane/cli/v2/cmd/crossplane && mv $@.partial.$$$$ $@
 
 # After the CLI, never beside it: two go builds at once would each compile
 # the packages the two share.
 $(CROSSPLANE_CORE): $(CROSSPLANE_CORE_STAMP) | $(CROSSPLANE)
 	@mkdir -p $(@D)
 	@echo "building crossplane core $(CROSSPLANE_CORE_VERSION)"
-	cd hack/tools/crossplane && $(TOOL_BUILD) -ldflags "-s -w $(CROSSPLANE_CORE_LDFLAGS)" -o $@.partial.$$$$ github.com/crossplane/crossplane/v2/cmd/crossplane && mv $@.partial.$$$$ $@
+	cd hack/tools/crossplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(CROSSPLANE_CORE_LDFLAGS)" -o $@.partial.$$$$ github.com/crossplane/crossplane/v2/cmd/crossplane && mv $@.partial.$$$$ $@
 
 # Always considered, but touched only when the flags differ, so that an
 # unchanged stamp stays older than the binary.
@@ -300,7 +298,7 @@ FORCE:
 $(GOLANGCI_LINT):
 	@mkdir -p $(@D)
 	@echo "building golangci-lint $(GOLANGCI_LINT_VERSION)"
-	cd hack/tools/golangci-lint && $(TOOL_BUILD) -ldflags "-s -w" -o $@.partial.$$$$ github.com/golangci/golangci-lint/v2/cmd/golangci-lint && mv $@.partial.$$$$ $@
+	cd hack/tools/golangci-lint && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@.partial.$$$$ github.com/golangci/golangci-lint/v2/cmd/golangci-lint && mv $@.partial.$$$$ $@
 
 # The three Kubernetes commands come from one module and share most of their
 # packages: one go build compiles those once and links the three at once.
@@ -308,14 +306,14 @@ $(addprefix $(CONTROLPLANE_DIR)/,$(KUBE_COMMANDS)) &:
 	@mkdir -p $(CONTROLPLANE_DIR)
 	@echo "building $(KUBE_COMMANDS) $(KUBE_VERSION) (the first build takes about 15 minutes)"
 	@rm -rf $(CONTROLPLANE_DIR)/.partial.$$$$ && mkdir $(CONTROLPLANE_DIR)/.partial.$$$$ && \
-	cd hack/controlplane/kubernetes && $(TOOL_BUILD) -ldflags "-s -w $(KUBE_LDFLAGS)" -o $(CONTROLPLANE_DIR)/.partial.$$$$/ \
+	cd hack/controlplane/kubernetes && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(KUBE_LDFLAGS)" -o $(CONTROLPLANE_DIR)/.partial.$$$$/ \
 		$(addprefix k8s.io/kubernetes/cmd/,$(KUBE_COMMANDS)) && \
 	for c in $(KUBE_COMMANDS); do mv $(CONTROLPLANE_DIR)/.partial.$$$$/$$c $(CONTROLPLANE_DIR)/$$c || exit 1; done && rmdir $(CONTROLPLANE_DIR)/.partial.$$$$
 
 $(CONTROLPLANE_DIR)/etcd:
 	@mkdir -p $(@D)
 	@echo "building etcd $(ETCD_VERSION)"
-	cd hack/controlplane/etcd && $(TOOL_BUILD) -ldflags "-s -w $(ETCD_LDFLAGS)" -o $@.partial.$$$$ go.etcd.io/etcd/server/v3 && mv $@.partial.$$$$ $@
+	cd hack/controlplane/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(ETCD_LDFLAGS)" -o $@.partial.$$$$ go.etcd.io/etcd/server/v3 && mv $@.partial.$$$$ $@
 
 generate: ## [Check] Regenerate generated code; must leave a clean tree.
 	$(GO) generate ./...
