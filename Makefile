@@ -268,7 +268,7 @@ tools: ## [Tools] Build every tool make test and make lint need (the control pla
 	@$(MAKE) --no-print-directory -j2 controlplane $(CROSSPLANE) $(CROSSPLANE_CORE) $(GOLANGCI_LINT)
 
 # Tools are linked without symbol table or DWARF (-s -w): nobody debugs them,
-# and their links, of binaries up to 100 MB, take less time.
+# and the binaries are a third smaller (etcd: 39 MB, 27 MB).
 #
 # Every binary is built into a folder of its own (named for the process,
 # so that two clones building at once never share one) and then renamed into
