@@ -15,8 +15,9 @@ import (
 // compiled package between the two only when it and everything it imports
 // are the same: one x/sys or client-go apart, and a new machine compiles
 // Kubernetes' client, gRPC and crossplane-runtime once more for the
-// function, for each platform and for the race detector. That cost CI's
-// first run about four CPU-minutes (CONTRIBUTING.md, What CI costs).
+// function, for each platform, for lint and for the race detector (its
+// race-detector test build alone took 193 CPU-seconds of CI's first run
+// when the two were apart; CONTRIBUTING.md, What CI costs).
 func TestFunctionBuildsWithTheProvidersVersions(t *testing.T) {
 	root := repoRoot(t)
 	provider := buildModules(t, root)
