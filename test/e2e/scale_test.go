@@ -185,9 +185,8 @@ func TestScale(t *testing.T) {
 	}
 
 	// 5. Delete all at once, as one kubectl command. The repaired share is
-	// new, and within its creation grace period the provider would read it
-	// gone as ECS lagging and wait: the deletion would take that long.
-	time.Sleep(time.Until(removed.Add(repaired + creationGracePeriod)))
+	// new, within its creation grace period: gone by its own unshare, its
+	// object goes as soon as the others.
 	p = startPhase()
 	kubectl(t, "", "delete", namespacedISP, "--all", "-n", scaleNamespace, "--wait=false")
 	eventually(t, 5*time.Minute, func() string {

@@ -47,9 +47,16 @@ var errNotShareResource = errors.New("managed resource is not an ImageSharePermi
 // external reconciles one ImageSharePermission with ECS.
 type external struct {
 	shares shareClient
-	// throttled announces how long the resource will wait after ECS
-	// throttled its call; nil in tests that do not look.
-	throttled func(reconcile.Request) time.Duration
+	// requeues is told how each ECS call ended, so that the resource's next
+	// wait fits (see requeue.Limiter); nil in tests that do not look.
+	requeues requeues
+}
+
+// requeues is what external tells the controller's requeue.Limiter.
+type requeues interface {
+	Throttled(reconcile.Request) time.Duration
+	Succeeded(reconcile.Request)
+	Failed(reconcile.Request)
 }
 
 // Observe looks for our account among the image's shares. The share exists
@@ -59,13 +66,21 @@ type external struct {
 func (e *external) Observe(ctx context.Context, cr shareResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
 	share, err := e.shares.FindShare(ctx, p.ImageID, p.AccountID)
-	if ecs.IsNotFound(err) {
-		return managed.ExternalObservation{ResourceExists: false}, nil
-	}
-	if err != nil {
+	if err != nil && !ecs.IsNotFound(err) {
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
+	e.succeeded(cr)
 	if share == nil {
+		if unsharedByUs(cr) {
+			// The runtime waits out its creation grace period before it
+			// trusts that a resource is gone, as ECS may not list a new
+			// share yet: a share deleted soon after it was made would keep
+			// its object that long. Here the absence is our own unshare's,
+			// which the runtime recorded, so the object goes now. The
+			// annotation is dropped in memory only; the object is on its
+			// way out.
+			meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
+		}
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
 	o := common.ImageSharePermissionObservation{
@@ -80,10 +95,19 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 }
 
+// unsharedByUs reports whether cr is being deleted and its previous
+// reconcile unshared it: crossplane-runtime marks a resource Deleting with
+// ReconcileSuccess only after a successful Delete.
+func unsharedByUs(cr shareResource) bool {
+	return meta.WasDeleted(cr) &&
+		cr.GetCondition(xpv2.TypeReady).Reason == xpv2.ReasonDeleting &&
+		cr.GetCondition(xpv2.TypeSynced).Reason == xpv2.ReasonReconcileSuccess
+}
+
 // Create shares the image with the account.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
-	return managed.ExternalCreation{}, e.failed(cr, e.shares.AddAccounts(ctx, p.ImageID, p.AccountID))
+	return managed.ExternalCreation{}, e.ended(cr, e.shares.AddAccounts(ctx, p.ImageID, p.AccountID))
 }
 
 // Update has nothing to do: every parameter is immutable.
@@ -97,19 +121,43 @@ func (e *external) Delete(ctx context.Context, cr shareResource) (managed.Extern
 	p := cr.GetParameters()
 	err := e.shares.RemoveAccounts(ctx, p.ImageID, p.AccountID)
 	if ecs.IsNotFound(err) {
-		return managed.ExternalDelete{}, nil
+		err = nil
 	}
-	return managed.ExternalDelete{}, e.failed(cr, err)
+	return managed.ExternalDelete{}, e.ended(cr, err)
+}
+
+// ended tells the requeues how a call ended and returns its error.
+func (e *external) ended(cr shareResource, err error) error {
+	if err != nil {
+		return e.failed(cr, err)
+	}
+	e.succeeded(cr)
+	return nil
+}
+
+func (e *external) succeeded(cr shareResource) {
+	if e.requeues != nil {
+		e.requeues.Succeeded(request(cr))
+	}
 }
 
 // failed says, when ECS throttled the call, when the resource will try
 // again; the reconciler's requeue then waits exactly that long.
 func (e *external) failed(cr shareResource, err error) error {
-	if err == nil || e.throttled == nil || !ecs.IsThrottled(err) {
+	if e.requeues == nil {
 		return bounded(err)
 	}
-	d := e.throttled(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}})
+	r := request(cr)
+	e.requeues.Failed(r)
+	if !ecs.IsThrottled(err) {
+		return bounded(err)
+	}
+	d := e.requeues.Throttled(r)
 	return bounded(fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC")))
+}
+
+func request(cr shareResource) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
 }
 
 // maxMessage bounds an error's text where it becomes a condition's message

@@ -22,6 +22,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -256,7 +257,8 @@ func TestNoSecretEscapes(t *testing.T) {
 
 // reconcileOnce runs the namespaced ImageSharePermission reconciler, as the
 // controller configures it, with debug logging, and returns everything it
-// said: the reconcile error, the resource's conditions, events and logs.
+// said: the reconcile error, the resource's conditions (or that it is
+// gone), events and logs.
 func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
 	t.Helper()
 	kube := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objects...).
@@ -272,7 +274,10 @@ func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSh
 	_, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key})
 	fmt.Fprintf(&said.text, "reconcile error: %v\n", err)
 	got := &ecsv1beta1.ImageSharePermission{}
-	if err := kube.Get(ctx, key, got); err != nil {
+	if err := kube.Get(ctx, key, got); kerrors.IsNotFound(err) {
+		fmt.Fprintln(&said.text, "object gone")
+		return said.String()
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range got.Status.Conditions {

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
@@ -42,8 +41,8 @@ type NewClientFn func(ecs.Config) (ecs.Client, error)
 type connector struct {
 	resolver *config.Resolver
 	clients  *ecsClients
-	// throttled announces how long a resource waits after ECS throttled it.
-	throttled func(reconcile.Request) time.Duration
+	// requeues is the controller's requeue.Limiter.
+	requeues requeues
 }
 
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
@@ -55,7 +54,7 @@ func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.Type
 	if err != nil {
 		return nil, bounded(err)
 	}
-	return &external{shares: shares, throttled: c.throttled}, nil
+	return &external{shares: shares, requeues: c.requeues}, nil
 }
 
 // scope is one of the two kinds of ImageSharePermission.
@@ -74,7 +73,7 @@ var scopes = []scope{
 // controller and for tests that drive the very same reconciler.
 func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, throttled: limiter.Throttled}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
@@ -139,5 +138,5 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients,
 		WithOptions(copts).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(s.object).
-		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+		Complete(ratelimiter.NewReconciler(name, limiter.Reconciler(r), o.GlobalRateLimiter))
 }

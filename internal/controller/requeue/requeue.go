@@ -7,9 +7,18 @@
 // wait for a resource ECS throttled, which the resource's condition states:
 // ECS counts calls in one-minute windows, so such waits must be able to
 // reach into the next minute.
+//
+// Not every requeue is a failure. crossplane-runtime also asks for one after
+// a Create or a Delete, to confirm it, while a creation grace period runs,
+// and while another controller's finalizer remains; a workqueue cannot tell
+// those from failures. The external client marks a resource whose ECS call
+// succeeded, and its next requeue then waits on a short curve of its own
+// and restarts the failure curve: a resource that failed a few times before
+// its share went through is not confirmed a minute later.
 package requeue
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -25,6 +34,12 @@ const (
 	failureMax   = time.Minute
 	throttleBase = 5 * time.Second
 	throttleMax  = 2 * time.Minute
+	// The curve after a success: short, as what is waited for (ECS showing
+	// a share, another finalizer going) comes soon or is announced by an
+	// event, yet growing, so that a long wait on another controller's
+	// finalizer costs a reconcile every few seconds, not every second.
+	settledBase = time.Second
+	settledMax  = 8 * time.Second
 )
 
 // Limiter is a workqueue rate limiter for reconcile requests.
@@ -33,6 +48,10 @@ type Limiter struct {
 	failures  map[reconcile.Request]int
 	throttles map[reconcile.Request]int
 	announced map[reconcile.Request]time.Duration
+	// settled marks the resources whose ECS call succeeded since their last
+	// wait; settles counts their waits on the settled curve in a row.
+	settled map[reconcile.Request]bool
+	settles map[reconcile.Request]int
 	// jitter returns a uniform fraction in [0, 1); tests fix it.
 	jitter func() float64
 }
@@ -43,24 +62,55 @@ func New() *Limiter {
 		failures:  map[reconcile.Request]int{},
 		throttles: map[reconcile.Request]int{},
 		announced: map[reconcile.Request]time.Duration{},
+		settled:   map[reconcile.Request]bool{},
+		settles:   map[reconcile.Request]int{},
 		jitter:    rand.Float64,
 	}
 }
 
 // When returns how long r waits before its next reconcile: the wait
-// announced for it, if any, else the next step of the failure curve, give
-// or take a fifth.
+// announced for it, if any; else, if its ECS call succeeded, the next step
+// of the settled curve; else the next step of the failure curve. Both
+// curves are jittered by a fifth either way.
 func (l *Limiter) When(r reconcile.Request) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := l.failures[r]
-	l.failures[r] = n + 1
 	if d, ok := l.announced[r]; ok {
 		delete(l.announced, r)
+		delete(l.settled, r)
+		l.failures[r]++
 		return d
 	}
-	d := exponential(failureBase, failureMax, n)
+	if l.settled[r] {
+		delete(l.settled, r)
+		delete(l.failures, r)
+		n := l.settles[r]
+		l.settles[r] = n + 1
+		return l.jittered(exponential(settledBase, settledMax, n))
+	}
+	n := l.failures[r]
+	l.failures[r] = n + 1
+	delete(l.settles, r)
+	return l.jittered(exponential(failureBase, failureMax, n))
+}
+
+func (l *Limiter) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*l.jitter()))
+}
+
+// Succeeded marks r's ECS call as succeeded: unless a failure follows in the
+// same reconcile (Failed), the runtime's requeue that ends it is not one.
+func (l *Limiter) Succeeded(r reconcile.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.settled[r] = true
+}
+
+// Failed takes back Succeeded: the reconcile failed after its ECS call.
+func (l *Limiter) Failed(r reconcile.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.settled, r)
 }
 
 // Throttled chooses, and remembers for the next When, how long r waits
@@ -77,6 +127,18 @@ func (l *Limiter) Throttled(r reconcile.Request) time.Duration {
 	return d
 }
 
+// Reconciler wraps the reconciler whose requeues l decides: a reconcile
+// that returns an error failed, whatever its ECS call did.
+func (l *Limiter) Reconciler(r reconcile.Reconciler) reconcile.Reconciler {
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		res, err := r.Reconcile(ctx, req)
+		if err != nil {
+			l.Failed(req)
+		}
+		return res, err
+	})
+}
+
 // Forget is called once r reconciled without a requeue: its curves start
 // again.
 func (l *Limiter) Forget(r reconcile.Request) {
@@ -85,6 +147,8 @@ func (l *Limiter) Forget(r reconcile.Request) {
 	delete(l.failures, r)
 	delete(l.throttles, r)
 	delete(l.announced, r)
+	delete(l.settled, r)
+	delete(l.settles, r)
 }
 
 // NumRequeues is how many times r has waited since it last succeeded.

@@ -16,7 +16,7 @@ var (
 
 // step is one call on the Limiter and the wait it must return.
 type step struct {
-	call string // when, throttled or forget
+	call string // when, throttled, succeeded, failed or forget
 	r    reconcile.Request
 	want time.Duration
 }
@@ -63,6 +63,31 @@ func TestLimiter(t *testing.T) {
 				{"when", a, time.Second}, {"throttled", a, 4 * time.Second},
 			},
 		},
+		"RequeuesAfterSuccessAreNotFailures": {
+			reason: "after a successful ECS call the runtime's requeues (to confirm a Create or Delete, in the creation grace period, while another finalizer remains) wait 1s, 2s... at most 8s, and the failure curve starts again",
+			jitter: 0.5,
+			steps: []step{
+				{"when", a, time.Second}, {"when", a, 2 * time.Second}, {"when", a, 4 * time.Second},
+				{"succeeded", a, 0}, {"when", a, time.Second}, {"succeeded", a, 0}, {"when", a, 2 * time.Second},
+				{"succeeded", a, 0}, {"when", a, 4 * time.Second}, {"succeeded", a, 0}, {"when", a, 8 * time.Second},
+				{"succeeded", a, 0}, {"when", a, 8 * time.Second},
+				{"when", a, time.Second}, {"when", a, 2 * time.Second},
+			},
+		},
+		"AFailureAfterTheCallTakesItBack": {
+			reason: "a reconcile that failed after its ECS call succeeded waits on the failure curve",
+			jitter: 0.5,
+			steps: []step{
+				{"when", a, time.Second}, {"succeeded", a, 0}, {"failed", a, 0}, {"when", a, 2 * time.Second},
+			},
+		},
+		"AThrottleWinsOverASuccess": {
+			reason: "a throttled call's announced wait is kept even if another call of the reconcile succeeded",
+			jitter: 0.5,
+			steps: []step{
+				{"succeeded", a, 0}, {"throttled", a, 4 * time.Second}, {"when", a, 4 * time.Second},
+			},
+		},
 		"ResourcesAreSeparate": {
 			reason: "one resource's failures and throttles do not lengthen another's waits",
 			jitter: 0.5,
@@ -84,6 +109,12 @@ func TestLimiter(t *testing.T) {
 					got = append(got, l.When(s.r))
 				case "throttled":
 					got = append(got, l.Throttled(s.r))
+				case "succeeded":
+					l.Succeeded(s.r)
+					got = append(got, 0)
+				case "failed":
+					l.Failed(s.r)
+					got = append(got, 0)
 				case "forget":
 					l.Forget(s.r)
 					if n := l.NumRequeues(s.r); n != 0 {
