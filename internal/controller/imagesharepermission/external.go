@@ -69,18 +69,19 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	if err != nil && !ecs.IsNotFound(err) {
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
-	e.succeeded(cr)
+	if share == nil && unsharedByUs(cr) {
+		// The runtime waits out its creation grace period before it trusts
+		// that a resource is gone, as ECS may not list a new share yet: a
+		// share deleted soon after it was made would keep its object that
+		// long. Here the absence is our own unshare's, which the runtime
+		// recorded, so the object goes now. The annotation is dropped in
+		// memory only; the object is on its way out.
+		meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
+	}
+	if runtimeWaits(cr, share != nil) {
+		e.succeeded(cr)
+	}
 	if share == nil {
-		if unsharedByUs(cr) {
-			// The runtime waits out its creation grace period before it
-			// trusts that a resource is gone, as ECS may not list a new
-			// share yet: a share deleted soon after it was made would keep
-			// its object that long. Here the absence is our own unshare's,
-			// which the runtime recorded, so the object goes now. The
-			// annotation is dropped in memory only; the object is on its
-			// way out.
-			meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
-		}
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
 	o := common.ImageSharePermissionObservation{
@@ -93,6 +94,19 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	cr.SetObservation(o)
 	cr.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+}
+
+// runtimeWaits reports whether, after this observation, crossplane-runtime
+// requeues cr to wait, not to retry a failure, and calls no ECS API: while
+// the creation grace period of a share it made runs (ECS may not list it
+// yet), and while another controller's finalizer holds its deletion. Only
+// then may Observe count as the success that ends a reconcile: a plain
+// successful Observe is followed by calls that may fail (Create, or an
+// update the API server refuses with a conflict), and marking it would let
+// those retries restart the failure backoff.
+func runtimeWaits(cr shareResource, exists bool) bool {
+	return (!exists && meta.ExternalCreateSucceededDuring(cr, creationGracePeriod)) ||
+		(meta.WasDeleted(cr) && len(cr.GetFinalizers()) > 1)
 }
 
 // unsharedByUs reports whether cr is being deleted and its previous

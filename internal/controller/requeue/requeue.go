@@ -11,10 +11,12 @@
 // Not every requeue is a failure. crossplane-runtime also asks for one after
 // a Create or a Delete, to confirm it, while a creation grace period runs,
 // and while another controller's finalizer remains; a workqueue cannot tell
-// those from failures. The external client marks a resource whose ECS call
-// succeeded, and its next requeue then waits on a short curve of its own
-// and restarts the failure curve: a resource that failed a few times before
-// its share went through is not confirmed a minute later.
+// those from failures. The external client marks a resource whose reconcile
+// ends in such a wait (its share or unshare went through, or the runtime
+// waits for ECS to list a new share or for another finalizer), and its next
+// requeue then waits on a short curve of its own and restarts the failure
+// curve: a resource that failed a few times before its share went through
+// is not confirmed a minute later.
 package requeue
 
 import (
