@@ -47,8 +47,10 @@ var errNotShareResource = errors.New("managed resource is not an ImageSharePermi
 // external reconciles one ImageSharePermission with ECS.
 type external struct {
 	shares shareClient
-	// requeues is told how each ECS call ended, so that the resource's next
-	// wait fits (see requeue.Limiter); nil in tests that do not look.
+	// requeues is told of each failed or throttled ECS call, and of each
+	// reconcile that ends in a success or a wait the runtime requeues for
+	// (runtimeWaits), so that the resource's next wait fits (see
+	// requeue.Limiter); nil in tests that do not look.
 	requeues requeues
 }
 
