@@ -50,8 +50,9 @@ type Limiter struct {
 	failures  map[reconcile.Request]int
 	throttles map[reconcile.Request]int
 	announced map[reconcile.Request]time.Duration
-	// settled marks the resources whose ECS call succeeded since their last
-	// wait; settles counts their waits on the settled curve in a row.
+	// settled marks the resources whose reconcile ends in a success or a
+	// wait (Succeeded) since their last wait; settles counts their waits on
+	// the settled curve in a row.
 	settled map[reconcile.Request]bool
 	settles map[reconcile.Request]int
 	// jitter returns a uniform fraction in [0, 1); tests fix it.
@@ -71,9 +72,9 @@ func New() *Limiter {
 }
 
 // When returns how long r waits before its next reconcile: the wait
-// announced for it, if any; else, if its ECS call succeeded, the next step
-// of the settled curve; else the next step of the failure curve. Both
-// curves are jittered by a fifth either way.
+// announced for it, if any; else, if its reconcile ended in a success or a
+// wait, the next step of the settled curve; else the next step of the
+// failure curve. Both curves are jittered by a fifth either way.
 func (l *Limiter) When(r reconcile.Request) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -100,8 +101,10 @@ func (l *Limiter) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*l.jitter()))
 }
 
-// Succeeded marks r's ECS call as succeeded: unless a failure follows in the
-// same reconcile (Failed), the runtime's requeue that ends it is not one.
+// Succeeded marks r's reconcile as ending in a success or a wait: its ECS
+// call went through, or the runtime waits without calling ECS (a new share
+// not listed yet, another finalizer). Unless a failure follows in the same
+// reconcile (Failed), the runtime's requeue that ends it is not one.
 func (l *Limiter) Succeeded(r reconcile.Request) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
