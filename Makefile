@@ -53,6 +53,14 @@ XPKG_FILES          := $(subst $(space),$(comma),$(foreach p,$(PLATFORMS),$(absp
 FUNCTION_XPKG_FILES := $(subst $(space),$(comma),$(foreach p,$(PLATFORMS),$(abspath $(call xpkg_file,function-imageshare,$(p)))))
 LDFLAGS   := -s -w -X github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version.Version=$(VERSION)
 
+# STATIC_ENV: the flags the shipped binaries are built with (build-platform
+# and function-image; devenv.GoBuild sets the same for the tests' builds).
+# generate's tools (go tool controller-gen, angryjet) and golangci-lint
+# compile with them too, so that the packages they compile (apimachinery,
+# x/tools, the provider's whole dependency tree) are the ones the builds and
+# tests reuse, not a second copy for other flags.
+STATIC_ENV := CGO_ENABLED=0 GOFLAGS=-trimpath
+
 # The tools the tests and lint need are built from the Go module proxy, once
 # per machine, outside the checkout, each in a folder keyed by its version:
 # every clone on the machine (CI's clean clones included) finds them there,
@@ -124,8 +132,8 @@ build: ## [Build and ship] Build the static provider binary for each of PLATFORM
 	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory build-platform PLATFORM=$$p || exit 1; done
 
 build-platform:
-	CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
-		$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider ./cmd/provider
+	$(STATIC_ENV) GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
+		$(GO) build -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider ./cmd/provider
 
 image: build-platform ## [Build and ship] Assemble the runtime image for PLATFORM as a tarball, without Docker.
 	@mkdir -p $(dir $(IMAGE_TAR))
@@ -135,8 +143,8 @@ image: build-platform ## [Build and ship] Assemble the runtime image for PLATFOR
 # The function is its own Go module (examples/composition/function), so it is
 # built from there.
 function-image:
-	cd examples/composition/function && CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
-		$(GO) build -trimpath -ldflags "-s -w" -o $(abspath $(OUTPUT_DIR))/bin/$(PLATFORM_DIR)/function-imageshare .
+	cd examples/composition/function && $(STATIC_ENV) GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
+		$(GO) build -ldflags "-s -w" -o $(abspath $(OUTPUT_DIR))/bin/$(PLATFORM_DIR)/function-imageshare .
 	@mkdir -p $(dir $(FUNCTION_IMAGE_TAR))
 	$(GO) run ./hack/image --dockerfile cluster/images/function-imageshare/Dockerfile --repository function-imageshare \
 		--binary $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/function-imageshare --platform $(PLATFORM) --version $(VERSION) --out $(FUNCTION_IMAGE_TAR)
@@ -315,12 +323,6 @@ $(CONTROLPLANE_DIR)/etcd:
 	@echo "building etcd $(ETCD_VERSION)"
 	cd hack/controlplane/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(ETCD_LDFLAGS)" -o $@.partial.$$$$ go.etcd.io/etcd/server/v3 && mv $@.partial.$$$$ $@
 
-# STATIC_ENV: the flags the shipped binaries are built with (build-platform,
-# and devenv.GoBuild for the tests). generate's tools (go tool controller-gen,
-# angryjet) and golangci-lint compile with them too, so that the packages they
-# compile (apimachinery, x/tools, the provider's whole dependency tree) are
-# the ones the builds and tests reuse, not a second copy for other flags.
-STATIC_ENV := CGO_ENABLED=0 GOFLAGS=-trimpath
 generate: ## [Check] Regenerate generated code; must leave a clean tree.
 	$(STATIC_ENV) $(GO) generate ./...
 	$(GO) mod tidy
@@ -329,8 +331,8 @@ generate: ## [Check] Regenerate generated code; must leave a clean tree.
 # composition function. `go mod tidy -diff` fails on an untidy go.mod or
 # go.sum and prints the change (`go mod verify` only checks the module cache).
 # go vet runs inside golangci-lint (its govet linter runs the analyzers of
-# this Go's go vet), not beside it: a separate go vet analysed every
-# dependency a second time, about two CPU-minutes of a new machine's CI.
+# this Go's go vet), not beside it: a separate go vet took 264 CPU-seconds
+# of a new machine's CI after the builds (CONTRIBUTING.md, What CI costs).
 # golangci-lint compiles the dependencies it type-checks with STATIC_ENV.
 lint: $(GOLANGCI_LINT) ## [Check] gofmt, golangci-lint (go vet's analyzers among its linters) and tidy go.mod files.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

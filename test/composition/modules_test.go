@@ -4,7 +4,7 @@ import (
 	"errors"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,18 +23,20 @@ func TestFunctionBuildsWithTheProvidersVersions(t *testing.T) {
 	provider := buildModules(t, root)
 	function := buildModules(t, filepath.Join(root, "examples", "composition", "function"))
 
-	var apart []string
+	var apart, wanted []string
 	for path, fv := range function {
 		if pv, ok := provider[path]; ok && pv != fv {
 			apart = append(apart, path+"@"+pv+" (the function has "+fv+")")
+			wanted = append(wanted, path+"@"+pv)
 		}
 	}
-	sort.Strings(apart)
+	slices.Sort(apart)
+	slices.Sort(wanted)
 	if len(apart) > 0 {
 		t.Errorf("examples/composition/function compiles %d modules at other versions than the provider does, so a new machine compiles them twice:\n  %s\n"+
-			"move the function to the provider's versions: cd examples/composition/function && go get <each module@version above> && go mod tidy "+
-			"(where the function needs a newer one, raise the provider's instead)",
-			len(apart), strings.Join(apart, "\n  "))
+			"move the function to the provider's versions:\n  cd examples/composition/function && go get %s && go mod tidy\n"+
+			"(where go get refuses because the function needs a newer one, raise the provider's instead)",
+			len(apart), strings.Join(apart, "\n  "), strings.Join(wanted, " "))
 	}
 }
 
