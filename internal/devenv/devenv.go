@@ -88,6 +88,9 @@ func StartControlPlane(assets, crdDir, kubeconfigPath string) (*ControlPlane, er
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// Start can fail after etcd and kube-apiserver run (installing the
+		// CRDs, say): stop what it started, or they outlive the test.
+		_ = env.Stop()
 		return nil, fmt.Errorf("cannot start the control plane: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(kubeconfigPath), 0o755); err != nil {
