@@ -61,11 +61,11 @@ func main() {
 		syncInterval            = app.Flag("sync", "How often all resources will be double-checked for drift from the desired state.").Short('s').Default("1h").Duration()
 		pollInterval            = app.Flag("poll", "How often individual resources will be checked for drift from the desired state.").Default("1m").Duration()
 		pollStateMetricInterval = app.Flag("poll-state-metric", "How often the state metrics are recorded.").Default("5s").Duration()
-		maxReconcileRate        = app.Flag("max-reconcile-rate", "The global maximum rate per second at which resources may be checked for drift from the desired state, and how many reconcile at once. A share waiting for its batch holds a worker, so it must exceed the shares created at once for batches to fill.").Default("100").Int()
+		maxReconcileRate        = app.Flag("max-reconcile-rate", "The global maximum rate per second at which resources may be checked for drift from the desired state, and how many reconcile at once.").Default("100").Int()
 
 		coalesce         = app.Flag("coalesce-ecs-calls", "Let the resources of one image share one ECS listing read and batch their shares into few calls. --no-coalesce-ecs-calls makes every resource call ECS alone.").Default("true").Bool()
 		listingFreshness = app.Flag("listing-freshness", "How long one read of an image's shares answers for all its resources; 0 means the poll interval plus its jitter (a tenth), so that at rest each image is read at most once per poll.").Default("0").Duration()
-		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, up to 4 windows in all.").Default("250ms").Duration()
+		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, up to 4 windows from the oldest. Shares that come while the image's call is under way join the next.").Default("250ms").Duration()
 		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
 		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; adapts like --ecs-describe-rate.").Default("10").Float64()
 

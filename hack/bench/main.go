@@ -5,8 +5,10 @@
 // long they take to become Ready, what that and keeping them cost in ECS
 // calls, how long deleting them takes, and the provider's memory and CPU.
 // It does so once per mode: the provider's defaults ("shared"), the same
-// with sharing and batching switched off ("unshared", the baseline), and
-// the defaults with ECS's rate limits lifted ("unlimited"). With -secrets N
+// with every object created before the provider starts ("backlog", as
+// after an upgrade, a crash or a GitOps sync that lands first), the
+// defaults with sharing and batching switched off ("unshared", the
+// baseline), and with ECS's rate limits lifted ("unlimited"). With -secrets N
 // it measures something else instead: the provider's peak memory in a
 // cluster holding N Secrets it never reads, with and without
 // --cache-secrets (secrets.go).
@@ -75,10 +77,14 @@ type mode struct {
 	args []string
 	// limited is whether the simulator enforces ECS's rate limits.
 	limited bool
+	// backlog creates every object before the provider starts, rather than
+	// while it runs.
+	backlog bool
 }
 
 var modes = []mode{
 	{name: "shared", limited: true},
+	{name: "backlog", limited: true, backlog: true},
 	// kingpin's bool flags take no value: --no-x is --x=false.
 	{name: "unshared", args: []string{"--no-coalesce-ecs-calls"}, limited: true},
 	{name: "unlimited"},
@@ -94,7 +100,8 @@ func parseSettings(args []string) (settings, error) {
 	fs.DurationVar(&s.latency, "latency", 10*time.Millisecond, "fixed latency of every ECS call")
 	fs.DurationVar(&s.jitter, "jitter", 20*time.Millisecond, "random latency added to every ECS call, up to this (10ms+20ms: 20±10 ms)")
 	fs.DurationVar(&s.poll, "poll", 30*time.Second, "the provider's --poll")
-	modeList := fs.String("modes", "shared,unshared,unlimited", "which modes to run, in order: shared (the provider's defaults), unshared (--no-coalesce-ecs-calls: sharing and batching off), unlimited (no ECS rate limits)")
+	modeList := fs.String("modes", "shared,backlog,unshared,unlimited", "which modes to run, in order: shared (the provider's defaults), backlog (the same, every object created before the provider starts), "+
+		"unshared (--no-coalesce-ecs-calls: sharing and batching off), unlimited (no ECS rate limits)")
 	fs.StringVar(&s.out, "out", "", "where to write the figures and the provider logs (default _output/bench)")
 	extra := fs.String("provider-args", "", "more provider flags for every mode, separated by spaces")
 	fs.DurationVar(&s.timeout, "timeout", 30*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
@@ -119,7 +126,7 @@ func parseSettings(args []string) (settings, error) {
 	for name := range strings.SplitSeq(*modeList, ",") {
 		i := slices.IndexFunc(modes, func(m mode) bool { return m.name == strings.TrimSpace(name) })
 		if i < 0 {
-			return s, fmt.Errorf("-modes: unknown mode %q (want shared, unshared or unlimited)", name)
+			return s, fmt.Errorf("-modes: unknown mode %q (want shared, backlog, unshared or unlimited)", name)
 		}
 		s.modes = append(s.modes, modes[i])
 	}

@@ -173,7 +173,13 @@ func (m meter) start() (func() (phase, error), error) {
 		return nil, err
 	}
 	m.sim.ResetCounters()
-	begin := time.Now()
+	return m.since(time.Now(), before), nil
+}
+
+// since returns what ends a phase that began at begin, when the counters
+// were zeroed and the provider had used before (nothing, if it started
+// after).
+func (m meter) since(begin time.Time, before usage) func() (phase, error) {
 	return func() (phase, error) {
 		took := time.Since(begin)
 		after, err := readUsage(m.pid, m.ticks)
@@ -181,5 +187,5 @@ func (m meter) start() (func() (phase, error), error) {
 			return phase{}, err
 		}
 		return phase{Seconds: took.Seconds(), Calls: m.sim.Counters(), CPUSeconds: (after.cpu - before.cpu).Seconds()}, nil
-	}, nil
+	}
 }

@@ -76,14 +76,36 @@ func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r 
 	ns := "bench-" + m.name
 	r.ProviderLog = filepath.Join(s.out, fmt.Sprintf("provider-%s-%s.log", m.name, stamp))
 	fmt.Printf("bench: %s: provider log %s\n", m.name, r.ProviderLog)
-	sim, p, stop, err := startTenant(ctx, w, s, m.limited, ns, r.ProviderLog, r.ProviderArgs)
+	// A backlog is created before the provider starts, and its phase
+	// begins then, its calls counted from then.
+	var begin time.Time
+	beforeProvider := func(*devenv.Simulator) error { return nil }
+	if m.backlog {
+		beforeProvider = func(sim *devenv.Simulator) error {
+			t := time.Now()
+			if err := createAll(ctx, w.kube, shareObjects(s, ns)); err != nil {
+				return err
+			}
+			r.CreateSeconds = time.Since(t).Seconds()
+			fmt.Printf("bench: %s: %d created in %.1fs; starting the provider\n", m.name, r.Resources, r.CreateSeconds)
+			sim.ResetCounters()
+			begin = time.Now()
+			return nil
+		}
+	}
+	sim, p, stop, err := startTenant(ctx, w, s, m.limited, ns, r.ProviderLog, r.ProviderArgs, beforeProvider)
 	defer stop()
 	if err != nil {
 		return err
 	}
 
 	run := modeRun{w: w, s: s, m: m, ns: ns, sim: sim, p: p, meter: meter{sim: sim.Simulator, pid: p.Pid(), ticks: clockTicks(ctx)}}
-	if err := run.converge(ctx, r); err != nil {
+	if m.backlog {
+		err = run.settle(ctx, r, run.meter.since(begin, usage{}), "the provider started")
+	} else {
+		err = run.converge(ctx, r)
+	}
+	if err != nil {
 		return err
 	}
 	if err := run.rest(ctx, r); err != nil {
@@ -103,10 +125,10 @@ func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r 
 
 // startTenant brings up what a measurement runs against: a simulator
 // serving the tenant's account (ECS-like rate limits if limited), the
-// tenant's namespace ns with its Secret and ProviderConfig, and the
-// provider with args, logging to logPath, started and watching. stop, to
-// be called even on an error, stops what was started.
-func startTenant(ctx context.Context, w *world, s settings, limited bool, ns, logPath string, args []string) (*devenv.Simulator, *devenv.Provider, func(), error) {
+// tenant's namespace ns with its Secret and ProviderConfig, then, after
+// beforeProvider, the provider with args, logging to logPath, started and
+// watching. stop, to be called even on an error, stops what was started.
+func startTenant(ctx context.Context, w *world, s settings, limited bool, ns, logPath string, args []string, beforeProvider func(*devenv.Simulator) error) (*devenv.Simulator, *devenv.Provider, func(), error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -120,6 +142,9 @@ func startTenant(ctx context.Context, w *world, s settings, limited bool, ns, lo
 	}
 	stops = append(stops, func() { _ = sim.Stop() }) //nolint:contextcheck // Stopping must not depend on a context that may have ended.
 	if err := createAll(ctx, w.kube, tenantObjects(ns, sim.URL, ownerSecret)); err != nil {
+		return nil, nil, stop, err
+	}
+	if err := beforeProvider(sim); err != nil {
 		return nil, nil, stop, err
 	}
 	log, err := os.Create(logPath)
@@ -149,7 +174,8 @@ type modeRun struct {
 	meter meter
 }
 
-// converge creates every object at once and waits until all are Ready.
+// converge creates every object at once, while the provider runs, and
+// waits until all are Ready.
 func (run modeRun) converge(ctx context.Context, r *result) error {
 	end, err := run.meter.start()
 	if err != nil {
@@ -161,6 +187,12 @@ func (run modeRun) converge(ctx context.Context, r *result) error {
 	}
 	r.CreateSeconds = time.Since(begin).Seconds()
 	fmt.Printf("bench: %s: %d created in %.1fs\n", run.m.name, r.Resources, r.CreateSeconds)
+	return run.settle(ctx, r, end, "the first create")
+}
+
+// settle waits until every object is Ready, and ends the converge phase,
+// which began at since.
+func (run modeRun) settle(ctx context.Context, r *result, end func() (phase, error), since string) error {
 	if err := waitFor(ctx, run.p, run.s.timeout, allReady(run.w.kube, run.ns, r.Resources)); err != nil {
 		return fmt.Errorf("waiting for all Ready: %w", err)
 	}
@@ -174,7 +206,7 @@ func (run modeRun) converge(ctx context.Context, r *result) error {
 	if r.SharesMismatch != "" {
 		state = "but ECS differs: " + r.SharesMismatch
 	}
-	fmt.Printf("bench: %s: all Ready %.1fs after the first create, %d ECS calls; %s\n", run.m.name, ph.Seconds, ph.Calls.total(), state)
+	fmt.Printf("bench: %s: all Ready %.1fs after %s, %d ECS calls; %s\n", run.m.name, ph.Seconds, since, ph.Calls.total(), state)
 	return nil
 }
 

@@ -168,7 +168,7 @@ func measureSecrets(ctx context.Context, w *world, s settings, m mode, stamp str
 	small.images, small.accounts = 1, secretsShares
 	ns := "bench-secrets-" + m.name
 	r.ProviderLog = filepath.Join(s.out, fmt.Sprintf("provider-secrets-%s-%s.log", m.name, stamp))
-	sim, p, stop, err := startTenant(ctx, w, small, false, ns, r.ProviderLog, r.ProviderArgs)
+	sim, p, stop, err := startTenant(ctx, w, small, false, ns, r.ProviderLog, r.ProviderArgs, func(*devenv.Simulator) error { return nil })
 	defer stop()
 	if err != nil {
 		return err

@@ -36,13 +36,8 @@ func (rep *report) judge() []target {
 			}
 			return fmt.Sprintf("%.1f s", r.Converge.Seconds), verdict(r.Converge.Seconds < terraformSeconds/5), ""
 		}),
-		rep.judgeOn("shared", "ECS calls to converge within 1.2× the minimum", func(r result) (string, *bool, string) {
-			ratio, ok := rep.callsOverMin(r)
-			if !ok {
-				return "-", nil, ""
-			}
-			return fmt.Sprintf("%.2f× (%d of %d)", ratio, r.Converge.Calls.total(), rep.minTotal()), verdict(ratio <= 1.2), ""
-		}),
+		rep.judgeOn("shared", "ECS calls to converge within 1.2× the minimum", rep.callsWithin(1.2)),
+		rep.judgeOn("backlog", "ECS calls to converge within 1.2× the minimum", rep.callsWithin(1.2)),
 		rep.judgeOn("shared", "at rest, at most 1 Describe page per image per poll", func(r result) (string, *bool, string) {
 			v, ok := rested(rep.restDescribesPerImage)(r)
 			if !ok {
@@ -73,6 +68,18 @@ func (rep *report) judge() []target {
 			met, note := atTargetSize(r, v < 0.02)
 			return fmt.Sprintf("%.4f s", v), met, note
 		}),
+	}
+}
+
+// callsWithin judges a mode's calls to converge against limit times the
+// minimum.
+func (rep *report) callsWithin(limit float64) func(result) (string, *bool, string) {
+	return func(r result) (string, *bool, string) {
+		ratio, ok := rep.callsOverMin(r)
+		if !ok {
+			return "-", nil, ""
+		}
+		return fmt.Sprintf("%.2f× (%d of %d)", ratio, r.Converge.Calls.total(), rep.minTotal()), verdict(ratio <= limit), ""
 	}
 }
 

@@ -161,6 +161,15 @@ func IsRetryable(err error) bool {
 		e.Code == CodeServiceUnavailable || e.Code == CodeInternalError || e.StatusCode >= 500
 }
 
+// NotApplied reports whether ECS answered err with a refusal, so that the
+// call changed nothing: any code but a temporary failure. A call that ECS
+// did not answer, or failed on its side, may have been carried out.
+func NotApplied(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code != "" && e.StatusCode < 500 &&
+		e.Code != CodeServiceUnavailable && e.Code != CodeInternalError
+}
+
 // IsThrottled reports whether ECS refused a call for the account's rate
 // limit (Throttling, Throttling.User, Throttling.Api).
 func IsThrottled(err error) bool {

@@ -147,17 +147,17 @@ func (f *fixture) batches(t *testing.T) (calls, accounts int) {
 	return 0, 0
 }
 
-// open returns what the open batch of (scope, image) holds, as "+account"
-// and "-account" in arrival order.
+// open returns what waits to be sent on (scope, image), the open batch, as
+// "+account" and "-account" in arrival order.
 func (f *fixture) open(scope, image string) []string {
 	f.c.mu.Lock()
 	defer f.c.mu.Unlock()
 	e := f.c.entries[key{scope, image}]
-	if e == nil || e.open == nil {
+	if e == nil {
 		return nil
 	}
 	var out []string
-	for _, o := range e.open.ops {
+	for _, o := range e.waiting {
 		out = append(out, map[bool]string{true: "+", false: "-"}[o.add]+o.account)
 	}
 	return out
@@ -169,17 +169,17 @@ func (f *fixture) waitOpen(t *testing.T, scope, image string, want ...string) {
 	waitUntil(t, fmt.Sprintf("the open batch to hold %v", want), func() bool { return slices.Equal(f.open(scope, image), want) })
 }
 
-// flush seals the open batch of (scope, image) as its Window ending would,
+// flush sends what waits on (scope, image) as its Window ending would,
 // so that tests need not wait for a Window on the real clock.
 func (f *fixture) flush(t *testing.T, scope, image string) {
 	t.Helper()
 	f.c.mu.Lock()
 	defer f.c.mu.Unlock()
 	e := f.c.entries[key{scope, image}]
-	if e == nil || e.open == nil {
-		t.Fatalf("no open batch of %s to flush", image)
+	if e == nil || len(e.waiting) == 0 {
+		t.Fatalf("no batch of %s waiting to flush", image)
 	}
-	f.c.seal(e, e.open)
+	f.c.flush(image, e)
 }
 
 // entries is how many entries the Coalescer keeps.

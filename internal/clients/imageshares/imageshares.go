@@ -5,6 +5,14 @@
 // ModifyImageSharePermission calls. Without it, a thousand permissions on
 // one image cost a thousand reads per poll and a thousand writes to create;
 // ECS's rate limits count every one. It knows nothing of Kubernetes.
+//
+// Writes wait in one queue per image, in arrival order. The image's sender
+// takes from its head as much as one call carries, once that is a full call
+// or the batch window has passed; while a call is under way, including its
+// wait for a turn under the pacer, what arrives joins the next. So calls
+// fill whenever ECS's rate limit binds, whether shares arrive one by one or
+// all at once. Submit queues a write and returns at once, so that a share
+// waiting for its call holds nothing of its caller's.
 package imageshares
 
 import (
@@ -25,6 +33,7 @@ const (
 
 	defaultCallTimeout = time.Minute
 	minIdleAfter       = time.Minute
+	defaultFailureFor  = 30 * time.Second
 )
 
 // Options configure a Coalescer.
@@ -32,12 +41,12 @@ type Options struct {
 	// Freshness is how long a listing serves later lookups, counted from
 	// when its read started. Zero shares only reads in flight.
 	Freshness time.Duration
-	// Window is how long, on the real clock, a batch waits for the next
-	// write on its image: each write that joins gives the batch another
-	// Window, up to maxWindows Windows in all. Writes that come in a stream,
-	// as when kubectl applies a manifest of shares one by one, thus fill
-	// batches, while a lone write waits only one Window. Zero sends at once
-	// what arrived together.
+	// Window is how long, on the real clock, writes that do not fill a call
+	// wait for the next write on their image: each write that joins gives
+	// them another Window, up to maxWindows Windows from the oldest. Writes
+	// that come in a stream, as when kubectl applies a manifest of shares
+	// one by one, thus fill calls, while a lone write waits only one
+	// Window. Zero sends at once what arrived together.
 	Window time.Duration
 	// IdleAfter is how long an image may go unused before what is kept of
 	// it is dropped; zero means twice Freshness, and at least a minute.
@@ -45,6 +54,10 @@ type Options struct {
 	// CallTimeout bounds each shared read and each write call, which run
 	// detached from the callers that wait for them; zero means a minute.
 	CallTimeout time.Duration
+	// FailureFor is how long FindShare returns the failure of an account's
+	// last Submit, unless another Submit of the account comes first; zero
+	// means 30 seconds.
+	FailureFor time.Duration
 	// Metrics, if set, records how lookups were answered and how many
 	// accounts each write call carried.
 	Metrics *metrics.ECS
@@ -56,9 +69,9 @@ type Options struct {
 // It is safe for concurrent use. Its goroutines live only while a read or a
 // batch is under way.
 type Coalescer struct {
-	freshness, window, idleAfter, callTimeout time.Duration
-	metrics                                   *metrics.ECS
-	now                                       func() time.Time
+	freshness, window, idleAfter, callTimeout, failureFor time.Duration
+	metrics                                               *metrics.ECS
+	now                                                   func() time.Time
 
 	mu      sync.Mutex
 	entries map[key]*entry
@@ -83,16 +96,26 @@ type entry struct {
 	listedAt time.Time
 	read     *read
 
-	// open is the batch that writes join; queue holds batches sealed and
-	// waiting their turn, sent one at a time so that an account's adds and
-	// removes apply in the order they arrived.
-	open    *batch
-	queue   []*batch
-	sending bool
+	// waiting holds the writes not yet taken into a call, in arrival
+	// order; calls go one at a time, so that an account's adds and removes
+	// apply in that order.
+	waiting []*op
+	// timer starts the sender when the window after the last write ends;
+	// nil when none is set.
+	timer *time.Timer
+	// sending is set while the image's sender runs; due, when the sender is
+	// to take the head of waiting even if it does not fill a call.
+	sending, due bool
+
+	// submitted is the queued or unanswered Submit of each account;
+	// failed, how an account's last Submit failed, if it did.
+	submitted map[string]*op
+	failed    map[string]*ChangeError
 }
 
-// idle reports whether nothing is under way, so that the entry may go.
-func (e *entry) idle() bool { return e.read == nil && e.open == nil && !e.sending }
+// idle reports whether nothing is under way, so that the entry may go. A
+// failure that no lookup came for goes with it.
+func (e *entry) idle() bool { return e.read == nil && len(e.waiting) == 0 && !e.sending }
 
 // read is one DescribeImageSharePermission listing in flight and its result.
 type read struct {
@@ -110,38 +133,44 @@ type read struct {
 	err     error
 }
 
+// ChangeError is how a submitted change failed, as FindShare returns it.
+type ChangeError struct {
+	Account string
+	// Add is set for a share, clear for an unshare.
+	Add bool
+	Err error
+	// at is when ECS answered, on the Coalescer's clock.
+	at time.Time
+}
+
+func (e *ChangeError) Error() string {
+	if e.Add {
+		return fmt.Sprintf("sharing the image with account %s failed: %v", e.Account, e.Err)
+	}
+	return fmt.Sprintf("unsharing the image from account %s failed: %v", e.Account, e.Err)
+}
+
+func (e *ChangeError) Unwrap() error { return e.Err }
+
 // op is one account to add or remove, and its outcome.
 type op struct {
 	account string
 	add     bool
-	done    chan struct{}
-	err     error // set before done is closed
-}
-
-func (o *op) finish(err error) {
-	o.err = err
-	close(o.done)
-}
-
-// batch is the ops that go out in one ModifyImageSharePermission call.
-type batch struct {
-	// ctx is detached from every caller, so that one giving up does not fail
-	// the others; it keeps the values of the caller that opened the batch.
+	// joined is when, on the real clock, the op joined the queue: the
+	// oldest waiting op bounds how long a stream of writes can hold it.
+	joined time.Time
+	// ctx is detached from the caller, so that one giving up does not fail
+	// the call the op shares with others; it keeps the caller's values.
+	// client makes the call, should the op be at its head.
 	ctx    context.Context
 	client ecs.Client
-	image  string
-	ops    []*op
-	// adds and removes count the ops of each kind: each kind fills up at
-	// ecs.MaxAccountsPerCall.
-	adds, removes int
-	// timer seals the batch when its Window ends; deadline is when it must
-	// be sealed, however many writes keep coming.
-	timer    *time.Timer
-	deadline time.Time
-}
+	// submitted marks an op of Submit: its failure is kept for FindShare,
+	// and wakes are called once it is answered.
+	submitted bool
+	wakes     []func()
 
-func (b *batch) has(account string) bool {
-	return slices.ContainsFunc(b.ops, func(o *op) bool { return o.account == account })
+	done chan struct{}
+	err  error // set before done is closed
 }
 
 // New returns a Coalescer. The controller setup makes one and hands it to
@@ -152,6 +181,7 @@ func New(o Options) *Coalescer {
 		window:      o.Window,
 		idleAfter:   positiveOr(o.IdleAfter, max(2*o.Freshness, minIdleAfter)),
 		callTimeout: positiveOr(o.CallTimeout, defaultCallTimeout),
+		failureFor:  positiveOr(o.FailureFor, defaultFailureFor),
 		metrics:     o.Metrics,
 		now:         o.Now,
 		entries:     map[key]*entry{},
@@ -214,7 +244,8 @@ func (s *Shares) Close() { s.client.Close() }
 // FindShare answers from the image's listing: a fresh one, the one being
 // read, or a new read. It returns nil, nil when the image exists but is not
 // shared with accountID. A share known only from our own add has a zero
-// SharedTime and Region.
+// SharedTime and Region. If the account's last Submit failed less than
+// FailureFor ago, it returns that failure, a *ChangeError, instead.
 func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error) {
 	if imageID == "" || accountID == "" {
 		return nil, errors.New("FindShare needs an image id and an account id")
@@ -226,6 +257,13 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	c.mu.Lock()
 	now := c.now()
 	e := c.entry(key{s.scope, imageID}, now)
+	if f := e.failed[accountID]; f != nil {
+		if now.Sub(f.at) < c.failureFor {
+			c.mu.Unlock()
+			return nil, f
+		}
+		delete(e.failed, accountID)
+	}
 	if e.listing != nil && now.Sub(e.listedAt) < c.freshness {
 		share := lookup(e.listing, accountID)
 		c.mu.Unlock()
@@ -305,19 +343,54 @@ func apply(listing map[string]ecs.Share, image string, ops []*op) {
 }
 
 // AddAccounts shares the image with the accounts, in the image's next
-// batch. With several accounts, the error joins each account's own.
+// calls, and waits for ECS's answer. With several accounts, the error joins
+// each account's own.
 func (s *Shares) AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
 	return s.modify(ctx, imageID, true, accountIDs)
 }
 
 // RemoveAccounts unshares the image from the accounts, in the image's next
-// batch. With several accounts, the error joins each account's own.
+// calls, and waits for ECS's answer. With several accounts, the error joins
+// each account's own.
 func (s *Shares) RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
 	return s.modify(ctx, imageID, false, accountIDs)
 }
 
+// Submit queues the image's share with the account (add) or its unshare,
+// and returns at once. If it fails, the account's FindShare returns the
+// failure for a while (FailureFor). wake, if not nil, is called once ECS answered, on the
+// Coalescer's goroutine; it must not block. An account whose same change is
+// already queued or under way is not queued again: its wake is called when
+// that one is answered.
+func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool, wake func()) error {
+	if imageID == "" || accountID == "" {
+		return errors.New(ecs.ActionModify + " needs an image id and an account id")
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entry(key{s.scope, imageID}, c.now())
+	delete(e.failed, accountID)
+	if o := e.submitted[accountID]; o != nil && o.add == add {
+		if wake != nil {
+			o.wakes = append(o.wakes, wake)
+		}
+		return nil
+	}
+	o := &op{account: accountID, add: add, joined: time.Now(), ctx: context.WithoutCancel(ctx), client: s.client, submitted: true, done: make(chan struct{})}
+	if wake != nil {
+		o.wakes = []func(){wake}
+	}
+	if e.submitted == nil {
+		e.submitted = map[string]*op{}
+	}
+	e.submitted[accountID] = o
+	c.join(imageID, e, o)
+	return nil
+}
+
 func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountIDs []string) error {
-	// Refused here, a malformed op cannot fail a batch it would have joined.
+	// Refused here, a malformed op cannot fail a call it would have joined.
 	if imageID == "" || slices.Contains(accountIDs, "") {
 		return errors.New(ecs.ActionModify + " needs an image id and non-empty account ids")
 	}
@@ -332,8 +405,8 @@ func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountID
 	c.mu.Lock()
 	e := c.entry(key{s.scope, imageID}, c.now())
 	for i, a := range accountIDs {
-		ops[i] = &op{account: a, add: add, done: make(chan struct{})}
-		c.join(ctx, s.client, imageID, e, ops[i])
+		ops[i] = &op{account: a, add: add, joined: time.Now(), ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
+		c.join(imageID, e, ops[i])
 	}
 	c.mu.Unlock()
 
@@ -359,86 +432,156 @@ func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountID
 	return errors.Join(errs...)
 }
 
-// join adds o to the image's open batch, opening one if need be, and seals
-// the batch when it is full. An account already in the open batch seals it
-// first: ECS applies a call's removes before its adds whatever their order,
-// so an account's ops must go in calls of their own, in order.
-func (c *Coalescer) join(ctx context.Context, client ecs.Client, image string, e *entry, o *op) {
-	if b := e.open; b != nil && b.has(o.account) {
-		c.seal(e, b)
-	}
-	b := e.open
-	if b == nil {
-		b = &batch{ctx: context.WithoutCancel(ctx), client: client, image: image, deadline: time.Now().Add(maxWindows * c.window)}
-		e.open = b
-		b.timer = time.AfterFunc(c.window, func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			if e.open == b {
-				c.seal(e, b)
-			}
-		})
-	} else {
-		// A timer that has fired meanwhile seals the batch anyway; the
-		// reset one then finds it sealed and does nothing.
-		b.timer.Reset(min(c.window, time.Until(b.deadline)))
-	}
-	b.ops = append(b.ops, o)
-	if o.add {
-		b.adds++
-	} else {
-		b.removes++
-	}
-	if b.adds == ecs.MaxAccountsPerCall || b.removes == ecs.MaxAccountsPerCall {
-		c.seal(e, b)
+// join queues o on the image; the caller holds the lock. A full call starts
+// the sender at once; otherwise the window starts, or starts again.
+func (c *Coalescer) join(image string, e *entry, o *op) {
+	e.waiting = append(e.waiting, o)
+	switch {
+	case e.sending:
+		// The sender looks at the queue when its call returns.
+	case full(e.waiting):
+		c.startSending(image, e)
+	default:
+		c.arm(image, e)
 	}
 }
 
-// seal closes the open batch b to newcomers and queues it to be sent,
-// starting the image's sender if it is not running.
-func (c *Coalescer) seal(e *entry, b *batch) {
-	b.timer.Stop()
-	e.open = nil
-	e.queue = append(e.queue, b)
+// arm sets the timer that starts the sender a Window from now, or when the
+// oldest waiting op has waited maxWindows Windows, whichever is sooner.
+func (c *Coalescer) arm(image string, e *entry) {
+	d := max(0, min(c.window, time.Until(e.waiting[0].joined.Add(maxWindows*c.window))))
+	if e.timer != nil {
+		// A timer that has fired meanwhile starts the sender anyway; the
+		// reset one then finds it running, or nothing waiting.
+		e.timer.Reset(d)
+		return
+	}
+	e.timer = time.AfterFunc(d, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.flush(image, e)
+	})
+}
+
+// flush has the sender take the head of the queue now, full call or not.
+func (c *Coalescer) flush(image string, e *entry) {
+	if len(e.waiting) == 0 {
+		return
+	}
+	e.due = true
 	if !e.sending {
-		e.sending = true
-		go c.send(e)
+		c.startSending(image, e)
 	}
 }
 
-// send sends the image's queued batches, one at a time, until none is left.
-func (c *Coalescer) send(e *entry) {
+func (c *Coalescer) startSending(image string, e *entry) {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	e.sending = true
+	go c.send(image, e)
+}
+
+// head is how many ops at the head of waiting one call carries, and
+// whether that call is full: it holds ecs.MaxAccountsPerCall adds or
+// removes, or the next op is on an account it holds. ECS applies a call's
+// removes before its adds whatever their order, so an account's ops must
+// go in calls of their own, in order.
+func head(waiting []*op) (n int, full bool) {
+	var adds, removes int
+	for i, o := range waiting {
+		if slices.ContainsFunc(waiting[:i], func(p *op) bool { return p.account == o.account }) {
+			return i, true
+		}
+		if o.add {
+			adds++
+		} else {
+			removes++
+		}
+		if adds == ecs.MaxAccountsPerCall || removes == ecs.MaxAccountsPerCall {
+			return i + 1, true
+		}
+	}
+	return len(waiting), false
+}
+
+func full(waiting []*op) bool {
+	_, f := head(waiting)
+	return f
+}
+
+// send makes the image's calls, one at a time, while the head of the queue
+// fills a call or is due; otherwise it sets the window for what is left.
+func (c *Coalescer) send(image string, e *entry) {
 	for {
 		c.mu.Lock()
-		if len(e.queue) == 0 {
-			e.sending, e.used = false, c.now()
+		n, isFull := head(e.waiting)
+		if n == 0 || (!isFull && !e.due) {
+			e.sending, e.due, e.used = false, false, c.now()
+			if n > 0 {
+				c.arm(image, e)
+			}
 			c.mu.Unlock()
 			return
 		}
-		b := e.queue[0]
-		e.queue[0] = nil
-		e.queue = e.queue[1:]
+		ops := slices.Clone(e.waiting[:n])
+		clear(e.waiting[:n])
+		e.waiting = e.waiting[n:]
+		e.due = false
 		c.mu.Unlock()
 
-		err := c.call(b.ctx, e, b, b.ops)
-		if err != nil && len(b.ops) > 1 && ecs.IsAccountError(err) {
+		first := ops[0]
+		err := c.call(first.ctx, e, first.client, image, ops)
+		if err != nil && len(ops) > 1 && ecs.IsAccountError(err) {
 			// ECS does not say which account failed the call: one call per
 			// account, in arrival order, shares the good ones and tells
 			// each caller its own cause.
-			for _, o := range b.ops {
-				o.finish(c.call(b.ctx, e, b, []*op{o}))
+			errs := make([]error, len(ops))
+			for i, o := range ops {
+				errs[i] = c.call(o.ctx, e, o.client, image, []*op{o})
 			}
+			c.finish(e, ops, errs...)
 			continue
 		}
-		for _, o := range b.ops {
-			o.finish(err)
+		c.finish(e, ops, err)
+	}
+}
+
+// finish gives each op its outcome: errs holds one error for all, or one
+// per op. A submitted op's failure is kept for FindShare, and its wakes are
+// called.
+func (c *Coalescer) finish(e *entry, ops []*op, errs ...error) {
+	var wakes []func()
+	c.mu.Lock()
+	for i, o := range ops {
+		o.err = errs[min(i, len(errs)-1)]
+		if !o.submitted {
+			continue
 		}
+		if e.submitted[o.account] == o {
+			delete(e.submitted, o.account)
+			if o.err != nil {
+				if e.failed == nil {
+					e.failed = map[string]*ChangeError{}
+				}
+				e.failed[o.account] = &ChangeError{Account: o.account, Add: o.add, Err: o.err, at: c.now()}
+			}
+		}
+		wakes = append(wakes, o.wakes...)
+	}
+	c.mu.Unlock()
+	for _, o := range ops {
+		close(o.done)
+	}
+	for _, wake := range wakes {
+		wake()
 	}
 }
 
 // call makes one ModifyImageSharePermission call of ops and brings the
 // image's listing, and any read in flight, up to date with its outcome.
-func (c *Coalescer) call(ctx context.Context, e *entry, b *batch, ops []*op) error {
+func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image string, ops []*op) error {
 	var adds, removes []string
 	for _, o := range ops {
 		if o.add {
@@ -450,7 +593,7 @@ func (c *Coalescer) call(ctx context.Context, e *entry, b *batch, ops []*op) err
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	c.metrics.Batch(len(ops))
-	err := b.client.Modify(ctx, b.image, adds, removes)
+	err := client.Modify(ctx, image, adds, removes)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -464,7 +607,7 @@ func (c *Coalescer) call(ctx context.Context, e *entry, b *batch, ops []*op) err
 		return err
 	}
 	if e.listing != nil {
-		apply(e.listing, b.image, ops)
+		apply(e.listing, image, ops)
 	}
 	if e.read != nil {
 		e.read.writes = append(e.read.writes, ops...)

@@ -46,20 +46,34 @@ type ECSOptions struct {
 // no resource uses any more go.
 const clientIdleAfter = 30 * time.Minute
 
-// shareClient is what the external client needs: an ECS client, or the
-// coalescer's view of one, which has the same methods.
+// shareClient is what the external client needs: the coalescer's view of
+// an ECS client, or an ECS client alone (direct).
 type shareClient interface {
 	FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error)
-	AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error
-	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
+	// Submit shares the image with the account (add) or unshares it. It
+	// either returns ECS's answer, or queues the change and returns nil:
+	// then the account's next FindShare returns the change's error, if it
+	// failed, and wake is called once ECS answered.
+	Submit(ctx context.Context, imageID, accountID string, add bool, wake func()) error
 	// Close frees the client's connections once it is dropped.
 	Close()
 }
 
 var (
-	_ shareClient = ecs.Client(nil)
+	_ shareClient = direct{}
 	_ shareClient = &imageshares.Shares{}
 )
+
+// direct is an ECS client alone: each resource calls ECS itself and waits
+// for the answer.
+type direct struct{ ecs.Client }
+
+func (d direct) Submit(ctx context.Context, imageID, accountID string, add bool, _ func()) error {
+	if add {
+		return d.AddAccounts(ctx, imageID, accountID)
+	}
+	return d.RemoveAccounts(ctx, imageID, accountID)
+}
 
 // ecsClients hands out one shareClient per resolved configuration, built
 // once and kept while it is used, with the pacer of its budget and region
@@ -91,7 +105,10 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 		c.coalescer = imageshares.New(imageshares.Options{
 			Freshness: cmp.Or(o.ListingFreshness, poll+poll/pollJitterFraction),
 			Window:    o.BatchWindow,
-			Metrics:   o.Metrics,
+			// A refused share is reported while the runtime waits out its
+			// creation grace period, in which it would not create again.
+			FailureFor: creationGracePeriod,
+			Metrics:    o.Metrics,
 		})
 	}
 	return c
@@ -111,7 +128,7 @@ func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 			return nil, fmt.Errorf("cannot create ECS client: %w", err)
 		}
 		if c.coalescer == nil {
-			return client, nil
+			return direct{client}, nil
 		}
 		return c.coalescer.For(r.Key, client), nil
 	})

@@ -23,6 +23,7 @@ import (
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
 )
 
 // shareResource is what both scopes' ImageSharePermission offer.
@@ -52,6 +53,9 @@ type external struct {
 	// (runtimeWaits), so that the resource's next wait fits (see
 	// requeue.Limiter); nil in tests that do not look.
 	requeues requeues
+	// wake has the resource reconciled again, once a change it queued is
+	// answered; nil in tests that do not look.
+	wake func()
 }
 
 // requeues is what external tells the controller's requeue.Limiter.
@@ -68,7 +72,19 @@ type requeues interface {
 func (e *external) Observe(ctx context.Context, cr shareResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
 	share, err := e.shares.FindShare(ctx, p.ImageID, p.AccountID)
-	if err != nil && !ecs.IsNotFound(err) {
+	var change *imageshares.ChangeError
+	switch {
+	case errors.As(err, &change) && change.Add && meta.WasDeleted(cr) && ecs.NotApplied(change.Err):
+		// ECS refused the share, so there is none to remove: the object
+		// goes now, rather than after the creation grace period (see
+		// below).
+		e.succeeded(cr)
+		meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	case errors.As(err, &change) && change.Add:
+		// The share Create queued failed, be it for a missing image.
+		return managed.ExternalObservation{}, e.failed(cr, err)
+	case err != nil && !ecs.IsNotFound(err):
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
 	if share == nil && unsharedByUs(cr) {
@@ -120,10 +136,13 @@ func unsharedByUs(cr shareResource) bool {
 		cr.GetCondition(xpv2.TypeSynced).Reason == xpv2.ReasonReconcileSuccess
 }
 
-// Create shares the image with the account.
+// Create shares the image with the account. With the coalescer it only
+// queues the share, so that a share waiting for its batch holds no worker:
+// the next Observe, in the creation grace period and woken by the answer,
+// finds the share or the reason it failed.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
-	return managed.ExternalCreation{}, e.ended(cr, e.shares.AddAccounts(ctx, p.ImageID, p.AccountID))
+	return managed.ExternalCreation{}, e.ended(cr, e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake))
 }
 
 // Update has nothing to do: every parameter is immutable.
@@ -131,11 +150,13 @@ func (e *external) Update(context.Context, shareResource) (managed.ExternalUpdat
 	return managed.ExternalUpdate{}, nil
 }
 
-// Delete unshares the image. An image that is gone has no shares left, so
-// that counts as deleted (Terraform's resource fails here).
+// Delete unshares the image, or queues the unshare as Create queues the
+// share: the object keeps its finalizer until an Observe finds the share
+// gone. An image that is gone has no shares left, so that counts as
+// deleted (Terraform's resource fails here).
 func (e *external) Delete(ctx context.Context, cr shareResource) (managed.ExternalDelete, error) {
 	p := cr.GetParameters()
-	err := e.shares.RemoveAccounts(ctx, p.ImageID, p.AccountID)
+	err := e.shares.Submit(ctx, p.ImageID, p.AccountID, false, e.wake)
 	if ecs.IsNotFound(err) {
 		err = nil
 	}

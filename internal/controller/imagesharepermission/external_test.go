@@ -70,7 +70,7 @@ func newExternal(t *testing.T, cfg ecssim.Config, keyID, keySecret string, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &external{shares: c}, sim
+	return &external{shares: direct{c}}, sim
 }
 
 // share returns an ImageSharePermission of either scope.

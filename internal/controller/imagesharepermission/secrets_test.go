@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
@@ -242,7 +243,7 @@ func TestNoSecretEscapes(t *testing.T) {
 					Data:       map[string][]byte{"credentials": []byte(tc.doc)},
 				})
 			}
-			seen := reconcileOnce(t, objects, cr, requeue.New())
+			seen := reconcileSettled(t, objects, cr, requeue.New())
 			if !strings.Contains(seen, tc.want) {
 				t.Fatalf("the reconciler never said %q, so this case did not reach its path:\n%s", tc.want, seen)
 			}
@@ -255,24 +256,38 @@ func TestNoSecretEscapes(t *testing.T) {
 	}
 }
 
-// reconcileOnce runs the namespaced ImageSharePermission reconciler, as the
+// reconcileSettled runs the namespaced ImageSharePermission reconciler, as the
 // controller configures it, with debug logging, and returns everything it
-// said: the reconcile error, the resource's conditions (or that it is
-// gone), events and logs.
-func reconcileOnce(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
+// said: the reconcile errors, the resource's conditions (or that it is
+// gone), events and logs. A reconcile that queued a share or an unshare is
+// followed, once ECS answered and the coalescer woke the resource, by one
+// more, which reads the outcome, as in the controller.
+func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
 	t.Helper()
 	kube := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objects...).
 		WithStatusSubresource(&ecsv1beta1.ImageSharePermission{}).Build()
 	said := &capture{}
 	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
 	o := controller.Options{Logger: log, PollInterval: time.Minute}
+	wakes := make(chan ctrlevent.GenericEvent, 1)
 	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
-		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter)...)
+		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter, wakes)...)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key})
-	fmt.Fprintf(&said.text, "reconcile error: %v\n", err)
+	for range 2 {
+		before := len(said.String())
+		_, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key})
+		fmt.Fprintf(&said.text, "reconcile error: %v\n", err)
+		if !strings.Contains(said.String()[before:], "Successfully requested") {
+			break
+		}
+		select {
+		case <-wakes:
+		case <-ctx.Done():
+			t.Fatalf("the queued change never woke the resource:\n%s", said.String())
+		}
+	}
 	got := &ecsv1beta1.ImageSharePermission{}
 	if err := kube.Get(ctx, key, got); kerrors.IsNotFound(err) {
 		fmt.Fprintln(&said.text, "object gone")

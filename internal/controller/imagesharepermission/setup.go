@@ -13,9 +13,13 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
@@ -32,6 +36,9 @@ const (
 	// pollJitterFraction spreads polls by ±10% so that resources created
 	// together do not call ECS together for ever after.
 	pollJitterFraction = 10
+	// wakeBuffer is how many answered changes may wait for the controller
+	// to queue their resources.
+	wakeBuffer = 1024
 )
 
 // NewClientFn builds an ECS client; tests point it at the simulator.
@@ -43,6 +50,9 @@ type connector struct {
 	clients  *ecsClients
 	// requeues is the controller's requeue.Limiter.
 	requeues requeues
+	// wakes, if set, takes the resources to reconcile again once a change
+	// they queued is answered.
+	wakes chan<- ctrlevent.GenericEvent
 }
 
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
@@ -54,7 +64,23 @@ func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.Type
 	if err != nil {
 		return nil, bounded(err)
 	}
-	return &external{shares: shares, requeues: c.requeues}, nil
+	return &external{shares: shares, requeues: c.requeues, wake: c.wake(cr)}, nil
+}
+
+// wake returns what has cr reconciled again. It never blocks the
+// coalescer: should the controller fall that far behind, the resource's own
+// requeue, a few seconds later, does the same.
+func (c *connector) wake(cr shareResource) func() {
+	if c.wakes == nil {
+		return nil
+	}
+	e := ctrlevent.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: cr.GetNamespace(), Name: cr.GetName()}}}
+	return func() {
+		select {
+		case c.wakes <- e:
+		default:
+		}
+	}
 }
 
 // scope is one of the two kinds of ImageSharePermission.
@@ -71,9 +97,9 @@ var scopes = []scope{
 
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
-func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter) []managed.ReconcilerOption {
+func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter, wakes chan<- ctrlevent.GenericEvent) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter, wakes: wakes}),
 		managed.WithInitializers(externalName{kube: kube}),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
@@ -120,7 +146,8 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients,
 	kube := mgr.GetClient()
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
 	limiter := requeue.New()
-	opts := options(kube, resolver, o.Logger.WithValues("controller", name), rec, o, clients, limiter)
+	wakes := make(chan ctrlevent.GenericEvent, wakeBuffer)
+	opts := options(kube, resolver, o.Logger.WithValues("controller", name), rec, o, clients, limiter, wakes)
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
@@ -138,5 +165,6 @@ func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients,
 		WithOptions(copts).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(s.object).
+		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
 		Complete(ratelimiter.NewReconciler(name, limiter.Reconciler(r), o.GlobalRateLimiter))
 }

@@ -49,7 +49,7 @@ func TestThrottledResourceSaysWhenItRetries(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
 	}
 	limiter := requeue.New()
-	seen := reconcileOnce(t, objects, cr, limiter)
+	seen := reconcileSettled(t, objects, cr, limiter)
 
 	if calls.Load() != 1 {
 		t.Errorf("ECS was called %d times in one reconcile, want 1: a throttled call must not be retried at once", calls.Load())

@@ -1,0 +1,147 @@
+package imageshares
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+)
+
+// TestSubmit: Submit returns before ECS is called; the outcome reaches the
+// caller through its wake and the account's FindShare, which returns a
+// failure for FailureFor and then the listing.
+func TestSubmit(t *testing.T) {
+	const failureFor = time.Minute
+	cases := map[string]struct {
+		reason   string
+		account  string
+		add      bool
+		wantCode string // of the first FindShare after the wake
+		wantHeld bool   // whether a later FindShare finds the share
+		// wantReads is 1 when our own write keeps the listing fresh, 2
+		// when a failed write drops it.
+		wantReads uint64
+	}{
+		"Shared": {
+			reason: "a share that went through is in the listing when the wake comes", account: stranger, add: true,
+			wantHeld: true, wantReads: 1,
+		},
+		"Unshared": {
+			reason: "an unshare that went through is gone from the listing when the wake comes", account: friend,
+			wantReads: 1,
+		},
+		"Refused": {
+			reason: "a refused share's error is told by FindShare for FailureFor; after that the listing answers", account: nobody, add: true,
+			wantCode: ecs.CodeAccountNotFound, wantReads: 2,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, testConfig(), Options{Freshness: time.Hour, Window: time.Hour, FailureFor: failureFor})
+			s, p := f.shares(t, ownerCreds)
+			if _, err := s.FindShare(t.Context(), imageID, friend); err != nil {
+				t.Fatal(err)
+			}
+			h := p.hold(t, "Modify")
+			woken := make(chan struct{}, 1)
+			if err := s.Submit(t.Context(), imageID, tc.account, tc.add, func() { woken <- struct{}{} }); err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			if got := f.calls(modify); got != 0 {
+				t.Fatalf("%d Modify calls before the window ended, want Submit to return first", got)
+			}
+			f.flush(t, ownerCreds.AccessKeyID, imageID)
+			receive(t, "the call", h.entered)
+			select {
+			case <-woken:
+				t.Fatal("woken before ECS's answer reached the Coalescer")
+			default:
+			}
+			h.Release()
+			receive(t, "the wake", woken)
+
+			for _, when := range []string{"at once", "until FailureFor ends"} {
+				_, err := s.FindShare(t.Context(), imageID, tc.account)
+				if diff := cmp.Diff(tc.wantCode, codeOf(err)); diff != "" {
+					t.Errorf("%s\nFindShare's code %s: -want, +got:\n%s", tc.reason, when, diff)
+				}
+				f.clock.Advance(failureFor - time.Second)
+			}
+			f.clock.Advance(time.Second)
+			share, err := s.FindShare(t.Context(), imageID, tc.account)
+			if err != nil {
+				t.Fatalf("%s\nsecond FindShare: %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.wantHeld, share != nil); diff != "" {
+				t.Errorf("%s\nshare found: -want, +got:\n%s", tc.reason, diff)
+			}
+			if got := f.calls(describe); got != tc.wantReads {
+				t.Errorf("%s\n%d Describe calls, want %d", tc.reason, got, tc.wantReads)
+			}
+		})
+	}
+}
+
+// TestSubmitTwiceQueuesOnce: the same change submitted again while it is
+// queued, as a resource reconciled again before its call went, is not sent
+// twice; both callers are woken.
+func TestSubmitTwiceQueuesOnce(t *testing.T) {
+	f := newFixture(t, testConfig(), Options{Window: time.Hour})
+	s, _ := f.shares(t, ownerCreds)
+	woken := make(chan int, 2)
+	for i := range 2 {
+		if err := s.Submit(t.Context(), imageID, stranger, true, func() { woken <- i }); err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+	}
+	if diff := cmp.Diff([]string{"+" + stranger}, f.open(ownerCreds.AccessKeyID, imageID)); diff != "" {
+		t.Errorf("waiting: -want, +got:\n%s", diff)
+	}
+	f.flush(t, ownerCreds.AccessKeyID, imageID)
+	got := []int{receive(t, "a wake", woken), receive(t, "the other wake", woken)}
+	slices.Sort(got)
+	if diff := cmp.Diff([]int{0, 1}, got); diff != "" {
+		t.Errorf("wakes: -want, +got:\n%s", diff)
+	}
+	if n := f.calls(modify); n != 1 {
+		t.Errorf("%d Modify calls, want 1", n)
+	}
+}
+
+// TestWritesJoinWhileACallIsUnderWay: writes that arrive while the image's
+// call is under way (as when it waits for its turn under the pacer) go in
+// full calls after it, even with no window at all: calls fill because ECS
+// is slow or rationed, however the writes arrive.
+func TestWritesJoinWhileACallIsUnderWay(t *testing.T) {
+	f := newFixture(t, anyAccount(100), Options{Window: 0})
+	s, p := f.shares(t, ownerCreds)
+	h := p.hold(t, "Modify")
+	accounts := accountIDs(26)
+	if err := s.Submit(t.Context(), imageID, accounts[0], true, nil); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, "the first call", h.entered)
+	for _, a := range accounts[1:] {
+		if err := s.Submit(t.Context(), imageID, a, true, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Release()
+	waitUntil(t, "every account to be shared", func() bool {
+		f.c.mu.Lock()
+		defer f.c.mu.Unlock()
+		e := f.c.entries[key{ownerCreds.AccessKeyID, imageID}]
+		return len(e.submitted) == 0
+	})
+	calls, n := f.batches(t)
+	if diff := cmp.Diff([2]int{4, 26}, [2]int{calls, n}); diff != "" {
+		t.Errorf("calls and accounts they carried (1, then 10, 10 and 5): -want, +got:\n%s", diff)
+	}
+	want := slices.Sorted(slices.Values(append([]string{friend}, accounts...)))
+	if diff := cmp.Diff(want, f.shared(t)); diff != "" {
+		t.Errorf("shares (-want +got):\n%s", diff)
+	}
+}
