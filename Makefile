@@ -248,8 +248,9 @@ chaos: controlplane ## [Measure and explore] A bigger chaos run (CHAOS_RESOURCES
 
 # make bench measures the provider at scale: images × accounts namespaced
 # ImageSharePermissions created at once against the ECS simulator with
-# ECS-like rate limits, with the provider's defaults, with sharing and
-# batching off, and with the limits lifted; it prints figures beside the
+# ECS-like rate limits, with the provider's defaults, with the objects all
+# there before the provider starts (backlog), with sharing and batching off,
+# and with the limits lifted; it prints figures beside the
 # issue's targets and writes them to _output/bench/. The quick run:
 # make bench BENCH_FLAGS="-images 2 -accounts 50 -poll 10s".
 ##> BENCH_FLAGS    make bench's flags, e.g. "-images 2 -accounts 50 -poll 10s" for a quick run.
