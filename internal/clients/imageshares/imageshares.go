@@ -55,8 +55,8 @@ type Options struct {
 	// detached from the callers that wait for them; zero means a minute.
 	CallTimeout time.Duration
 	// FailureFor is how long FindShare returns the failure of an account's
-	// last Submit, unless another Submit of the account comes first; zero
-	// means 30 seconds.
+	// last Submit of a share, unless another Submit of the account comes
+	// first; a failed unshare it returns once. Zero means 30 seconds.
 	FailureFor time.Duration
 	// Metrics, if set, records how lookups were answered and how many
 	// accounts each write call carried.
@@ -244,8 +244,9 @@ func (s *Shares) Close() { s.client.Close() }
 // FindShare answers from the image's listing: a fresh one, the one being
 // read, or a new read. It returns nil, nil when the image exists but is not
 // shared with accountID. A share known only from our own add has a zero
-// SharedTime and Region. If the account's last Submit failed less than
-// FailureFor ago, it returns that failure, a *ChangeError, instead.
+// SharedTime and Region. If the account's last Submit failed (a share less
+// than FailureFor ago, an unshare not yet told), it returns that failure,
+// a *ChangeError, instead.
 func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error) {
 	if imageID == "" || accountID == "" {
 		return nil, errors.New("FindShare needs an image id and an account id")
@@ -258,11 +259,16 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	now := c.now()
 	e := c.entry(key{s.scope, imageID}, now)
 	if f := e.failed[accountID]; f != nil {
+		// A failed unshare is told once: the caller unshares again at its
+		// own pace. A failed share is told for failureFor, the time in
+		// which the caller would not share again anyway.
+		if !f.Add || now.Sub(f.at) >= c.failureFor {
+			delete(e.failed, accountID)
+		}
 		if now.Sub(f.at) < c.failureFor {
 			c.mu.Unlock()
 			return nil, f
 		}
-		delete(e.failed, accountID)
 	}
 	if e.listing != nil && now.Sub(e.listedAt) < c.freshness {
 		share := lookup(e.listing, accountID)

@@ -19,8 +19,10 @@ func TestSubmit(t *testing.T) {
 		reason   string
 		account  string
 		add      bool
-		wantCode string // of the first FindShare after the wake
-		wantHeld bool   // whether a later FindShare finds the share
+		// wantCodes are the codes of FindShare at once after the wake and
+		// a second before FailureFor ends ("" for none).
+		wantCodes [2]string
+		wantHeld  bool // whether FindShare finds the share after that
 		// wantReads is 1 when our own write keeps the listing fresh, 2
 		// when a failed write drops it.
 		wantReads uint64
@@ -35,7 +37,11 @@ func TestSubmit(t *testing.T) {
 		},
 		"Refused": {
 			reason: "a refused share's error is told by FindShare for FailureFor; after that the listing answers", account: nobody, add: true,
-			wantCode: ecs.CodeAccountNotFound, wantReads: 2,
+			wantCodes: [2]string{ecs.CodeAccountNotFound, ecs.CodeAccountNotFound}, wantReads: 2,
+		},
+		"UnshareRefused": {
+			reason: "a refused unshare's error is told once, so that its caller unshares again at its own pace", account: nobody,
+			wantCodes: [2]string{ecs.CodeAccountNotFound, ""}, wantReads: 2,
 		},
 	}
 	for name, tc := range cases {
@@ -63,12 +69,14 @@ func TestSubmit(t *testing.T) {
 			h.Release()
 			receive(t, "the wake", woken)
 
-			for _, when := range []string{"at once", "until FailureFor ends"} {
+			var codes [2]string
+			for i := range codes {
 				_, err := s.FindShare(t.Context(), imageID, tc.account)
-				if diff := cmp.Diff(tc.wantCode, codeOf(err)); diff != "" {
-					t.Errorf("%s\nFindShare's code %s: -want, +got:\n%s", tc.reason, when, diff)
-				}
+				codes[i] = codeOf(err)
 				f.clock.Advance(failureFor - time.Second)
+			}
+			if diff := cmp.Diff(tc.wantCodes, codes); diff != "" {
+				t.Errorf("%s\nFindShare's codes at once and before FailureFor ends: -want, +got:\n%s", tc.reason, diff)
 			}
 			f.clock.Advance(time.Second)
 			share, err := s.FindShare(t.Context(), imageID, tc.account)
