@@ -16,9 +16,9 @@ import (
 func TestSubmit(t *testing.T) {
 	const failureFor = time.Minute
 	cases := map[string]struct {
-		reason   string
-		account  string
-		add      bool
+		reason  string
+		account string
+		add     bool
 		// wantCodes are the codes of FindShare at once after the wake and
 		// a second before FailureFor ends ("" for none).
 		wantCodes [2]string
