@@ -33,7 +33,6 @@ const (
 
 	defaultCallTimeout = time.Minute
 	minIdleAfter       = time.Minute
-	defaultFailureFor  = 30 * time.Second
 )
 
 // Options configure a Coalescer.
@@ -54,10 +53,6 @@ type Options struct {
 	// CallTimeout bounds each shared read and each write call, which run
 	// detached from the callers that wait for them; zero means a minute.
 	CallTimeout time.Duration
-	// FailureFor is how long FindShare returns the failure of an account's
-	// last Submit of a share, unless another Submit of the account comes
-	// first; a failed unshare it returns once. Zero means 30 seconds.
-	FailureFor time.Duration
 	// Metrics, if set, records how lookups were answered and how many
 	// accounts each write call carried.
 	Metrics *metrics.ECS
@@ -69,9 +64,9 @@ type Options struct {
 // It is safe for concurrent use. Its goroutines live only while a read or a
 // batch is under way.
 type Coalescer struct {
-	freshness, window, idleAfter, callTimeout, failureFor time.Duration
-	metrics                                               *metrics.ECS
-	now                                                   func() time.Time
+	freshness, window, idleAfter, callTimeout time.Duration
+	metrics                                   *metrics.ECS
+	now                                       func() time.Time
 
 	mu      sync.Mutex
 	entries map[key]*entry
@@ -108,13 +103,14 @@ type entry struct {
 	sending, due bool
 
 	// submitted is the queued or unanswered Submit of each account;
-	// failed, how an account's last Submit failed, if it did.
+	// failed, how an account's last change failed, if it did, until its
+	// next Submit.
 	submitted map[string]*op
 	failed    map[string]*ChangeError
 }
 
-// idle reports whether nothing is under way, so that the entry may go. A
-// failure that no lookup came for goes with it.
+// idle reports whether nothing is under way, so that the entry may go. The
+// failures kept go with it: the accounts' next Submits queue again.
 func (e *entry) idle() bool { return e.read == nil && len(e.waiting) == 0 && !e.sending }
 
 // read is one DescribeImageSharePermission listing in flight and its result.
@@ -139,8 +135,9 @@ type ChangeError struct {
 	// Add is set for a share, clear for an unshare.
 	Add bool
 	Err error
-	// at is when ECS answered, on the Coalescer's clock.
-	at time.Time
+	// told is set once FindShare returned it, or the caller of a Submit
+	// that waited had it.
+	told bool
 }
 
 func (e *ChangeError) Error() string {
@@ -181,7 +178,6 @@ func New(o Options) *Coalescer {
 		window:      o.Window,
 		idleAfter:   positiveOr(o.IdleAfter, max(2*o.Freshness, minIdleAfter)),
 		callTimeout: positiveOr(o.CallTimeout, defaultCallTimeout),
-		failureFor:  positiveOr(o.FailureFor, defaultFailureFor),
 		metrics:     o.Metrics,
 		now:         o.Now,
 		entries:     map[key]*entry{},
@@ -244,9 +240,8 @@ func (s *Shares) Close() { s.client.Close() }
 // FindShare answers from the image's listing: a fresh one, the one being
 // read, or a new read. It returns nil, nil when the image exists but is not
 // shared with accountID. A share known only from our own add has a zero
-// SharedTime and Region. If the account's last Submit failed (a share less
-// than FailureFor ago, an unshare not yet told), it returns that failure,
-// a *ChangeError, instead.
+// SharedTime and Region. If the account's last queued Submit failed, the
+// first FindShare after it returns that failure, a *ChangeError, instead.
 func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error) {
 	if imageID == "" || accountID == "" {
 		return nil, errors.New("FindShare needs an image id and an account id")
@@ -258,17 +253,12 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	c.mu.Lock()
 	now := c.now()
 	e := c.entry(key{s.scope, imageID}, now)
-	if f := e.failed[accountID]; f != nil {
-		// A failed unshare is told once: the caller unshares again at its
-		// own pace. A failed share is told for failureFor, the time in
-		// which the caller would not share again anyway.
-		if !f.Add || now.Sub(f.at) >= c.failureFor {
-			delete(e.failed, accountID)
-		}
-		if now.Sub(f.at) < c.failureFor {
-			c.mu.Unlock()
-			return nil, f
-		}
+	if f := e.failed[accountID]; f != nil && !f.told {
+		// Told once: the caller retries at its own pace, and its retry
+		// waits for ECS's answer (Submit).
+		f.told = true
+		c.mu.Unlock()
+		return nil, f
 	}
 	if e.listing != nil && now.Sub(e.listedAt) < c.freshness {
 		share := lookup(e.listing, accountID)
@@ -362,21 +352,39 @@ func (s *Shares) RemoveAccounts(ctx context.Context, imageID string, accountIDs 
 	return s.modify(ctx, imageID, false, accountIDs)
 }
 
-// Submit queues the image's share with the account (add) or its unshare,
-// and returns at once. If it fails, the account's FindShare returns the
-// failure for a while (FailureFor). wake, if not nil, is called once ECS answered, on the
-// Coalescer's goroutine; it must not block. An account whose same change is
-// already queued or under way is not queued again: its wake is called when
-// that one is answered.
+// Submit shares the image with the account (add) or unshares it. A change
+// is queued and Submit returns at once, so that a change waiting for its
+// call holds nothing of its caller's; wake, if not nil, is called once ECS
+// answered, on the Coalescer's goroutine, and must not block. An account
+// whose same change is already queued or under way is not queued again:
+// its wake is called when that one is answered.
+//
+// If ECS refuses a queued change, the account's next FindShare returns the
+// refusal, and its next Submit waits for ECS's answer and returns it, as
+// AddAccounts and RemoveAccounts do, until a change of the account goes
+// through. A caller that retries a refused change thus sees each refusal
+// where it made the change, and backs off as it would without the
+// Coalescer, while the changes that go through never wait.
 func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool, wake func()) error {
 	if imageID == "" || accountID == "" {
 		return errors.New(ecs.ActionModify + " needs an image id and an account id")
 	}
 	c := s.c
+	k := key{s.scope, imageID}
 	c.mu.Lock()
+	e := c.entry(k, c.now())
+	if e.failed[accountID] != nil {
+		delete(e.failed, accountID)
+		c.mu.Unlock()
+		err := s.modify(ctx, imageID, add, []string{accountID})
+		if err != nil {
+			c.mu.Lock()
+			c.entry(k, c.now()).fail(&ChangeError{Account: accountID, Add: add, Err: err, told: true})
+			c.mu.Unlock()
+		}
+		return err
+	}
 	defer c.mu.Unlock()
-	e := c.entry(key{s.scope, imageID}, c.now())
-	delete(e.failed, accountID)
 	if o := e.submitted[accountID]; o != nil && o.add == add {
 		if wake != nil {
 			o.wakes = append(o.wakes, wake)
@@ -393,6 +401,14 @@ func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool
 	e.submitted[accountID] = o
 	c.join(imageID, e, o)
 	return nil
+}
+
+// fail keeps how an account's change failed; the caller holds the lock.
+func (e *entry) fail(f *ChangeError) {
+	if e.failed == nil {
+		e.failed = map[string]*ChangeError{}
+	}
+	e.failed[f.Account] = f
 }
 
 func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountIDs []string) error {
@@ -568,10 +584,7 @@ func (c *Coalescer) finish(e *entry, ops []*op, errs ...error) {
 		if e.submitted[o.account] == o {
 			delete(e.submitted, o.account)
 			if o.err != nil {
-				if e.failed == nil {
-					e.failed = map[string]*ChangeError{}
-				}
-				e.failed[o.account] = &ChangeError{Account: o.account, Add: o.add, Err: o.err, at: c.now()}
+				e.fail(&ChangeError{Account: o.account, Add: o.add, Err: o.err})
 			}
 		}
 		wakes = append(wakes, o.wakes...)

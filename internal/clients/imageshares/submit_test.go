@@ -8,21 +8,21 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
 // TestSubmit: Submit returns before ECS is called; the outcome reaches the
-// caller through its wake and the account's FindShare, which returns a
-// failure for FailureFor and then the listing.
+// caller through its wake and the account's FindShare, which tells a
+// refusal once and then answers from the listing.
 func TestSubmit(t *testing.T) {
-	const failureFor = time.Minute
 	cases := map[string]struct {
 		reason  string
 		account string
 		add     bool
-		// wantCodes are the codes of FindShare at once after the wake and
-		// a second before FailureFor ends ("" for none).
+		// wantCodes are the codes of the first two FindShares after the
+		// wake ("" for none).
 		wantCodes [2]string
-		wantHeld  bool // whether FindShare finds the share after that
+		wantHeld  bool // whether the second FindShare finds the share
 		// wantReads is 1 when our own write keeps the listing fresh, 2
 		// when a failed write drops it.
 		wantReads uint64
@@ -36,17 +36,17 @@ func TestSubmit(t *testing.T) {
 			wantReads: 1,
 		},
 		"Refused": {
-			reason: "a refused share's error is told by FindShare for FailureFor; after that the listing answers", account: nobody, add: true,
-			wantCodes: [2]string{ecs.CodeAccountNotFound, ecs.CodeAccountNotFound}, wantReads: 2,
+			reason: "a refused share's error is told once by FindShare; after that the listing answers", account: nobody, add: true,
+			wantCodes: [2]string{ecs.CodeAccountNotFound, ""}, wantReads: 2,
 		},
 		"UnshareRefused": {
-			reason: "a refused unshare's error is told once, so that its caller unshares again at its own pace", account: nobody,
+			reason: "a refused unshare's error is told once by FindShare; after that the listing answers", account: nobody,
 			wantCodes: [2]string{ecs.CodeAccountNotFound, ""}, wantReads: 2,
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, testConfig(), Options{Freshness: time.Hour, Window: time.Hour, FailureFor: failureFor})
+			f := newFixture(t, testConfig(), Options{Freshness: time.Hour, Window: time.Hour})
 			s, p := f.shares(t, ownerCreds)
 			if _, err := s.FindShare(t.Context(), imageID, friend); err != nil {
 				t.Fatal(err)
@@ -70,18 +70,14 @@ func TestSubmit(t *testing.T) {
 			receive(t, "the wake", woken)
 
 			var codes [2]string
+			var share *ecs.Share
 			for i := range codes {
-				_, err := s.FindShare(t.Context(), imageID, tc.account)
+				var err error
+				share, err = s.FindShare(t.Context(), imageID, tc.account)
 				codes[i] = codeOf(err)
-				f.clock.Advance(failureFor - time.Second)
 			}
 			if diff := cmp.Diff(tc.wantCodes, codes); diff != "" {
-				t.Errorf("%s\nFindShare's codes at once and before FailureFor ends: -want, +got:\n%s", tc.reason, diff)
-			}
-			f.clock.Advance(time.Second)
-			share, err := s.FindShare(t.Context(), imageID, tc.account)
-			if err != nil {
-				t.Fatalf("%s\nsecond FindShare: %v", tc.reason, err)
+				t.Errorf("%s\nFindShare's codes after the wake: -want, +got:\n%s", tc.reason, diff)
 			}
 			if diff := cmp.Diff(tc.wantHeld, share != nil); diff != "" {
 				t.Errorf("%s\nshare found: -want, +got:\n%s", tc.reason, diff)
@@ -91,6 +87,52 @@ func TestSubmit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRefusedChangeWaitsForItsAnswer: after ECS refused an account's queued
+// change, the account's next Submits wait for ECS's answer and return it,
+// so that the caller retrying it sees each refusal and backs off; once a
+// change of the account goes through, its Submits are queued again.
+func TestRefusedChangeWaitsForItsAnswer(t *testing.T) {
+	f := newFixture(t, testConfig(), Options{Freshness: time.Hour})
+	s, p := f.shares(t, ownerCreds)
+	woken := make(chan struct{}, 1)
+	if err := s.Submit(t.Context(), imageID, nobody, true, func() { woken <- struct{}{} }); err != nil {
+		t.Fatalf("first Submit, queued: %v", err)
+	}
+	receive(t, "the wake", woken)
+	if _, err := s.FindShare(t.Context(), imageID, nobody); codeOf(err) != ecs.CodeAccountNotFound {
+		t.Fatalf("FindShare after the refusal: %v, want %s", err, ecs.CodeAccountNotFound)
+	}
+
+	var got []string
+	for range 2 {
+		err := s.Submit(t.Context(), imageID, nobody, true, func() { t.Error("a Submit that waited for its answer woke its caller too") })
+		got = append(got, codeOf(err))
+		if _, err := s.FindShare(t.Context(), imageID, nobody); err != nil {
+			t.Errorf("FindShare after a Submit that returned its refusal: %v, want the refusal not told twice", err)
+		}
+	}
+	if err := f.sim.AddAccount(ecssim.Account{ID: nobody}); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, codeOf(s.Submit(t.Context(), imageID, nobody, true, nil)))
+	if diff := cmp.Diff([]string{ecs.CodeAccountNotFound, ecs.CodeAccountNotFound, ""}, got); diff != "" {
+		t.Errorf("the retries' outcomes, returned by Submit: -want, +got:\n%s", diff)
+	}
+	if got := f.calls(modify); got != 4 {
+		t.Errorf("%d Modify calls, want 4: one per Submit, each made before the retries returned", got)
+	}
+	if share, err := s.FindShare(t.Context(), imageID, nobody); err != nil || share == nil {
+		t.Errorf("FindShare after the share went through: %v, %v; want the share", share, err)
+	}
+
+	h := p.hold(t, "Modify")
+	if err := s.Submit(t.Context(), imageID, nobody, false, nil); err != nil {
+		t.Fatalf("Submit after a change went through: %v", err)
+	}
+	receive(t, "the unshare's call, made after Submit returned", h.entered)
+	h.Release()
 }
 
 // TestSubmitTwiceQueuesOnce: the same change submitted again while it is

@@ -105,10 +105,7 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 		c.coalescer = imageshares.New(imageshares.Options{
 			Freshness: cmp.Or(o.ListingFreshness, poll+poll/pollJitterFraction),
 			Window:    o.BatchWindow,
-			// A refused share is reported while the runtime waits out its
-			// creation grace period, in which it would not create again.
-			FailureFor: creationGracePeriod,
-			Metrics:    o.Metrics,
+			Metrics:   o.Metrics,
 		})
 	}
 	return c

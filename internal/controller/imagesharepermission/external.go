@@ -139,7 +139,10 @@ func unsharedByUs(cr shareResource) bool {
 // Create shares the image with the account. With the coalescer it only
 // queues the share, so that a share waiting for its batch holds no worker:
 // the next Observe, in the creation grace period and woken by the answer,
-// finds the share or the reason it failed.
+// finds the share or the reason it failed. A share ECS refused is created
+// again once the grace period has passed, and that Create waits for ECS's
+// answer and returns it (imageshares.Shares.Submit), so that a share ECS
+// keeps refusing backs off as any failed Create does.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
 	return managed.ExternalCreation{}, e.ended(cr, e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake))
