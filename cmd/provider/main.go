@@ -65,7 +65,7 @@ func main() {
 
 		coalesce         = app.Flag("coalesce-ecs-calls", "Let the resources of one image share one ECS listing read and batch their shares into few calls. --no-coalesce-ecs-calls makes every resource call ECS alone.").Default("true").Bool()
 		listingFreshness = app.Flag("listing-freshness", "How long one read of an image's shares answers for all its resources; 0 means the poll interval plus its jitter (a tenth), so that at rest each image is read at most once per poll.").Default("0").Duration()
-		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, up to 4 windows from the oldest. Shares that come while the image's call is under way join the next.").Default("250ms").Duration()
+		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, up to 4 windows from the oldest. A call takes the shares waiting when its turn under --ecs-modify-rate comes.").Default("250ms").Duration()
 		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
 		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; adapts like --ecs-describe-rate.").Default("10").Float64()
 

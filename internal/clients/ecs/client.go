@@ -67,6 +67,13 @@ type Client interface {
 	// call per 10 of each; ECS applies a call's removals before its
 	// additions. Like AddAccounts, a failure can leave earlier chunks applied.
 	Modify(ctx context.Context, imageID string, add, remove []string) error
+	// ModifyNext makes one ModifyImageSharePermission call of the accounts
+	// next gives, which it asks for only once the call's turn under the
+	// pacer has come: a caller that batches accounts sends what is due then,
+	// not what was due when it began to wait. next must give at most
+	// MaxAccountsPerCall of each kind. If the call cannot be made (no turn
+	// before ctx ends, no credentials), next is not called.
+	ModifyNext(ctx context.Context, imageID string, next func() (add, remove []string)) error
 }
 
 // Pacer spaces calls so that the provider stays within ECS's rate limits,
@@ -203,7 +210,7 @@ func (c *client) credentials(ctx context.Context, action string) (*callCreds, er
 
 // attempt makes one SDK call, bounded by ctx: when ctx ends, the call's
 // HTTP request does. The pacer, if any, is asked first and told how the
-// call ended.
+// call ended; fn runs only once the turn has come.
 func attempt[T any](ctx context.Context, c *client, action string, cc *callCreds, fn func(*ecssdk.Client) (T, error)) (T, error) {
 	var zero T
 	if c.pacer != nil {
@@ -355,6 +362,24 @@ func (c *client) Modify(ctx context.Context, imageID string, add, remove []strin
 		}
 	}
 	return nil
+}
+
+func (c *client) ModifyNext(ctx context.Context, imageID string, next func() (add, remove []string)) error {
+	if imageID == "" {
+		return errors.New(ActionModify + " needs an image id")
+	}
+	// fn runs once the pacer's turn has come, and again only on a retry
+	// with fresh credentials, which sends the same request.
+	var req *ecssdk.ModifyImageSharePermissionRequest
+	_, err := call(ctx, c, ActionModify, func(sdk *ecssdk.Client) (*ecssdk.ModifyImageSharePermissionResponse, error) {
+		if req == nil {
+			add, remove := next()
+			req = &ecssdk.ModifyImageSharePermissionRequest{RegionId: tea.String(c.region), ImageId: tea.String(imageID),
+				AddAccount: tea.StringSlice(add), RemoveAccount: tea.StringSlice(remove)}
+		}
+		return sdk.ModifyImageSharePermission(req)
+	})
+	return err
 }
 
 // chunk splits off what one call can carry.

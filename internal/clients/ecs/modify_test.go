@@ -252,6 +252,23 @@ func TestPacerHook(t *testing.T) {
 			refuse: context.DeadlineExceeded, call: listShares, want: []string{waitD}, wantErr: context.DeadlineExceeded,
 		},
 		{
+			name: "ModifyNext", reason: "ModifyNext's call waits for its turn and reports how it ended",
+			call: func(ctx context.Context, c ecs.Client) error {
+				return c.ModifyNext(ctx, imageID, func() ([]string, []string) { return []string{stranger}, nil })
+			},
+			want: []string{waitM, doneM},
+		},
+		{
+			name: "ModifyNext, its turn refused", reason: "ModifyNext asks for no accounts and makes no call without a turn",
+			refuse: context.DeadlineExceeded, want: []string{waitM}, wantErr: context.DeadlineExceeded,
+			call: func(ctx context.Context, c ecs.Client) error {
+				return c.ModifyNext(ctx, imageID, func() ([]string, []string) {
+					t.Error("ModifyNext asked for the accounts without a turn")
+					return []string{stranger}, nil
+				})
+			},
+		},
+		{
 			name: "arguments refused", reason: "a call refused before its turn neither waits nor reports",
 			call: func(ctx context.Context, c ecs.Client) error { return c.Modify(ctx, imageID, []string{""}, nil) },
 		},

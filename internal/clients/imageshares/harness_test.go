@@ -283,9 +283,9 @@ func (c *holdingClient) ListShares(ctx context.Context, image string) ([]ecs.Sha
 	return shares, err
 }
 
-func (c *holdingClient) Modify(ctx context.Context, image string, add, remove []string) error {
+func (c *holdingClient) ModifyNext(ctx context.Context, image string, next func() (add, remove []string)) error {
 	h := c.held("Modify")
-	err := c.Client.Modify(ctx, image, add, remove)
+	err := c.Client.ModifyNext(ctx, image, next)
 	h.wait()
 	return err
 }

@@ -7,9 +7,10 @@
 // ECS's rate limits count every one. It knows nothing of Kubernetes.
 //
 // Writes wait in one queue per image, in arrival order. The image's sender
-// takes from its head as much as one call carries, once that is a full call
-// or the batch window has passed; while a call is under way, including its
-// wait for a turn under the pacer, what arrives joins the next. So calls
+// starts a call once the head of the queue fills one or the batch window
+// has passed, and the call takes from the head as much as it carries only
+// when its turn under the pacer comes: what arrived while it waited goes
+// in it, and what arrives while it is under way joins the next. So calls
 // fill whenever ECS's rate limit binds, whether shares arrive one by one or
 // all at once. Submit queues a write and returns at once, so that a share
 // waiting for its call holds nothing of its caller's.
@@ -547,21 +548,28 @@ func (c *Coalescer) send(image string, e *entry) {
 			c.mu.Unlock()
 			return
 		}
-		ops := slices.Clone(e.waiting[:n])
-		clear(e.waiting[:n])
-		e.waiting = e.waiting[n:]
+		// Only the sender takes from waiting, so its head stays: the call
+		// takes it, with what has joined behind it, when its turn comes.
+		first := e.waiting[0]
 		e.due = false
 		c.mu.Unlock()
 
-		first := ops[0]
-		err := c.call(first.ctx, e, first.client, image, ops)
+		ops, err := c.call(first.ctx, e, first.client, image, func() []*op {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			n, _ := head(e.waiting)
+			ops := slices.Clone(e.waiting[:n])
+			clear(e.waiting[:n])
+			e.waiting = e.waiting[n:]
+			return ops
+		})
 		if err != nil && len(ops) > 1 && ecs.IsAccountError(err) {
 			// ECS does not say which account failed the call: one call per
 			// account, in arrival order, shares the good ones and tells
 			// each caller its own cause.
 			errs := make([]error, len(ops))
 			for i, o := range ops {
-				errs[i] = c.call(o.ctx, e, o.client, image, []*op{o})
+				_, errs[i] = c.call(o.ctx, e, o.client, image, func() []*op { return []*op{o} })
 			}
 			c.finish(e, ops, errs...)
 			continue
@@ -598,21 +606,31 @@ func (c *Coalescer) finish(e *entry, ops []*op, errs ...error) {
 	}
 }
 
-// call makes one ModifyImageSharePermission call of ops and brings the
-// image's listing, and any read in flight, up to date with its outcome.
-func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image string, ops []*op) error {
-	var adds, removes []string
-	for _, o := range ops {
-		if o.add {
-			adds = append(adds, o.account)
-		} else {
-			removes = append(removes, o.account)
-		}
-	}
+// call makes one ModifyImageSharePermission call of the ops next takes,
+// which it asks for once the call's turn under the pacer has come, and
+// brings the image's listing, and any read in flight, up to date with its
+// outcome. A call that could not be made (no turn before its timeout, no
+// credentials) takes its ops all the same, and they fail with its error:
+// what keeps it from being made would keep the next from it too.
+func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image string, next func() []*op) ([]*op, error) {
+	var ops []*op
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
-	c.metrics.Batch(len(ops))
-	err := client.Modify(ctx, image, adds, removes)
+	err := client.ModifyNext(ctx, image, func() (adds, removes []string) {
+		ops = next()
+		c.metrics.Batch(len(ops))
+		for _, o := range ops {
+			if o.add {
+				adds = append(adds, o.account)
+			} else {
+				removes = append(removes, o.account)
+			}
+		}
+		return adds, removes
+	})
+	if ops == nil {
+		ops = next()
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -623,7 +641,7 @@ func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image
 		if e.read != nil {
 			e.read.spoiled = true
 		}
-		return err
+		return ops, err
 	}
 	if e.listing != nil {
 		apply(e.listing, image, ops)
@@ -631,5 +649,5 @@ func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image
 	if e.read != nil {
 		e.read.writes = append(e.read.writes, ops...)
 	}
-	return nil
+	return ops, nil
 }

@@ -1,6 +1,7 @@
 package imageshares
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -193,5 +194,60 @@ func TestWritesJoinWhileACallIsUnderWay(t *testing.T) {
 	want := slices.Sorted(slices.Values(append([]string{friend}, accounts...)))
 	if diff := cmp.Diff(want, f.shared(t)); diff != "" {
 		t.Errorf("shares (-want +got):\n%s", diff)
+	}
+}
+
+// gatePacer holds every call's turn until the test closes turns.
+type gatePacer struct {
+	waiting chan string
+	turns   chan struct{}
+}
+
+func (g gatePacer) Wait(ctx context.Context, action string) error {
+	g.waiting <- action
+	select {
+	case <-g.turns:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (gatePacer) Done(string, bool) {}
+
+// TestCallTakesWhatCameWhileItWaitedForItsTurn: the call takes its accounts
+// when its turn under the pacer comes, so that the shares that came while
+// it waited go in it: when ECS's rate binds, calls fill, even if each share
+// came alone.
+func TestCallTakesWhatCameWhileItWaitedForItsTurn(t *testing.T) {
+	f := newFixture(t, anyAccount(100), Options{Window: 0})
+	gate := gatePacer{waiting: make(chan string, 2*ecs.MaxAccountsPerCall), turns: make(chan struct{})}
+	client, err := ecs.New(ecs.Config{
+		Region: region, Endpoint: f.url, Credentials: ownerCreds, Pacer: gate,
+		ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.c.For(ownerCreds.AccessKeyID, client)
+	accounts := accountIDs(ecs.MaxAccountsPerCall)
+	if err := s.Submit(t.Context(), imageID, accounts[0], true, nil); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, "the first call's wait for its turn", gate.waiting)
+	for _, a := range accounts[1:] {
+		if err := s.Submit(t.Context(), imageID, a, true, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate.turns)
+	waitUntil(t, "every account to be shared", func() bool {
+		f.c.mu.Lock()
+		defer f.c.mu.Unlock()
+		return len(f.c.entries[key{ownerCreds.AccessKeyID, imageID}].submitted) == 0
+	})
+	calls, n := f.batches(t)
+	if diff := cmp.Diff([2]int{1, ecs.MaxAccountsPerCall}, [2]int{calls, n}); diff != "" {
+		t.Errorf("calls and accounts they carried: -want, +got:\n%s", diff)
 	}
 }
