@@ -171,22 +171,11 @@ func TestWritesJoinWhileACallIsUnderWay(t *testing.T) {
 	s, p := f.shares(t, ownerCreds)
 	h := p.hold(t, "Modify")
 	accounts := accountIDs(26)
-	if err := s.Submit(t.Context(), imageID, accounts[0], true, nil); err != nil {
-		t.Fatal(err)
-	}
+	shareAll(t, s, accounts[0])
 	receive(t, "the first call", h.entered)
-	for _, a := range accounts[1:] {
-		if err := s.Submit(t.Context(), imageID, a, true, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shareAll(t, s, accounts[1:]...)
 	h.Release()
-	waitUntil(t, "every account to be shared", func() bool {
-		f.c.mu.Lock()
-		defer f.c.mu.Unlock()
-		e := f.c.entries[key{ownerCreds.AccessKeyID, imageID}]
-		return len(e.submitted) == 0
-	})
+	f.waitAnswered(t, ownerCreds.AccessKeyID, imageID)
 	calls, n := f.batches(t)
 	if diff := cmp.Diff([2]int{4, 26}, [2]int{calls, n}); diff != "" {
 		t.Errorf("calls and accounts they carried (1, then 10, 10 and 5): -want, +got:\n%s", diff)
@@ -231,23 +220,34 @@ func TestCallTakesWhatCameWhileItWaitedForItsTurn(t *testing.T) {
 	}
 	s := f.c.For(ownerCreds.AccessKeyID, client)
 	accounts := accountIDs(ecs.MaxAccountsPerCall)
-	if err := s.Submit(t.Context(), imageID, accounts[0], true, nil); err != nil {
-		t.Fatal(err)
-	}
+	shareAll(t, s, accounts[0])
 	receive(t, "the first call's wait for its turn", gate.waiting)
-	for _, a := range accounts[1:] {
-		if err := s.Submit(t.Context(), imageID, a, true, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shareAll(t, s, accounts[1:]...)
 	close(gate.turns)
-	waitUntil(t, "every account to be shared", func() bool {
-		f.c.mu.Lock()
-		defer f.c.mu.Unlock()
-		return len(f.c.entries[key{ownerCreds.AccessKeyID, imageID}].submitted) == 0
-	})
+	f.waitAnswered(t, ownerCreds.AccessKeyID, imageID)
 	calls, n := f.batches(t)
 	if diff := cmp.Diff([2]int{1, ecs.MaxAccountsPerCall}, [2]int{calls, n}); diff != "" {
 		t.Errorf("calls and accounts they carried: -want, +got:\n%s", diff)
 	}
+}
+
+// shareAll submits a share of imageID with each account, queued.
+func shareAll(t *testing.T, s *Shares, accounts ...string) {
+	t.Helper()
+	for _, a := range accounts {
+		if err := s.Submit(t.Context(), imageID, a, true, nil); err != nil {
+			t.Fatalf("Submit(%s): %v", a, err)
+		}
+	}
+}
+
+// waitAnswered waits until ECS has answered every change submitted on the
+// scope's image.
+func (f *fixture) waitAnswered(t *testing.T, scope, image string) {
+	t.Helper()
+	waitUntil(t, "every submitted change to be answered", func() bool {
+		f.c.mu.Lock()
+		defer f.c.mu.Unlock()
+		return len(f.c.entries[key{scope, image}].submitted) == 0
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -66,15 +65,7 @@ func TestYoungShareAbsence(t *testing.T) {
 			meta.SetExternalName(cr, cr.Spec.ForProvider.ExternalName())
 			meta.SetExternalCreateSucceeded(cr, time.Now().Add(-5*time.Second))
 			cr.SetConditions(tc.conditions...)
-			objects := []client.Object{cr,
-				&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: common.ProviderConfigSpec{
-					Endpoint: &endpoint,
-					Credentials: common.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
-						SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
-					}},
-				}}},
-				&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
-			}
+			objects := append([]client.Object{cr}, clusterConfigAt(endpoint)...)
 			// Three failures before: the failure curve's next wait is 8s.
 			limiter := requeue.New()
 			for range 3 {

@@ -79,6 +79,20 @@ func canaryWorld() ecssim.Config {
 	}
 }
 
+// clusterConfigAt is the ClusterProviderConfig "cpc", pointing at the ECS
+// endpoint, and the Secret of canary credentials it names.
+func clusterConfigAt(endpoint string) []client.Object {
+	return []client.Object{
+		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: common.ProviderConfigSpec{
+			Endpoint: &endpoint,
+			Credentials: common.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
+				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
+			}},
+		}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
+	}
+}
+
 // doc is a credentials document.
 func doc(id, secret, token string) string {
 	if token == "" {

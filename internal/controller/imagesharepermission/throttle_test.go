@@ -10,7 +10,6 @@ import (
 	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,15 +38,7 @@ func TestThrottledResourceSaysWhenItRetries(t *testing.T) {
 	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "throttled", UID: "uid-throttled"}}
 	cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: imageID, AccountID: stranger}
 	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
-	objects := []client.Object{cr,
-		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: common.ProviderConfigSpec{
-			Endpoint: &endpoint,
-			Credentials: common.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
-				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
-			}},
-		}}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
-	}
+	objects := append([]client.Object{cr}, clusterConfigAt(endpoint)...)
 	limiter := requeue.New()
 	seen := reconcileSettled(t, objects, cr, limiter)
 
