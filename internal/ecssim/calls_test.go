@@ -1,6 +1,7 @@
 package ecssim_test
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -14,7 +15,8 @@ import (
 )
 
 // TestCallsBy attributes calls to the key that signed them, the image they
-// named and the User-Agent the SDK sent, through Go and the control API.
+// named, the accounts a write carried and the User-Agent the SDK sent,
+// through Go and the control API.
 func TestCallsBy(t *testing.T) {
 	sim, srv := simtest.Serve(t, testConfig())
 	withAgent := func(keyID, secret, agent string) *ecs.Client {
@@ -42,6 +44,9 @@ func TestCallsBy(t *testing.T) {
 	if got := code(t, modify(wrong, foreignID, []string{friend}, nil)); got != ecssim.CodeSignatureMismatch {
 		t.Fatalf("wrong secret: %q", got)
 	}
+	if err := modify(a, imageID, []string{stranger}, []string{friend}); err != nil {
+		t.Fatal(err)
+	}
 
 	byPID := map[string]uint64{}
 	for agent, n := range sim.CallsByUserAgent() {
@@ -51,20 +56,24 @@ func TestCallsBy(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]uint64{"pid 101": 3, "pid 202": 2}; !maps.Equal(byPID, want) {
+	if want := map[string]uint64{"pid 101": 4, "pid 202": 2}; !maps.Equal(byPID, want) {
 		t.Errorf("calls by User-Agent pid %v, want %v (all agents: %v)", byPID, want, sim.CallsByUserAgent())
 	}
-	failedByKey := sim.CallsBy(func(c ecssim.Call) string { return c.AccessKeyID + " " + c.Outcome },
+	modifyByKey := sim.CallsBy(func(c ecssim.Call) string { return c.AccessKeyID + " " + c.Outcome },
 		func(c ecssim.Call) bool { return c.Action == "ModifyImageSharePermission" })
-	if want := map[string]uint64{otherKey + " " + ecssim.CodeSignatureMismatch: 1}; !maps.Equal(failedByKey, want) {
-		t.Errorf("Modify calls by key %v, want %v: a call that fails its signature still names its key", failedByKey, want)
+	if want := map[string]uint64{otherKey + " " + ecssim.CodeSignatureMismatch: 1, ownerKey + " Success": 1}; !maps.Equal(modifyByKey, want) {
+		t.Errorf("Modify calls by key %v, want %v: a call that fails its signature still names its key", modifyByKey, want)
+	}
+	byAccounts := sim.CallsBy(func(c ecssim.Call) string { return fmt.Sprintf("%s %d", c.Action, c.Accounts) }, nil)
+	if want := map[string]uint64{"DescribeImageSharePermission 0": 4, "ModifyImageSharePermission 1": 1, "ModifyImageSharePermission 2": 1}; !maps.Equal(byAccounts, want) {
+		t.Errorf("calls by accounts carried %v, want %v", byAccounts, want)
 	}
 
 	var byImage map[string]uint64
 	if code := control(t, srv.URL, "GET", "calls?by=image", "", &byImage); code != 200 {
 		t.Fatalf("GET calls?by=image: %d", code)
 	}
-	if want := map[string]uint64{region + "/" + imageID: 3, region + "/" + foreignID: 2}; !maps.Equal(byImage, want) {
+	if want := map[string]uint64{region + "/" + imageID: 4, region + "/" + foreignID: 2}; !maps.Equal(byImage, want) {
 		t.Errorf("calls by image %v, want %v", byImage, want)
 	}
 	if code := control(t, srv.URL, "GET", "calls?by=colour", "", nil); code != 400 {

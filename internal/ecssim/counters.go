@@ -28,6 +28,10 @@ type Call struct {
 	UserAgent string `json:"userAgent,omitempty"`
 	// Hung is set when Faults.HangRate held the answer back.
 	Hung bool `json:"hung,omitempty"`
+	// Accounts is how many AddAccount.N and RemoveAccount.N entries a
+	// ModifyImageSharePermission call carried (at most 20), so that a test
+	// can tell a batched write's short calls from its full ones.
+	Accounts int `json:"accounts,omitempty"`
 }
 
 // Limits on what attribution remembers: callers choose image ids and

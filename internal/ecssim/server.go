@@ -38,6 +38,7 @@ type outcome struct {
 	action, account, region, image string
 	accessKeyID, userAgent         string
 	principal                      string
+	accounts                       int
 	api                            *api // the product that answers
 	resp                           answer
 	err                            *APIError
@@ -48,7 +49,8 @@ type outcome struct {
 // call is how the counters record this outcome.
 func (o outcome) call() Call {
 	return Call{Action: o.action, Outcome: outcomeOf(o.err), AccessKeyID: o.accessKeyID, Principal: o.principal,
-		Region: o.region, Image: o.image, UserAgent: o.userAgent, Hung: o.hung}
+		Region: o.region, Image: o.image, UserAgent: o.userAgent, Hung: o.hung,
+		Accounts: o.accounts}
 }
 
 func (s *Simulator) serveECS(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +93,7 @@ func (s *Simulator) serve(r *http.Request, body []byte) outcome {
 		return s.count(o)
 	}
 	o.region, o.image = params.Get("RegionId"), params.Get("ImageId")
+	o.accounts = len(accountList(params, "AddAccount")) + len(accountList(params, "RemoveAccount"))
 
 	a, action, req, anonymous, err := readCall(r, params, body)
 	if a != nil {

@@ -337,17 +337,26 @@ type phase struct {
 	before calls
 }
 
-// calls are counts by action and outcome.
-type calls map[[2]string]uint64
+// calls are counts by action, outcome and, for a write, how many accounts
+// it carried.
+type calls map[callKey]uint64
+
+type callKey struct {
+	action, outcome string
+	accounts        int
+}
 
 func scaleCalls() calls {
-	by := sim.CallsBy(func(c ecssim.Call) string { return c.Action + " " + c.Outcome }, func(c ecssim.Call) bool {
+	by := sim.CallsBy(func(c ecssim.Call) string { return fmt.Sprintf("%s %s %d", c.Action, c.Outcome, c.Accounts) }, func(c ecssim.Call) bool {
 		return c.AccessKeyID == scaleKey && c.Region == scaleRegion && slices.Contains(scaleImages, c.Image)
 	})
 	out := calls{}
 	for k, n := range by {
-		action, outcome, _ := strings.Cut(k, " ")
-		out[[2]string{action, outcome}] = n
+		var key callKey
+		if _, err := fmt.Sscanf(k, "%s %s %d", &key.action, &key.outcome, &key.accounts); err != nil {
+			panic(fmt.Sprintf("call group %q: %v", k, err))
+		}
+		out[key] = n
 	}
 	return out
 }
@@ -381,7 +390,7 @@ func (p *phase) readsBound(got calls) uint64 {
 func (c calls) action(a string) uint64 {
 	var n uint64
 	for k, v := range c {
-		if k[0] == a {
+		if k.action == a {
 			n += v
 		}
 	}
@@ -390,25 +399,51 @@ func (c calls) action(a string) uint64 {
 
 // failed counts calls of action that did not succeed.
 func (c calls) failed(action string) uint64 {
-	return c.action(action) - c[[2]string{action, "Success"}]
+	var ok uint64
+	for k, v := range c {
+		if k.action == action && k.outcome == "Success" {
+			ok += v
+		}
+	}
+	return c.action(action) - ok
 }
 
 // throttled counts throttled calls of action, or of every action for "".
 func (c calls) throttled(action string) uint64 {
 	var n uint64
 	for k, v := range c {
-		if k[1] == ecssim.CodeThrottlingUser && (action == "" || k[0] == action) {
+		if k.outcome == ecssim.CodeThrottlingUser && (action == "" || k.action == action) {
 			n += v
 		}
 	}
 	return n
 }
 
+// String gives the counts by action and outcome, and how many accounts the
+// successful writes carried: "ModifyImageSharePermission/Success=12 (by
+// accounts carried: 10×9 5×2 1×1)".
 func (c calls) String() string {
-	keys := slices.SortedFunc(maps.Keys(c), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
+	byOutcome, carried := map[[2]string]uint64{}, map[int]uint64{}
+	for k, v := range c {
+		byOutcome[[2]string{k.action, k.outcome}] += v
+		if k.action == modifyAction && k.outcome == "Success" {
+			carried[k.accounts] += v
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(byOutcome), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s/%s=%d", k[0], k[1], c[k]))
+		part := fmt.Sprintf("%s/%s=%d", k[0], k[1], byOutcome[k])
+		if k == [2]string{modifyAction, "Success"} {
+			sizes := slices.Sorted(maps.Keys(carried))
+			slices.Reverse(sizes)
+			by := make([]string, len(sizes))
+			for i, n := range sizes {
+				by[i] = fmt.Sprintf("%d×%d", n, carried[n])
+			}
+			part += " (by accounts carried: " + strings.Join(by, " ") + ")"
+		}
+		parts = append(parts, part)
 	}
 	if len(parts) == 0 {
 		return "none"
