@@ -383,21 +383,22 @@ func TestCancelledWriterDoesNotFailOthers(t *testing.T) {
 }
 
 // TestStreamOfWritesFillsOneBatch: writes that keep coming, each within a
-// Window of the last, as when kubectl applies shares one by one, go out in
-// one call even though together they take longer than one Window. The
-// spacing is a fifth of the Window, so only a machine stalled for most of a
-// second could split the batch.
+// Window of the last, as when kubectl applies or deletes shares one by one
+// on a loaded API server, go out in one call however long they take
+// together. The spacing is half the Window, so only a machine stalled for
+// half a second could split the batch.
 func TestStreamOfWritesFillsOneBatch(t *testing.T) {
 	const window = time.Second
 	f := newFixture(t, anyAccount(100), Options{Window: window})
 	s, _ := f.shares(t, ownerCreds)
-	// Eight writes span 1.4 Windows: a Window that did not restart would
-	// send two calls.
-	accounts := accountIDs(8)
+	// Ten writes span 4.5 Windows: a Window that did not restart would send
+	// five calls, and one that held a batch at most four Windows from its
+	// oldest write, as it once did, two.
+	accounts := accountIDs(ecs.MaxAccountsPerCall)
 	errs := make(chan error, len(accounts))
 	for _, a := range accounts {
 		go func() { errs <- s.AddAccounts(t.Context(), imageID, a) }()
-		time.Sleep(window / 5)
+		time.Sleep(window / 2)
 	}
 	for range accounts {
 		if err := <-errs; err != nil {
@@ -405,6 +406,6 @@ func TestStreamOfWritesFillsOneBatch(t *testing.T) {
 		}
 	}
 	if got := f.calls(modify); got != 1 {
-		t.Errorf("%d Modify calls for %d writes %s apart, want 1", got, len(accounts), window/5)
+		t.Errorf("%d Modify calls for %d writes %s apart, want 1", got, len(accounts), window/2)
 	}
 }

@@ -29,9 +29,6 @@ import (
 )
 
 const (
-	// maxWindows bounds how long a stream of writes can hold a batch open.
-	maxWindows = 4
-
 	defaultCallTimeout = time.Minute
 	minIdleAfter       = time.Minute
 )
@@ -43,10 +40,14 @@ type Options struct {
 	Freshness time.Duration
 	// Window is how long, on the real clock, writes that do not fill a call
 	// wait for the next write on their image: each write that joins gives
-	// them another Window, up to maxWindows Windows from the oldest. Writes
-	// that come in a stream, as when kubectl applies a manifest of shares
-	// one by one, thus fill calls, while a lone write waits only one
-	// Window. Zero sends at once what arrived together.
+	// them another Window. Writes that come in a stream, as when kubectl
+	// applies or deletes a manifest of shares one by one, thus fill calls
+	// however slowly the API server hands them over, as long as each comes
+	// within a Window of the last, while a lone write waits only one
+	// Window. A stream cannot hold a batch open for long: a call is full
+	// with ecs.MaxAccountsPerCall adds or removes, so its oldest write
+	// waits at most 2*ecs.MaxAccountsPerCall-1 Windows. Zero sends at once
+	// what arrived together.
 	Window time.Duration
 	// IdleAfter is how long an image may go unused before what is kept of
 	// it is dropped; zero means twice Freshness, and at least a minute.
@@ -154,9 +155,6 @@ func (e *ChangeError) Unwrap() error { return e.Err }
 type op struct {
 	account string
 	add     bool
-	// joined is when, on the real clock, the op joined the queue: the
-	// oldest waiting op bounds how long a stream of writes can hold it.
-	joined time.Time
 	// ctx is detached from the caller, so that one giving up does not fail
 	// the call the op shares with others; it keeps the caller's values.
 	// client makes the call, should the op be at its head.
@@ -392,7 +390,7 @@ func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool
 		}
 		return nil
 	}
-	o := &op{account: accountID, add: add, joined: time.Now(), ctx: context.WithoutCancel(ctx), client: s.client, submitted: true, done: make(chan struct{})}
+	o := &op{account: accountID, add: add, ctx: context.WithoutCancel(ctx), client: s.client, submitted: true, done: make(chan struct{})}
 	if wake != nil {
 		o.wakes = []func(){wake}
 	}
@@ -428,7 +426,7 @@ func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountID
 	c.mu.Lock()
 	e := c.entry(key{s.scope, imageID}, c.now())
 	for i, a := range accountIDs {
-		ops[i] = &op{account: a, add: add, joined: time.Now(), ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
+		ops[i] = &op{account: a, add: add, ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
 		c.join(imageID, e, ops[i])
 	}
 	c.mu.Unlock()
@@ -469,10 +467,9 @@ func (c *Coalescer) join(image string, e *entry, o *op) {
 	}
 }
 
-// arm sets the timer that starts the sender a Window from now, or when the
-// oldest waiting op has waited maxWindows Windows, whichever is sooner.
+// arm sets the timer that starts the sender a Window from now.
 func (c *Coalescer) arm(image string, e *entry) {
-	d := max(0, min(c.window, time.Until(e.waiting[0].joined.Add(maxWindows*c.window))))
+	d := c.window
 	if e.timer != nil {
 		// A timer that has fired meanwhile starts the sender anyway; the
 		// reset one then finds it running, or nothing waiting.
