@@ -434,6 +434,11 @@ func testSessionsShared(t *testing.T) {
 		}
 	}
 	madeBy(t, image, session(target, sharerRole, "e2e-scale-hop2"))
+
+	// Gone before the next scenario: polled every few seconds, a hundred
+	// shares would take most of the provider's reconcile rate from the
+	// scenarios after this one, TestScale's counts among them.
+	kubectl(t, "", "delete", namespacedISP, "--all", "-n", ns, "--wait=true", "--timeout=3m")
 }
 
 // testExpiry makes every new session last sessionLifetime, runs a chain, an
