@@ -106,6 +106,11 @@ func TestOneEntryPerConfiguration(t *testing.T) {
 			if second.Key != third.Key {
 				t.Errorf("%s\ntwo resolutions of one configuration have different keys", tc.reason)
 			}
+			// What the configuration sees of ECS did not change: a change
+			// queued before the check is found by the lookups after it.
+			if first.Key == second.Key || first.Scope != second.Scope {
+				t.Errorf("%s\nthe identity check moved the key %t and the scope %t; want the key moved, the scope kept", tc.reason, first.Key != second.Key, first.Scope != second.Scope)
+			}
 		})
 	}
 }
@@ -166,8 +171,8 @@ func TestRecreatedConfigurationInheritsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Key == before.Key || after.Source == before.Source {
-		t.Fatal("the re-created ProviderConfig got the previous owner's ECS client key or credential source")
+	if after.Key == before.Key || after.Scope == before.Scope || after.Source == before.Source {
+		t.Fatal("the re-created ProviderConfig got the previous owner's ECS client key, listings or credential source")
 	}
 	if err := use(r, "ProviderConfig"); err == nil {
 		t.Fatal("the re-created ProviderConfig with a wrong secret got credentials: it acted as the previous owner")

@@ -61,6 +61,13 @@ type Resolved struct {
 	// it, so a changed field, a rotated Secret or a configuration
 	// re-created under the same name never reuses what was built before.
 	Key string
+	// Scope names what the configuration sees of ECS: Key without the
+	// Budget. Listings and batches are kept by it, not by Key, so that the
+	// identity check, which moves the configuration's calls from its own
+	// budget to its account's (a new Key), does not part a change queued
+	// before it from the lookups after it: a refusal kept under the old Key
+	// went unseen for the creation grace period.
+	Scope string
 	// Budget names whose ECS rate limits the calls count against: the
 	// account STS proved the credentials to be, once the identity check has,
 	// or the configuration alone until then. A claimed AccessKey ID never
@@ -194,7 +201,8 @@ func (r *Resolver) resolve(ctx context.Context, gvk schema.GroupVersionKind, pc 
 	if account := built.Account(); account != "" {
 		res.Budget = "account:" + account
 	}
-	res.Key = keyOf(fingerprint, cfg.Fingerprint(), res.Budget)
+	res.Scope = keyOf(fingerprint, cfg.Fingerprint())
+	res.Key = keyOf(res.Scope, res.Budget)
 	return res, built, nil
 }
 

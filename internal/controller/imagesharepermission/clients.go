@@ -114,7 +114,9 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 // For returns the client of a resolved configuration. Its key is
 // everything the client is built from (see config.Resolved.Key), so a
 // changed ProviderConfig or Secret gets a new client, and no configuration
-// ever gets another's, nor its listings, nor its pacer.
+// ever gets another's, nor its listings, nor its pacer. Its listings and
+// batches are kept by the configuration's Scope, which its budget is not
+// part of.
 func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 	return c.cache.Get(r.Key, func() (shareClient, error) {
 		cfg := r.Config
@@ -127,6 +129,6 @@ func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 		if c.coalescer == nil {
 			return direct{client}, nil
 		}
-		return c.coalescer.For(r.Key, client), nil
+		return c.coalescer.For(r.Scope, client), nil
 	})
 }
