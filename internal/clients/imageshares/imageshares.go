@@ -290,6 +290,23 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	return lookup(r.listing, accountID), nil
 }
 
+// Refused reports whether ECS refused the account's last share of the
+// image, so that it applied nothing, and that refusal has been told (by
+// FindShare, or by the Submit that waited for it): until a change of the
+// account goes through, the share is known not to be there, rather than
+// not yet listed.
+func (s *Shares) Refused(imageID, accountID string) bool {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[key{s.scope, imageID}]
+	if e == nil {
+		return false
+	}
+	f := e.failed[accountID]
+	return f != nil && f.told && f.Add && ecs.NotApplied(f.Err)
+}
+
 func lookup(listing map[string]ecs.Share, accountID string) *ecs.Share {
 	if s, ok := listing[accountID]; ok {
 		return &s

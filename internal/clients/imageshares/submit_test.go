@@ -80,6 +80,11 @@ func TestSubmit(t *testing.T) {
 			if diff := cmp.Diff(tc.wantCodes, codes); diff != "" {
 				t.Errorf("%s\nFindShare's codes after the wake: -want, +got:\n%s", tc.reason, diff)
 			}
+			// Only a refused share is known not to be there: a refused
+			// unshare leaves the share, and the listing says so.
+			if diff := cmp.Diff(tc.add && tc.wantCodes[0] != "", s.Refused(imageID, tc.account)); diff != "" {
+				t.Errorf("%s\nRefused after the FindShares: -want, +got:\n%s", tc.reason, diff)
+			}
 			if diff := cmp.Diff(tc.wantHeld, share != nil); diff != "" {
 				t.Errorf("%s\nshare found: -want, +got:\n%s", tc.reason, diff)
 			}
@@ -102,8 +107,14 @@ func TestRefusedChangeWaitsForItsAnswer(t *testing.T) {
 		t.Fatalf("first Submit, queued: %v", err)
 	}
 	receive(t, "the wake", woken)
+	if s.Refused(imageID, nobody) {
+		t.Error("Refused before the refusal was told: want false, so that the caller's next look tells it")
+	}
 	if _, err := s.FindShare(t.Context(), imageID, nobody); codeOf(err) != ecs.CodeAccountNotFound {
 		t.Fatalf("FindShare after the refusal: %v, want %s", err, ecs.CodeAccountNotFound)
+	}
+	if !s.Refused(imageID, nobody) {
+		t.Error("Refused after FindShare told the refusal: want true, the share known not to be there")
 	}
 
 	var got []string
@@ -112,6 +123,9 @@ func TestRefusedChangeWaitsForItsAnswer(t *testing.T) {
 		got = append(got, codeOf(err))
 		if _, err := s.FindShare(t.Context(), imageID, nobody); err != nil {
 			t.Errorf("FindShare after a Submit that returned its refusal: %v, want the refusal not told twice", err)
+		}
+		if !s.Refused(imageID, nobody) {
+			t.Error("Refused after a Submit returned its refusal: want true")
 		}
 	}
 	if err := f.sim.AddAccount(ecssim.Account{ID: nobody}); err != nil {
@@ -126,6 +140,9 @@ func TestRefusedChangeWaitsForItsAnswer(t *testing.T) {
 	}
 	if share, err := s.FindShare(t.Context(), imageID, nobody); err != nil || share == nil {
 		t.Errorf("FindShare after the share went through: %v, %v; want the share", share, err)
+	}
+	if s.Refused(imageID, nobody) {
+		t.Error("Refused after the share went through: want false")
 	}
 
 	h := p.hold(t, "Modify")

@@ -55,6 +55,10 @@ type shareClient interface {
 	// then the account's next FindShare returns the change's error, if it
 	// failed, and wake is called once ECS answered.
 	Submit(ctx context.Context, imageID, accountID string, add bool, wake func()) error
+	// Refused reports whether ECS refused the account's last share of the
+	// image and the caller has been told: the share is not there, rather
+	// than not yet listed.
+	Refused(imageID, accountID string) bool
 	// Close frees the client's connections once it is dropped.
 	Close()
 }
@@ -74,6 +78,11 @@ func (d direct) Submit(ctx context.Context, imageID, accountID string, add bool,
 	}
 	return d.RemoveAccounts(ctx, imageID, accountID)
 }
+
+// Refused is always false: a direct Create returns ECS's refusal, and the
+// runtime records the creation as failed, not as one whose share may yet
+// be listed.
+func (direct) Refused(string, string) bool { return false }
 
 // ecsClients hands out one shareClient per resolved configuration, built
 // once and kept while it is used, with the pacer of its budget and region

@@ -87,6 +87,16 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	case err != nil && !ecs.IsNotFound(err):
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
+	if share == nil && e.shares.Refused(p.ImageID, p.AccountID) {
+		// ECS refused the share Create queued, and the resource has been
+		// told: the share is not there, rather than not yet listed. Without
+		// its creation's success (dropped in memory; the runtime's next
+		// write records the Create it now makes again) the runtime does not
+		// wait out the creation grace period, which would restart the
+		// failure backoff, and that Create waits for ECS's answer: a share
+		// ECS keeps refusing backs off from its first refusal.
+		meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
+	}
 	if share == nil && unsharedByUs(cr) {
 		// The runtime waits out its creation grace period before it trusts
 		// that a resource is gone, as ECS may not list a new share yet: a
@@ -140,9 +150,9 @@ func unsharedByUs(cr shareResource) bool {
 // queues the share, so that a share waiting for its batch holds no worker:
 // the next Observe, in the creation grace period and woken by the answer,
 // finds the share or the reason it failed. A share ECS refused is created
-// again once the grace period has passed, and that Create waits for ECS's
-// answer and returns it (imageshares.Shares.Submit), so that a share ECS
-// keeps refusing backs off as any failed Create does.
+// again at the Observe after that (see Refused there), and that Create
+// waits for ECS's answer and returns it (imageshares.Shares.Submit), so
+// that a share ECS keeps refusing backs off as any failed Create does.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
 	return managed.ExternalCreation{}, e.ended(cr, e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake))

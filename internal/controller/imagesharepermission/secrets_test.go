@@ -278,14 +278,7 @@ func TestNoSecretEscapes(t *testing.T) {
 // more, which reads the outcome, as in the controller.
 func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
 	t.Helper()
-	kube := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objects...).
-		WithStatusSubresource(&ecsv1beta1.ImageSharePermission{}).Build()
-	said := &capture{}
-	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
-	o := controller.Options{Logger: log, PollInterval: time.Minute}
-	wakes := make(chan ctrlevent.GenericEvent, 1)
-	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
-		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter, wakes)...)
+	r, kube, said, wakes := newTestReconciler(t, objects, limiter)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -313,6 +306,23 @@ func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.Imag
 		fmt.Fprintf(&said.text, "condition %s=%s %s: %s\n", c.Type, c.Status, c.Reason, c.Message)
 	}
 	return said.String()
+}
+
+// newTestReconciler is the namespaced ImageSharePermission reconciler as
+// the controller configures it, over a fake API server holding objects,
+// with debug logging into the capture it returns, and the channel the
+// coalescer's wakes arrive on.
+func newTestReconciler(t *testing.T, objects []client.Object, limiter *requeue.Limiter) (*managed.Reconciler, client.Client, *capture, chan ctrlevent.GenericEvent) {
+	t.Helper()
+	kube := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objects...).
+		WithStatusSubresource(&ecsv1beta1.ImageSharePermission{}).Build()
+	said := &capture{}
+	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
+	o := controller.Options{Logger: log, PollInterval: time.Minute}
+	wakes := make(chan ctrlevent.GenericEvent, 1)
+	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
+		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter, wakes)...)
+	return r, kube, said, wakes
 }
 
 // testClients are the provider's defaults: shared reads, batches, pacing.
