@@ -31,6 +31,7 @@ var actions = map[string]action{
 	"DescribeImageSharePermission": (*Simulator).describeImageSharePermission,
 	"ModifyImageSharePermission":   (*Simulator).modifyImageSharePermission,
 	"DescribeImages":               (*Simulator).describeImages,
+	"DescribeImageFromFamily":      (*Simulator).describeImageFromFamily,
 }
 
 // Actions lists the ECS actions the simulator serves.
@@ -166,11 +167,14 @@ func (s *Simulator) modifyImageSharePermission(c call) (answer, *APIError) {
 		}
 		public = &b
 	}
-	if (len(adds) > 0 || (public != nil && *public)) && im.Status != "Available" {
+	if (len(adds) > 0 || (public != nil && *public)) && im.Status != StatusAvailable {
 		return nil, apiErr(http.StatusForbidden, CodeInvalidImageStatus,
 			"The specified image is in status %s and cannot be shared.", im.Status)
 	}
 	if err := s.checkTargets(c.account, append(slices.Clone(adds), removes...)); err != nil {
+		return nil, err
+	}
+	if err := s.checkEncrypted(im, adds); err != nil {
 		return nil, err
 	}
 	if limit, after := s.maxShares(im), sharesAfter(im, removes, adds); after > limit && after > im.presentShares() {
@@ -225,13 +229,26 @@ func sharesAfter(im *image, removes, adds []string) int {
 }
 
 type describedImage struct {
-	ImageID         string `json:"ImageId"`
-	ImageName       string `json:"ImageName"`
-	ImageOwnerAlias string `json:"ImageOwnerAlias"`
-	ImageOwnerID    int64  `json:"ImageOwnerId"`
-	Status          string `json:"Status"`
-	IsPublic        bool   `json:"IsPublic"`
-	IsSelfShared    string `json:"IsSelfShared"`
+	ImageID            string `json:"ImageId"`
+	ImageName          string `json:"ImageName"`
+	ImageFamily        string `json:"ImageFamily,omitempty"`
+	ImageOwnerAlias    string `json:"ImageOwnerAlias"`
+	ImageOwnerID       int64  `json:"ImageOwnerId"`
+	Status             string `json:"Status"`
+	IsPublic           bool   `json:"IsPublic"`
+	IsSelfShared       string `json:"IsSelfShared"`
+	CreationTime       string `json:"CreationTime"`
+	DiskDeviceMappings struct {
+		DiskDeviceMapping []diskDeviceMapping `json:"DiskDeviceMapping"`
+	} `json:"DiskDeviceMappings"`
+}
+
+// diskDeviceMapping is an image's disk; the simulator's images have one,
+// the system disk, which is encrypted when the image is.
+type diskDeviceMapping struct {
+	Device    string `json:"Device"`
+	Type      string `json:"Type"`
+	Encrypted string `json:"Encrypted"`
 }
 
 type describeImagesResponse struct {
@@ -248,7 +265,8 @@ type describeImagesResponse struct {
 // describeImages serves the filters that tell a missing image from another
 // tenant's or a deprecated one: RegionId, ImageId (comma-separated),
 // ImageOwnerAlias (self, others; system and marketplace images do not exist
-// here) and Status (comma-separated; Available when omitted, as on ECS).
+// here), Status (comma-separated; Available when omitted, as on ECS) and
+// ImageFamily.
 func (s *Simulator) describeImages(c call) (answer, *APIError) {
 	region := c.params.Get("RegionId")
 	if region == "" {
@@ -262,24 +280,25 @@ func (s *Simulator) describeImages(c call) (answer, *APIError) {
 	}
 	statuses := splitList(c.params.Get("Status"))
 	if len(statuses) == 0 {
-		statuses = []string{"Available"}
+		statuses = []string{StatusAvailable}
 	}
 	ids := splitList(c.params.Get("ImageId"))
+	family := c.params.Get("ImageFamily")
 	lag := s.faults.cfg.VisibilityLag.Duration
 
 	var found []describedImage
 	for k, im := range s.images {
-		if k.region != region || !slices.Contains(statuses, im.Status) || (len(ids) > 0 && !slices.Contains(ids, im.ID)) {
+		if k.region != region || !slices.Contains(statuses, im.Status) || (len(ids) > 0 && !slices.Contains(ids, im.ID)) ||
+			(family != "" && im.Family != family) {
+			continue
+		}
+		if !im.visibleTo(c.account, c.now, lag) {
 			continue
 		}
 		shares := im.visibleShares(c.now, lag)
 		owner := "self"
 		if im.Owner != c.account {
 			owner = "others"
-			sharedWithCaller := slices.ContainsFunc(shares, func(sh *share) bool { return sh.account == c.account })
-			if !sharedWithCaller && !im.IsPublic {
-				continue
-			}
 		}
 		if alias != "" && alias != owner {
 			continue
@@ -289,10 +308,13 @@ func (s *Simulator) describeImages(c call) (answer, *APIError) {
 		if owner == "self" && len(shares) > 0 {
 			selfShared = "True"
 		}
-		found = append(found, describedImage{
-			ImageID: im.ID, ImageName: im.Name, ImageOwnerAlias: owner, ImageOwnerID: ownerID,
+		d := describedImage{
+			ImageID: im.ID, ImageName: im.Name, ImageFamily: im.Family, ImageOwnerAlias: owner, ImageOwnerID: ownerID,
 			Status: im.Status, IsPublic: im.IsPublic, IsSelfShared: selfShared,
-		})
+			CreationTime: im.CreationTime.UTC().Format(creationTimeLayout),
+		}
+		d.DiskDeviceMappings.DiskDeviceMapping = []diskDeviceMapping{{Device: "/dev/xvda", Type: "system", Encrypted: strconv.FormatBool(im.Encryption != "")}}
+		found = append(found, d)
 	}
 	slices.SortFunc(found, func(a, b describedImage) int { return strings.Compare(a.ImageID, b.ImageID) })
 	number, size, from, to, err := page(c.params, len(found))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	kjson "sigs.k8s.io/json"
@@ -80,6 +81,64 @@ type Image struct {
 	// MaxShares overrides Limits.MaxSharesPerImage for this image, as a
 	// support ticket does on the real service.
 	MaxShares int `json:"maxShares,omitempty"`
+	// Family is the image family the image is a version of: the family's
+	// newest Available version, by CreationTime, is what
+	// DescribeImageFromFamily answers. Named as ECS names families.
+	Family string `json:"family,omitempty"`
+	// CreationTime orders a family's versions; zero means when the image
+	// was put, and images put at the same instant are ordered as put.
+	CreationTime time.Time `json:"creationTime,omitzero"`
+	// Encryption is how the image's disks are encrypted: "" (not at all),
+	// EncryptionCMK or EncryptionServiceKey. Sharing an encrypted image
+	// meets ECS's refusals (see checkEncrypted).
+	Encryption string `json:"encryption,omitempty"`
+}
+
+// The encryptions of an Image.
+const (
+	// EncryptionCMK is a customer-managed KMS key: the image can be shared
+	// once its owner has the RAM role ShareEncryptedImageRole, trusting
+	// each account it is shared with.
+	EncryptionCMK = "cmk"
+	// EncryptionServiceKey is ECS's own service key: the image cannot be
+	// shared; a copy encrypted with a CMK can.
+	EncryptionServiceKey = "serviceKey"
+)
+
+// ShareEncryptedImageRole is the RAM role ECS assumes in the owner's
+// account to let another account use the KMS key of an encrypted image.
+// Its trust policy must name "<account>@ecs.aliyuncs.com" for each account
+// the image is shared with.
+const ShareEncryptedImageRole = "AliyunECSShareEncryptImageDefaultRole"
+
+// familyPattern is ECS's rule for family names: 2-128 letters, digits,
+// colons, underscores and hyphens, starting with a letter.
+var familyPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9:_-]{1,127}$`)
+
+// validate checks what an image's fields must hold on their own.
+func (im Image) validate() error {
+	switch {
+	case im.ID == "" || im.Region == "":
+		return fmt.Errorf("image %q: id and region are required", im.ID)
+	case im.Family != "" && (!familyPattern.MatchString(im.Family) || hasReservedPrefix(im.Family)):
+		return fmt.Errorf("image %q: family %q must be 2-128 letters, digits, ':', '_' or '-', start with a letter, and not start with http://, https://, acs: or aliyun", im.ID, im.Family)
+	case im.Encryption != "" && im.Encryption != EncryptionCMK && im.Encryption != EncryptionServiceKey:
+		return fmt.Errorf("image %q: encryption %q is not one of \"\", %s, %s", im.ID, im.Encryption, EncryptionCMK, EncryptionServiceKey)
+	}
+	if err := validStatus(im.Status); err != nil {
+		return fmt.Errorf("image %q: %w", im.ID, err)
+	}
+	return nil
+}
+
+func hasReservedPrefix(family string) bool {
+	lower := strings.ToLower(family)
+	for _, p := range []string{"http://", "https://", "acs:", "aliyun"} {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Limits are the service quotas.
@@ -87,13 +146,21 @@ type Limits struct {
 	// MaxSharesPerImage is how many accounts one image can be shared with;
 	// 0 means the ECS default, DefaultMaxSharesPerImage.
 	MaxSharesPerImage int `json:"maxSharesPerImage,omitempty"`
+	// EncryptedShareRegions, when set, are the only regions where encrypted
+	// images can be shared, as ECS once allowed only some; elsewhere such a
+	// share answers OperationDeined.EncryptedSnapshot. Empty: every region.
+	EncryptedShareRegions []string `json:"encryptedShareRegions,omitempty"`
 }
 
 // DefaultMaxSharesPerImage is ECS's documented per-image share quota.
 const DefaultMaxSharesPerImage = 50
 
+// StatusAvailable is the status of an image that can be shared and
+// launched; every other status of ImageStatuses refuses new shares.
+const StatusAvailable = "Available"
+
 // ImageStatuses are the statuses ECS reports for custom images.
-var ImageStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
+var ImageStatuses = []string{"Creating", "Waiting", StatusAvailable, "UnAvailable", "CreateFailed", "Deprecated"}
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
 
@@ -180,8 +247,8 @@ func (c Config) Validate() error {
 	}
 	images := map[string]bool{}
 	for _, im := range c.Images {
-		if im.ID == "" || im.Region == "" {
-			return fmt.Errorf("image %q: id and region are required", im.ID)
+		if err := im.validate(); err != nil {
+			return err
 		}
 		if images[im.Region+"/"+im.ID] {
 			return fmt.Errorf("image %q in %s listed twice", im.ID, im.Region)
@@ -189,9 +256,6 @@ func (c Config) Validate() error {
 		images[im.Region+"/"+im.ID] = true
 		if !accounts[im.Owner] {
 			return fmt.Errorf("image %q: owner %q is not among accounts", im.ID, im.Owner)
-		}
-		if err := validStatus(im.Status); err != nil {
-			return fmt.Errorf("image %q: %w", im.ID, err)
 		}
 		for _, s := range im.SharedWith {
 			if !accountIDPattern.MatchString(s) {

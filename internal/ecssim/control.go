@@ -69,6 +69,11 @@ func (s *Simulator) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE "+p+"images/{region}/{id}/shares/{account}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, s.Share(r.PathValue("region"), r.PathValue("id"), false, r.PathValue("account")))
 	})
+	mux.HandleFunc("POST "+p+"families/{region}/{family}/versions", func(w http.ResponseWriter, r *http.Request) {
+		answering(func(im Image) (any, error) {
+			return s.PublishVersion(r.PathValue("region"), r.PathValue("family"), im)
+		})(w, r)
+	})
 	mux.HandleFunc("GET "+p+"faults", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Faults(), nil) })
 	mux.HandleFunc("PUT "+p+"faults", withBody(s.SetFaults))
 	mux.HandleFunc("GET "+p+"counters", func(w http.ResponseWriter, _ *http.Request) { reply(w, s.Counters(), nil) })

@@ -6,10 +6,11 @@
 // bodies and HTTP statuses ECS and STS use — so that unmodified Alibaba
 // Cloud SDKs cannot tell it from the real services.
 //
-// It serves three ECS actions (DescribeImageSharePermission,
-// ModifyImageSharePermission and DescribeImages) over multi-tenant state:
-// accounts with AccessKeys and STS tokens, and images per region owned by an
-// account. Every call acts as the caller's account.
+// It serves four ECS actions (DescribeImageSharePermission,
+// ModifyImageSharePermission, DescribeImages and DescribeImageFromFamily)
+// over multi-tenant state: accounts with AccessKeys and STS tokens, and
+// images per region owned by an account, which may be versions of an image
+// family and may be encrypted. Every call acts as the caller's account.
 //
 // STS serves AssumeRole (RAM users and role sessions, so chains, of trusted
 // accounts or roles; ExternalId), AssumeRoleWithOIDC (RS256 tokens the

@@ -47,6 +47,11 @@ const (
 	CodeActionNotFound        = "InvalidAction.NotFound"
 	CodeInvalidVersion        = "InvalidVersion"
 	CodeUnsupportedHTTPMethod = "UnsupportedHTTPMethod"
+
+	// Sharing encrypted images (see checkEncrypted).
+	CodeServiceKeyEncrypted = "InvalidOperation.ServiceKeyEncryptedImageUnsupported"
+	CodeAssumeRoleError     = "AssumeRoleError"
+	CodeEncryptedSnapshot   = "OperationDeined.EncryptedSnapshot" // sic: ECS spells it so.
 )
 
 // The STS error codes. Statuses the STS documentation leaves open are 400

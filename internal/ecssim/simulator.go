@@ -47,6 +47,8 @@ type imageKey struct{ region, id string }
 type image struct {
 	Image
 	shares map[string]*share
+	// seq orders images put at the same CreationTime, as put.
+	seq uint64
 }
 
 // share is one account's permission on an image. Describe calls see the
@@ -128,9 +130,13 @@ func (s *Simulator) addAccount(a Account) {
 
 func (s *Simulator) putImage(im Image, now time.Time) {
 	if im.Status == "" {
-		im.Status = "Available"
+		im.Status = StatusAvailable
 	}
-	stored := &image{Image: im, shares: map[string]*share{}}
+	if im.CreationTime.IsZero() {
+		im.CreationTime = now
+	}
+	s.seq++
+	stored := &image{Image: im, shares: map[string]*share{}, seq: s.seq}
 	stored.SharedWith = nil
 	s.images[imageKey{im.Region, im.ID}] = stored
 	for _, a := range im.SharedWith {
@@ -253,10 +259,7 @@ func (s *Simulator) AddAccount(a Account) error {
 
 // PutImage creates or replaces an image, with its shares, out of band.
 func (s *Simulator) PutImage(im Image) error {
-	if im.ID == "" || im.Region == "" {
-		return fmt.Errorf("image id and region are required")
-	}
-	if err := validStatus(im.Status); err != nil {
+	if err := im.validate(); err != nil {
 		return err
 	}
 	s.mu.Lock()
