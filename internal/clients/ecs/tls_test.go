@@ -36,6 +36,11 @@ func serveTLS(t *testing.T, ca *testpki.CA) string {
 	return srv.URL
 }
 
+// handshakeTimeout is the tests' ConnectTimeout, which bounds the TLS
+// handshake too: long enough that a machine busy with other suites does not
+// turn a certificate's verdict into a timeout (it once took over a second).
+const handshakeTimeout = 10 * time.Second
+
 // TestCABundle calls an https endpoint through the real SDK: the server's
 // certificate must chain to the configured bundle, and there is no way to
 // skip that.
@@ -53,7 +58,7 @@ func TestCABundle(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			c := newClient(t, endpoint, ownerCreds, func(c *ecs.Config) { c.CABundle = tc.bundle })
+			c := newClient(t, endpoint, ownerCreds, func(c *ecs.Config) { c.CABundle, c.ConnectTimeout = tc.bundle, handshakeTimeout })
 			_, err := find(c, imageID, friend)
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -76,7 +81,9 @@ func TestCABundlesDoNotMix(t *testing.T) {
 		endpoint := serveTLS(t, ca)
 		// Same timeouts and host, so the same pool entry but for the bundle.
 		same := func(bundle []byte) func(*ecs.Config) {
-			return func(c *ecs.Config) { c.CABundle, c.ReadTimeout = bundle, 3*time.Second }
+			return func(c *ecs.Config) {
+				c.CABundle, c.ConnectTimeout, c.ReadTimeout = bundle, handshakeTimeout, 3*time.Second
+			}
 		}
 		trusted := newClient(t, endpoint, ownerCreds, same(ca.PEM))
 		untrusted := newClient(t, endpoint, ownerCreds, same(stranger.PEM))
