@@ -358,7 +358,7 @@ func (c *client) Modify(ctx context.Context, imageID string, add, remove []strin
 		if _, err := call(ctx, c, ActionModify, func(sdk *ecssdk.Client) (*ecssdk.ModifyImageSharePermissionResponse, error) {
 			return sdk.ModifyImageSharePermission(req)
 		}); err != nil {
-			return err
+			return withAdded(err, req)
 		}
 	}
 	return nil
@@ -379,6 +379,15 @@ func (c *client) ModifyNext(ctx context.Context, imageID string, next func() (ad
 		}
 		return sdk.ModifyImageSharePermission(req)
 	})
+	return withAdded(err, req)
+}
+
+// withAdded records in a failed Modify call's error the accounts it was to
+// share with.
+func withAdded(err error, req *ecssdk.ModifyImageSharePermissionRequest) error {
+	if e := (*Error)(nil); errors.As(err, &e) && req != nil {
+		e.Added = tea.StringSliceValue(req.AddAccount)
+	}
 	return err
 }
 

@@ -29,8 +29,12 @@ const (
 	CodeInternalError       = "InternalError"
 	CodeMissingParameter    = "MissingParameter"
 	CodeInvalidParameter    = "InvalidParameter"
-	codePrefixThrottling    = "Throttling"            // Throttling, Throttling.User, Throttling.Api
-	codePrefixSecurityToken = "InvalidSecurityToken." // .Expired, .MismatchWithAccessKey, .Malformed
+	// Sharing encrypted images.
+	CodeServiceKeyEncrypted = "InvalidOperation.ServiceKeyEncryptedImageUnsupported"
+	CodeAssumeRoleError     = "AssumeRoleError"
+	CodeEncryptedSnapshot   = "OperationDeined.EncryptedSnapshot" // sic: ECS spells it so.
+	codePrefixThrottling    = "Throttling"                        // Throttling, Throttling.User, Throttling.Api
+	codePrefixSecurityToken = "InvalidSecurityToken."             // .Expired, .MismatchWithAccessKey, .Malformed
 )
 
 // Bounds on what an answer may put into an error: real codes, request ids
@@ -51,6 +55,9 @@ type Error struct {
 	ECSMessage string
 	// AuthAction is the RAM action a Forbidden.RAM answer names.
 	AuthAction string
+	// Added are the accounts a failed Modify call was to share with: the
+	// advice for an encrypted image names the principal each needs.
+	Added []string
 
 	// host is the endpoint named when ECS was unreachable.
 	host string
@@ -105,6 +112,28 @@ var codeAdvice = map[string]string{
 	CodeAccessKeyNotFound: "the AccessKey ID is unknown; check the AccessKey ID in the credentials Secret",
 	CodeSignatureMismatch: "the AccessKey secret does not match the AccessKey ID; check the secret in the credentials Secret",
 	CodeTimestampExpired:  "this machine's clock is more than 15 minutes off; fix the clock (e.g. NTP)",
+	CodeServiceKeyEncrypted: "the image is encrypted with ECS's service key, and ECS does not share such images; " +
+		"copy it with CopyImage, encrypting the copy with a customer-managed KMS key, and share the copy",
+	CodeEncryptedSnapshot: "the image is encrypted, and ECS does not share encrypted images here; " +
+		"share an unencrypted copy (CopyImage), or copy the image to a region where ECS shares encrypted images",
+}
+
+// ShareEncryptedImageRole is the RAM role, in the image owner's account,
+// that ECS assumes to let the accounts an encrypted image is shared with
+// use its KMS key.
+const ShareEncryptedImageRole = "AliyunECSShareEncryptImageDefaultRole"
+
+// sharePrincipals are the principals the trust policy of
+// ShareEncryptedImageRole must name for accounts.
+func sharePrincipals(accounts []string) string {
+	if len(accounts) == 0 {
+		return "<accountId>@ecs.aliyuncs.com for each account"
+	}
+	p := make([]string, len(accounts))
+	for i, a := range accounts {
+		p[i] = a + "@ecs.aliyuncs.com"
+	}
+	return strings.Join(p, ", ")
 }
 
 func (e *Error) advice() string {
@@ -119,6 +148,10 @@ func (e *Error) advice() string {
 		return a
 	}
 	switch c := e.Code; {
+	case c == CodeAssumeRoleError:
+		return fmt.Sprintf("the image is encrypted, and ECS shares it only through the RAM role %s in the image owner's account, "+
+			"which it could not assume for this share; create the role if it is missing, and have its trust policy name %s "+
+			"(the accounts' ECS service), with a policy that lets it use the image's KMS key", ShareEncryptedImageRole, sharePrincipals(e.Added))
 	case c == CodeForbiddenRAM:
 		action := e.AuthAction
 		if action == "" {
@@ -179,7 +212,8 @@ func IsThrottled(err error) bool {
 
 // IsAccountError reports whether a Modify call may have failed for one of
 // the accounts it named rather than for all of them: a missing or the
-// owner's own account, or a full quota, which the accounts before it fitted.
+// owner's own account, a full quota, which the accounts before it fitted,
+// or an encrypted image's share role that trusts some accounts only.
 // ECS does not say which account it was, so a batch that fails so is worth
 // retrying one account at a time.
 func IsAccountError(err error) bool {
@@ -188,7 +222,7 @@ func IsAccountError(err error) bool {
 		return false
 	}
 	switch e.Code {
-	case CodeAccountNotFound, CodeAccountForbidden, CodeQuotaShareImageUser, CodeBidMismatch:
+	case CodeAccountNotFound, CodeAccountForbidden, CodeQuotaShareImageUser, CodeBidMismatch, CodeAssumeRoleError:
 		return true
 	}
 	return false

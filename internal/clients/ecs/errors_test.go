@@ -106,8 +106,24 @@ func TestECSErrors(t *testing.T) {
 			call: findOn(imageID), action: describeAction, code: "InvalidParameter", status: 400, advice: `report it with ECS's message: "The specified parameter \"PageSize\" is not valid."`},
 		{name: "Forbidden.RAM without AccessDeniedDetail", canned: ecsErrorBody("Forbidden.RAM", "User not authorized to operate on the specified resource.", cannedID, ""),
 			call: findOn(imageID), action: describeAction, code: "Forbidden.RAM", status: 403, advice: "lacks permission for ecs:DescribeImageSharePermission"},
-		{name: "a code without advice gives ECS's message", canned: ecsErrorBody("OperationDeined.EncryptedSnapshot", "The image has encrypted snapshots.", cannedID, ""),
-			call: addTo(imageID, stranger), action: modifyAction, code: "OperationDeined.EncryptedSnapshot", status: 403, advice: ": The image has encrypted snapshots. ("},
+		{name: "a code without advice gives ECS's message", canned: ecsErrorBody("OperationDenied.Something", "Something is denied.", cannedID, ""),
+			call: addTo(imageID, stranger), action: modifyAction, code: "OperationDenied.Something", status: 403, advice: ": Something is denied. ("},
+		{name: "an image encrypted with the service key", edit: encrypted(ecssim.EncryptionServiceKey), call: addTo(imageID, stranger),
+			action: modifyAction, code: "InvalidOperation.ServiceKeyEncryptedImageUnsupported", status: 403,
+			advice: "copy it with CopyImage, encrypting the copy with a customer-managed KMS key, and share the copy"},
+		{name: "a CMK-encrypted image without the share role", edit: encrypted(ecssim.EncryptionCMK), call: addTo(imageID, stranger),
+			action: modifyAction, code: "AssumeRoleError", status: 403, accountError: true,
+			advice: "RAM role AliyunECSShareEncryptImageDefaultRole in the image owner's account, which it could not assume for this share; create the role if it is missing, and have its trust policy name " + stranger + "@ecs.aliyuncs.com"},
+		{name: "a CMK-encrypted image to an account the share role does not trust", edit: func(c *ecssim.Config) {
+			encrypted(ecssim.EncryptionCMK)(c)
+			c.Roles = append(c.Roles, ecssim.Role{Account: owner, Name: ecs.ShareEncryptedImageRole, TrustedServices: []string{friend + "@ecs.aliyuncs.com"}})
+		}, call: addTo(imageID, stranger, other), action: modifyAction, code: "AssumeRoleError", status: 403, accountError: true,
+			advice: "have its trust policy name " + stranger + "@ecs.aliyuncs.com, " + other + "@ecs.aliyuncs.com"},
+		{name: "an encrypted image where ECS does not share encrypted images", edit: func(c *ecssim.Config) {
+			encrypted(ecssim.EncryptionCMK)(c)
+			c.Limits.EncryptedShareRegions = []string{"cn-beijing"}
+		}, call: addTo(imageID, stranger), action: modifyAction, code: "OperationDeined.EncryptedSnapshot", status: 403,
+			advice: "share an unencrypted copy (CopyImage)"},
 		{name: "a code without advice nor message", canned: ecsErrorBody("SomethingNew", "", cannedID, ""),
 			call: findOn(imageID), action: describeAction, code: "SomethingNew", status: 403, advice: ": ECS gave no message ("},
 		{name: "an unknown 5xx", canned: ecsErrorBody("BadGateway", "upstream failed", cannedID, ""),
@@ -167,6 +183,11 @@ func TestECSErrors(t *testing.T) {
 			assertNoSecrets(t, err)
 		})
 	}
+}
+
+// encrypted encrypts the test image.
+func encrypted(how string) func(*ecssim.Config) {
+	return func(c *ecssim.Config) { c.Images[0].Encryption = how }
 }
 
 // TestThrottlingThenRecovery checks that throttling is retryable and that a

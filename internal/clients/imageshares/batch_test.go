@@ -181,6 +181,14 @@ func TestAccountErrors(t *testing.T) {
 	known := accountIDs(10)
 	quota := testConfig(known...)
 	quota.Images[0].MaxShares = 5 // friend and four more
+	// An encrypted image whose share role trusts all but the last account.
+	encrypted := testConfig(known...)
+	encrypted.Images[0].Encryption = ecssim.EncryptionCMK
+	trusted := make([]string, 0, len(known))
+	for _, a := range append([]string{friend}, known[:9]...) {
+		trusted = append(trusted, a+"@ecs.aliyuncs.com")
+	}
+	encrypted.Roles = []ecssim.Role{{Account: owner, Name: ecs.ShareEncryptedImageRole, TrustedServices: trusted}}
 	cases := []struct {
 		reason   string
 		cfg      ecssim.Config
@@ -220,6 +228,13 @@ func TestAccountErrors(t *testing.T) {
 			cfg:       quota,
 			accounts:  known,
 			wantCodes: map[string]int{"": 4, ecs.CodeQuotaShareImageUser: 6},
+			wantCalls: 11,
+		},
+		{
+			reason:    "an account the encrypted image's share role does not trust fails alone",
+			cfg:       encrypted,
+			accounts:  known,
+			wantCodes: map[string]int{"": 9, ecs.CodeAssumeRoleError: 1},
 			wantCalls: 11,
 		},
 		{

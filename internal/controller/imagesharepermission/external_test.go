@@ -219,6 +219,16 @@ func TestErrorsReachTheCondition(t *testing.T) {
 		{name: "RAM permission", keyID: "LTAIdescribeOnly", secret: "roSecret", op: "create", account: stranger, wantCode: "ecs:ModifyImageSharePermission"},
 		{name: "wrong secret", secret: "not-the-secret", op: "observe", account: stranger, wantCode: "SignatureDoesNotMatch"},
 		{name: "unknown key", keyID: "LTAInobody", op: "observe", account: stranger, wantCode: "InvalidAccessKeyId.NotFound"},
+		{name: "image encrypted with the service key", cfg: func(c *ecssim.Config) { c.Images[0].Encryption = ecssim.EncryptionServiceKey }, op: "create", account: stranger,
+			wantCode: "InvalidOperation.ServiceKeyEncryptedImageUnsupported"},
+		// The fix names the principal the share role must trust.
+		{name: "encrypted image without the share role", cfg: func(c *ecssim.Config) { c.Images[0].Encryption = ecssim.EncryptionCMK }, op: "create", account: stranger,
+			wantCode: "AssumeRoleError: the image is encrypted, and ECS shares it only through the RAM role AliyunECSShareEncryptImageDefaultRole in the image owner's account, " +
+				"which it could not assume for this share; create the role if it is missing, and have its trust policy name " + stranger + "@ecs.aliyuncs.com"},
+		{name: "encrypted images not shared in the region", cfg: func(c *ecssim.Config) {
+			c.Images[0].Encryption = ecssim.EncryptionCMK
+			c.Limits.EncryptedShareRegions = []string{"cn-beijing"}
+		}, op: "create", account: stranger, wantCode: "OperationDeined.EncryptedSnapshot"},
 		{name: "delete throttled", cfg: func(c *ecssim.Config) { c.Faults.ErrorRate = 1; c.Faults.ErrorCode = "ServiceUnavailable" }, op: "delete", account: friend, wantCode: "ServiceUnavailable"},
 	}
 	for _, tc := range cases {
