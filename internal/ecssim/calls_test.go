@@ -76,6 +76,13 @@ func TestCallsBy(t *testing.T) {
 	if want := map[string]uint64{region + "/" + imageID: 4, region + "/" + foreignID: 2}; !maps.Equal(byImage, want) {
 		t.Errorf("calls by image %v, want %v", byImage, want)
 	}
+	var byAccountsCarried map[string]uint64
+	if code := control(t, srv.URL, "GET", "calls?by=accounts", "", &byAccountsCarried); code != 200 {
+		t.Fatalf("GET calls?by=accounts: %d", code)
+	}
+	if want := map[string]uint64{"0": 4, "1": 1, "2": 1}; !maps.Equal(byAccountsCarried, want) {
+		t.Errorf("calls by accounts carried, through the control API: %v, want %v", byAccountsCarried, want)
+	}
 	if code := control(t, srv.URL, "GET", "calls?by=colour", "", nil); code != 400 {
 		t.Errorf("GET calls?by=colour: %d, want 400", code)
 	}

@@ -1,6 +1,7 @@
 package ecssim
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,6 +131,7 @@ var callGroups = map[string]func(Call) string{
 	"principal":   func(c Call) string { return c.Principal },
 	"image":       func(c Call) string { return c.Region + "/" + c.Image },
 	"userAgent":   func(c Call) string { return c.UserAgent },
+	"accounts":    func(c Call) string { return strconv.Itoa(c.Accounts) },
 }
 
 // ResetCounters zeroes the call counters and nothing else.

@@ -50,6 +50,7 @@ var knownCodes = func() map[string]bool {
 		"QuotaExceed.ShareImage",
 		"OperationDenied.InvalidImageStatus",
 		"OperationDeined.EncryptedSnapshot", // sic
+		"InvalidOperation.ServiceKeyEncryptedImageUnsupported",
 		"AssumeRoleError",
 		// Permissions and credentials.
 		"Forbidden.RAM",

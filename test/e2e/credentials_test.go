@@ -401,6 +401,15 @@ func testSessionsShared(t *testing.T) {
 		image  = "m-credscal1"
 	)
 	kubectl(t, tenantNamespace(ns, credUsers["scale"])+chainConfig(ns, "chain", sharerExternal, "e2e-scale-hop1", "e2e-scale-hop2"), "apply", "-f", "-")
+	// Gone before the next scenario, whatever this one's outcome: polled
+	// every few seconds, a hundred shares would take most of the provider's
+	// reconcile rate from the scenarios after it, TestScale's counts among
+	// them.
+	t.Cleanup(func() {
+		if out, err := kubectlErr("", "delete", namespacedISP, "--all", "-n", ns, "--wait=true", "--timeout=3m"); err != nil {
+			t.Errorf("deleting %s's shares: %v: %s", ns, err, out)
+		}
+	})
 	var manifest strings.Builder
 	for i := range shares {
 		manifest.WriteString(shareIn(ns, fmt.Sprintf("s%03d", i), image, fmt.Sprintf("81%014d", i), "ProviderConfig", "chain"))
@@ -434,11 +443,6 @@ func testSessionsShared(t *testing.T) {
 		}
 	}
 	madeBy(t, image, session(target, sharerRole, "e2e-scale-hop2"))
-
-	// Gone before the next scenario: polled every few seconds, a hundred
-	// shares would take most of the provider's reconcile rate from the
-	// scenarios after this one, TestScale's counts among them.
-	kubectl(t, "", "delete", namespacedISP, "--all", "-n", ns, "--wait=true", "--timeout=3m")
 }
 
 // testExpiry makes every new session last sessionLifetime, runs a chain, an

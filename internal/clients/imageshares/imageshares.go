@@ -199,8 +199,11 @@ func positiveOr(d, def time.Duration) time.Duration {
 // For returns the view of one tenant scope. scope identifies what the
 // caller sees of ECS: the ProviderConfig, credentials, endpoint and region.
 // Listings and batches of different scopes never mix; every client given
-// for one scope must be equivalent, as whichever opened a read or a batch
-// makes its calls.
+// for one scope must see ECS alike, as whichever opened a read or a batch
+// makes its calls. They may pace differently: a configuration's client
+// before its identity check counts against the configuration's budget,
+// the one after it against its account's, and a batch opened just before
+// the check goes at the first's pace.
 func (c *Coalescer) For(scope string, client ecs.Client) *Shares {
 	return &Shares{c: c, scope: scope, client: client}
 }

@@ -80,8 +80,8 @@ func TestSubmit(t *testing.T) {
 			if diff := cmp.Diff(tc.wantCodes, codes); diff != "" {
 				t.Errorf("%s\nFindShare's codes after the wake: -want, +got:\n%s", tc.reason, diff)
 			}
-			// Only a refused share is known not to be there: a refused
-			// unshare leaves the share, and the listing says so.
+			// Only a refused share is known not to be there; a refused
+			// unshare says nothing of whether the share is.
 			if diff := cmp.Diff(tc.add && tc.wantCodes[0] != "", s.Refused(imageID, tc.account)); diff != "" {
 				t.Errorf("%s\nRefused after the FindShares: -want, +got:\n%s", tc.reason, diff)
 			}
@@ -151,6 +151,28 @@ func TestRefusedChangeWaitsForItsAnswer(t *testing.T) {
 	}
 	receive(t, "the unshare's call, made after Submit returned", h.entered)
 	h.Release()
+}
+
+// TestRefusedIsOnlyWhatECSRefused: a share whose call failed on ECS's
+// side may have been made, so it is not known to be missing: the resource
+// keeps waiting for ECS to list it, as for any new share.
+func TestRefusedIsOnlyWhatECSRefused(t *testing.T) {
+	f := newFixture(t, testConfig(), Options{Freshness: time.Hour})
+	s, _ := f.shares(t, ownerCreds)
+	if err := f.sim.SetFaults(ecssim.Faults{ErrorRate: 1, ErrorCode: ecssim.CodeServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	woken := make(chan struct{}, 1)
+	if err := s.Submit(t.Context(), imageID, stranger, true, func() { woken <- struct{}{} }); err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	receive(t, "the wake", woken)
+	if _, err := s.FindShare(t.Context(), imageID, stranger); codeOf(err) != ecs.CodeServiceUnavailable {
+		t.Fatalf("FindShare after the failure: %v, want %s", err, ecs.CodeServiceUnavailable)
+	}
+	if s.Refused(imageID, stranger) {
+		t.Error("Refused after a call that failed on ECS's side: want false, the share may have been made")
+	}
 }
 
 // TestSubmitTwiceQueuesOnce: the same change submitted again while it is

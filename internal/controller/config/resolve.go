@@ -56,10 +56,11 @@ type Resolved struct {
 	ProviderConfig string
 	// Key names exactly what the configuration's ECS client is built from:
 	// the configuration's UID, every field of its credentials plan (secrets
-	// by their hashes), the ECS client's settings and the budget. What is
-	// kept per configuration (ECS clients, listings, batches) is kept by
-	// it, so a changed field, a rotated Secret or a configuration
-	// re-created under the same name never reuses what was built before.
+	// by their hashes), the ECS client's settings and the budget. The ECS
+	// client is kept by it (and listings and batches by Scope, which is
+	// all of it but the budget), so a changed field, a rotated Secret or a
+	// configuration re-created under the same name never reuses what was
+	// built before.
 	Key string
 	// Scope names what the configuration sees of ECS: Key without the
 	// Budget. Listings and batches are kept by it, not by Key, so that the

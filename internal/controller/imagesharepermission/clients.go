@@ -30,7 +30,7 @@ type ECSOptions struct {
 	// still seen within about one poll on average and two at most.
 	ListingFreshness time.Duration
 	// BatchWindow is how long a batch of shares waits for the next share of
-	// its image; each that joins restarts it, up to a few windows in all.
+	// its image; each that joins restarts it, until the batch is full.
 	BatchWindow time.Duration
 	// DescribeRate and ModifyRate are the calls per second the provider
 	// starts with, per budget (account or configuration) and region; they
