@@ -32,10 +32,14 @@ const poll = 3 * time.Second
 // about the machine's stalls. make bench measures the default.
 const batchWindow = time.Second
 
-// creationGracePeriod is how long after creating a share the provider
-// reads "not there" as ECS lagging rather than as gone (its
-// managed.WithCreationGracePeriod), plus a margin.
-const creationGracePeriod = 32 * time.Second
+// gracePeriod is how long after creating a share the provider reads "not
+// there" as ECS lagging rather than as gone (its
+// managed.WithCreationGracePeriod); creationGracePeriod adds a margin, for
+// waits that must outlast it.
+const (
+	gracePeriod         = 30 * time.Second
+	creationGracePeriod = gracePeriod + 2*time.Second
+)
 
 // The suite's shared world, set up once by TestMain.
 var (

@@ -239,8 +239,8 @@ func testTenantSeparation(t *testing.T) {
 	// account's budget, it once went unseen, and the error showed only when
 	// the share was made again after the creation grace period.
 	if o, ok := get(t, namespacedISP, otherTenantNamespace, name); ok {
-		if shown := o.condition("Synced").LastTransitionTime.Sub(o.Metadata.CreationTimestamp); shown >= creationGracePeriod {
-			t.Errorf("the other tenant's resource showed ECS's refusal %v after it was created, want it within the creation grace period (%v)", shown, creationGracePeriod)
+		if shown := o.condition("Synced").LastTransitionTime.Sub(o.Metadata.CreationTimestamp); shown >= gracePeriod {
+			t.Errorf("the other tenant's resource showed ECS's refusal %v after it was created, want it before the creation grace period (%v) ended", shown, gracePeriod)
 		}
 	}
 	// The owner's resources poll meanwhile and keep their listing fresh;
