@@ -199,8 +199,7 @@ func IsRetryable(err error) bool {
 // did not answer, or failed on its side, may have been carried out.
 func NotApplied(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Code != "" && e.StatusCode < 500 &&
-		e.Code != CodeServiceUnavailable && e.Code != CodeInternalError
+	return errors.As(err, &e) && e.Code != "" && (IsThrottled(err) || !IsRetryable(err))
 }
 
 // IsThrottled reports whether ECS refused a call for the account's rate

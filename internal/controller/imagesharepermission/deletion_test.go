@@ -14,9 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
@@ -56,12 +53,8 @@ func TestYoungShareAbsence(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sim, srv := simtest.Serve(t, canaryWorld())
 			endpoint := srv.URL
-			cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{
-				Namespace: "default", Name: "young", UID: "uid-young",
-				DeletionTimestamp: tc.deleted, Finalizers: []string{managed.FinalizerName},
-			}}
-			cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: imageID, AccountID: stranger}
-			cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+			cr := shareUnderCPC("young", imageID, stranger)
+			cr.DeletionTimestamp, cr.Finalizers = tc.deleted, []string{managed.FinalizerName}
 			meta.SetExternalName(cr, cr.Spec.ForProvider.ExternalName())
 			meta.SetExternalCreateSucceeded(cr, time.Now().Add(-5*time.Second))
 			cr.SetConditions(tc.conditions...)

@@ -8,15 +8,10 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
@@ -31,11 +26,8 @@ import (
 func TestRefusedShareBacksOffFromItsFirstRefusal(t *testing.T) {
 	sim, srv := simtest.Serve(t, canaryWorld())
 	const image = "m-full00001"
-	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{
-		Namespace: "default", Name: "refused", UID: "uid-refused", Finalizers: []string{managed.FinalizerName},
-	}}
-	cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: stranger}
-	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+	cr := shareUnderCPC("refused", image, stranger)
+	cr.Finalizers = []string{managed.FinalizerName}
 	meta.SetExternalName(cr, cr.Spec.ForProvider.ExternalName())
 	limiter := requeue.New()
 	r, _, said, wakes := newTestReconciler(t, append([]client.Object{cr}, clusterConfigAt(srv.URL)...), limiter)

@@ -79,6 +79,16 @@ func canaryWorld() ecssim.Config {
 	}
 }
 
+// shareUnderCPC is a namespaced ImageSharePermission in "default", named
+// name (its UID "uid-<name>"), sharing image with account through the
+// ClusterProviderConfig "cpc" of clusterConfigAt.
+func shareUnderCPC(name, image, account string) *ecsv1beta1.ImageSharePermission {
+	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-" + name)}}
+	cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
+	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+	return cr
+}
+
 // clusterConfigAt is the ClusterProviderConfig "cpc", pointing at the ECS
 // endpoint, and the Secret of canary credentials it names.
 func clusterConfigAt(endpoint string) []client.Object {
@@ -243,9 +253,7 @@ func TestNoSecretEscapes(t *testing.T) {
 				tc.spec(&spec)
 			}
 			image, account := cmp.Or(tc.image, imageID), cmp.Or(tc.account, stranger)
-			cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "canary", UID: "uid-canary"}}
-			cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
-			cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+			cr := shareUnderCPC("canary", image, account)
 			objects := []client.Object{cr, &alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: spec}}}
 			if tc.tenant {
 				cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ProviderConfigKind, Name: "pc"}

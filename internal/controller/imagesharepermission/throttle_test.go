@@ -9,15 +9,10 @@ import (
 	"testing"
 	"time"
 
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
-	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 )
 
@@ -35,9 +30,7 @@ func TestThrottledResourceSaysWhenItRetries(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	endpoint := srv.URL
-	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "throttled", UID: "uid-throttled"}}
-	cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: imageID, AccountID: stranger}
-	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+	cr := shareUnderCPC("throttled", imageID, stranger)
 	objects := append([]client.Object{cr}, clusterConfigAt(endpoint)...)
 	limiter := requeue.New()
 	seen := reconcileSettled(t, objects, cr, limiter)
