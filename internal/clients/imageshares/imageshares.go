@@ -310,6 +310,19 @@ func (s *Shares) Refused(imageID, accountID string) bool {
 	return f != nil && f.told && f.Add && ecs.NotApplied(f.Err)
 }
 
+// Forget drops the account's failed change of the image, once the
+// resource that made it is gone. Failures otherwise go only with the
+// account's next Submit or with the idle image, so an image in use would
+// keep one for every account a tenant ever had refused on it.
+func (s *Shares) Forget(imageID, accountID string) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[key{s.scope, imageID}]; e != nil {
+		delete(e.failed, accountID)
+	}
+}
+
 func lookup(listing map[string]ecs.Share, accountID string) *ecs.Share {
 	if s, ok := listing[accountID]; ok {
 		return &s

@@ -175,6 +175,39 @@ func TestRefusedIsOnlyWhatECSRefused(t *testing.T) {
 	}
 }
 
+// TestForgetDropsAFailure: once the resource that made a refused change is
+// gone, nothing of the refusal is kept, and the account's next Submit is
+// queued again rather than waiting for ECS's answer.
+func TestForgetDropsAFailure(t *testing.T) {
+	f := newFixture(t, testConfig(), Options{Freshness: time.Hour, Window: time.Hour})
+	s, p := f.shares(t, ownerCreds)
+	woken := make(chan struct{}, 1)
+	if err := s.Submit(t.Context(), imageID, nobody, true, func() { woken <- struct{}{} }); err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	f.flush(t, ownerCreds.AccessKeyID, imageID)
+	receive(t, "the wake", woken)
+	if _, err := s.FindShare(t.Context(), imageID, nobody); codeOf(err) != ecs.CodeAccountNotFound {
+		t.Fatalf("FindShare after the refusal: %v, want %s", err, ecs.CodeAccountNotFound)
+	}
+	s.Forget(imageID, nobody)
+	if s.Refused(imageID, nobody) {
+		t.Error("Refused after Forget: want false")
+	}
+	h := p.hold(t, "Modify")
+	defer h.Release()
+	// A Submit that waited for ECS's answer would wait out the hour-long
+	// window: it gives up after a few seconds instead, and fails.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Submit(ctx, imageID, nobody, true, nil); err != nil {
+		t.Fatalf("Submit after Forget: %v, want it queued", err)
+	}
+	if got := f.calls(modify); got != 1 {
+		t.Errorf("%d Modify calls after the Submit that followed Forget, want 1: it is queued, not made while the caller waits", got)
+	}
+}
+
 // TestSubmitTwiceQueuesOnce: the same change submitted again while it is
 // queued, as a resource reconciled again before its call went, is not sent
 // twice; both callers are woken.

@@ -59,6 +59,9 @@ type shareClient interface {
 	// image and the caller has been told: the share is not there, rather
 	// than not yet listed.
 	Refused(imageID, accountID string) bool
+	// Forget drops what is kept of the account's failed change of the
+	// image, once the resource that made it is gone.
+	Forget(imageID, accountID string)
 	// Close frees the client's connections once it is dropped.
 	Close()
 }
@@ -83,6 +86,9 @@ func (d direct) Submit(ctx context.Context, imageID, accountID string, add bool,
 // runtime records the creation as failed, not as one whose share may yet
 // be listed.
 func (direct) Refused(string, string) bool { return false }
+
+// Forget has nothing to drop: a direct client keeps no failures.
+func (direct) Forget(string, string) {}
 
 // ecsClients hands out one shareClient per resolved configuration, built
 // once and kept while it is used, with the pacer of its budget and region

@@ -80,6 +80,7 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 		// below).
 		e.succeeded(cr)
 		meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
+		e.shares.Forget(p.ImageID, p.AccountID)
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	case errors.As(err, &change) && change.Add:
 		// The share Create queued failed, be it for a missing image.
@@ -106,10 +107,15 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 		// memory only; the object is on its way out.
 		meta.RemoveAnnotations(cr, meta.AnnotationKeyExternalCreateSucceeded)
 	}
-	if runtimeWaits(cr, share != nil) {
+	waits := runtimeWaits(cr, share != nil)
+	if waits {
 		e.succeeded(cr)
 	}
 	if share == nil {
+		if meta.WasDeleted(cr) && !waits {
+			// The object goes now: so does what was kept of its failures.
+			e.shares.Forget(p.ImageID, p.AccountID)
+		}
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
 	o := common.ImageSharePermissionObservation{
