@@ -24,12 +24,15 @@ import (
 )
 
 const (
-	// ActionDescribe and ActionModify are the ECS actions the client calls,
-	// as pacers and metrics name them.
-	ActionDescribe = "DescribeImageSharePermission"
-	ActionModify   = "ModifyImageSharePermission"
+	// ActionDescribe, ActionModify and ActionDescribeImages are the ECS
+	// actions the client calls, as pacers and metrics name them. ECS limits
+	// each action's rate on its own, so each has a budget of its own.
+	ActionDescribe       = "DescribeImageSharePermission"
+	ActionModify         = "ModifyImageSharePermission"
+	ActionDescribeImages = "DescribeImages"
 
-	// pageSize is the largest page DescribeImageSharePermission serves.
+	// pageSize is the largest page DescribeImageSharePermission, and
+	// DescribeImages, serve.
 	pageSize = 100
 	// MaxAccountsPerCall is how many AddAccount.N, and how many
 	// RemoveAccount.N, ECS honours in one call; it silently ignores the rest.
@@ -61,6 +64,13 @@ type Client interface {
 	RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error
 	// ListShares reads every page of the image's shares.
 	ListShares(ctx context.Context, imageID string) ([]Share, error)
+	// ListFamily reads every image of the caller's own (ImageOwnerAlias=self)
+	// in the family, whatever its status (an explicit Status list, since
+	// DescribeImages answers only Available images by default), newest first
+	// by CreationTime (ties broken by ascending ID so the order is stable). A family
+	// with no images is an empty list, not an error; one with more than
+	// MaxFamilyVersions is an error wrapping ErrFamilyTooLarge.
+	ListFamily(ctx context.Context, family string) ([]Image, error)
 	// Close frees the client's connections when it is dropped.
 	Close()
 	// Modify removes and adds accounts in one ModifyImageSharePermission

@@ -104,8 +104,8 @@ var codeAdvice = map[string]string{
 		"check imageId, region and the credentials",
 	CodeQuotaShareImageUser: "the image is already shared with the maximum number of accounts (50 by default); " +
 		"unshare it from another account or raise the quota by a support ticket",
-	CodeAccountForbidden: "an image cannot be shared with its owner's own account; choose another accountId",
-	CodeAccountNotFound:  "the account to share with does not exist; check accountId",
+	CodeAccountForbidden: "an image cannot be shared with its owner's own account; share with another account",
+	CodeAccountNotFound:  "the account to share with does not exist; check the account ID",
 	CodeBidMismatch:      "the account to share with belongs to another Alibaba Cloud site (e.g. China and international); share only within one site",
 	CodeInvalidImageStatus: "the image cannot be shared in its current status (e.g. Deprecated); " +
 		"make it Available or share another image",
@@ -157,8 +157,8 @@ func (e *Error) advice() string {
 		if action == "" {
 			action = "ecs:" + e.Action
 		}
-		return fmt.Sprintf("the RAM user of the AccessKey lacks permission for %s; grant it (the minimal policy allows ecs:%s and ecs:%s)",
-			action, ActionDescribe, ActionModify)
+		return fmt.Sprintf("the RAM user of the AccessKey lacks permission for %s; grant it (the minimal policy allows ecs:%s and ecs:%s, and ecs:%s for ImageSharings of image families)",
+			action, ActionDescribe, ActionModify, ActionDescribeImages)
 	case strings.HasPrefix(c, codePrefixSecurityToken):
 		return "the STS security token is expired, malformed or not the AccessKey's; refresh it in the credentials Secret"
 	case strings.HasPrefix(c, codePrefixThrottling):
