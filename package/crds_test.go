@@ -14,6 +14,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -22,7 +23,8 @@ import (
 )
 
 // schema validates objects of one kind: OpenAPI validation, pruning of
-// unknown fields and CEL rules, as the API server applies them.
+// unknown fields, unique set items and CEL rules, as the API server applies
+// them.
 type schema struct {
 	structural *structuralschema.Structural
 	openAPI    validation.SchemaValidator
@@ -42,6 +44,9 @@ func (s schema) validate(obj, old map[string]any) []string {
 	} else {
 		fieldErrs = validation.ValidateCustomResourceUpdate(nil, obj, old, s.openAPI)
 	}
+	// The API server checks that a set's items are unique apart from the
+	// schema validation.
+	fieldErrs = append(fieldErrs, listtype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
 	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, obj, old, celconfig.RuntimeCELCostBudget)
 	for _, e := range append(fieldErrs, celErrs...) {
 		errs = append(errs, e.Error())
@@ -160,6 +165,8 @@ func TestExamplesValidate(t *testing.T) {
 	for _, want := range []string{
 		"ecs.alibabacloud.m.crossplane.io/v1beta1/ImageSharePermission",
 		"ecs.alibabacloud.crossplane.io/v1beta1/ImageSharePermission",
+		"ecs.alibabacloud.m.crossplane.io/v1beta1/ImageSharing",
+		"ecs.alibabacloud.crossplane.io/v1beta1/ImageSharing",
 		"alibabacloud.m.crossplane.io/v1beta1/ProviderConfig",
 		"alibabacloud.m.crossplane.io/v1beta1/ClusterProviderConfig",
 		"alibabacloud.crossplane.io/v1beta1/ProviderConfig",
@@ -170,30 +177,20 @@ func TestExamplesValidate(t *testing.T) {
 	}
 }
 
-// TestRejectsBadInput checks that what people get wrong is refused with a
-// message that says what to do, for both scopes.
-func TestRejectsBadInput(t *testing.T) {
+// badInput is a change to a valid example's forProvider, and what the API
+// server must say about it.
+type badInput struct {
+	name   string
+	update bool // the change is an update of the valid example
+	set    func(fp map[string]any)
+	want   string
+}
+
+// rejects applies each change to each scope's example and checks that the
+// API server would refuse it with the message wanted.
+func rejects(t *testing.T, bases map[string]string, cases []badInput) {
+	t.Helper()
 	schemas := loadSchemas(t)
-	bases := map[string]string{
-		"namespaced": "../examples/namespaced/imagesharepermission.yaml",
-		"cluster":    "../examples/cluster/imagesharepermission.yaml",
-	}
-	cases := []struct {
-		name   string
-		update bool // the change is an update of the valid example
-		set    func(fp map[string]any)
-		want   string
-	}{
-		{name: "letters in accountId", set: func(fp map[string]any) { fp["accountId"] = "alice" }, want: "accountId must be the numeric ID of an Alibaba Cloud account"},
-		{name: "too long accountId", set: func(fp map[string]any) { fp["accountId"] = strings.Repeat("1", 21) }, want: "Too long"},
-		{name: "not an image id", set: func(fp map[string]any) { fp["imageId"] = "ubuntu_22_04" }, want: "imageId must be a custom image ID"},
-		{name: "not a region", set: func(fp map[string]any) { fp["region"] = "Hangzhou" }, want: "region must be an Alibaba Cloud region ID"},
-		{name: "missing accountId", set: func(fp map[string]any) { delete(fp, "accountId") }, want: "accountId: Required value"},
-		{name: "unknown field", set: func(fp map[string]any) { fp["accountIds"] = []any{"1"} }, want: "unknown fields: spec.forProvider.accountIds"},
-		{name: "changing imageId", update: true, set: func(fp map[string]any) { fp["imageId"] = "m-other0001" }, want: "imageId is immutable: create a new ImageSharePermission instead"},
-		{name: "changing accountId", update: true, set: func(fp map[string]any) { fp["accountId"] = "4444444444444444" }, want: "accountId is immutable"},
-		{name: "changing region", update: true, set: func(fp map[string]any) { fp["region"] = "cn-beijing" }, want: "region is immutable"},
-	}
 	for scope, path := range bases {
 		for _, tc := range cases {
 			t.Run(scope+"/"+tc.name, func(t *testing.T) {
@@ -212,6 +209,56 @@ func TestRejectsBadInput(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestRejectsBadInput checks that what people get wrong is refused with a
+// message that says what to do, for both scopes.
+func TestRejectsBadInput(t *testing.T) {
+	rejects(t, map[string]string{
+		"namespaced": "../examples/namespaced/imagesharepermission.yaml",
+		"cluster":    "../examples/cluster/imagesharepermission.yaml",
+	}, []badInput{
+		{name: "letters in accountId", set: func(fp map[string]any) { fp["accountId"] = "alice" }, want: "accountId must be the numeric ID of an Alibaba Cloud account"},
+		{name: "too long accountId", set: func(fp map[string]any) { fp["accountId"] = strings.Repeat("1", 21) }, want: "Too long"},
+		{name: "not an image id", set: func(fp map[string]any) { fp["imageId"] = "ubuntu_22_04" }, want: "imageId must be a custom image ID"},
+		{name: "not a region", set: func(fp map[string]any) { fp["region"] = "Hangzhou" }, want: "region must be an Alibaba Cloud region ID"},
+		{name: "missing accountId", set: func(fp map[string]any) { delete(fp, "accountId") }, want: "accountId: Required value"},
+		{name: "unknown field", set: func(fp map[string]any) { fp["accountIds"] = []any{"1"} }, want: "unknown fields: spec.forProvider.accountIds"},
+		{name: "changing imageId", update: true, set: func(fp map[string]any) { fp["imageId"] = "m-other0001" }, want: "imageId is immutable: create a new ImageSharePermission instead"},
+		{name: "changing accountId", update: true, set: func(fp map[string]any) { fp["accountId"] = "4444444444444444" }, want: "accountId is immutable"},
+		{name: "changing region", update: true, set: func(fp map[string]any) { fp["region"] = "cn-beijing" }, want: "region is immutable"},
+	})
+}
+
+// TestImageSharingRejectsBadInput is TestRejectsBadInput for ImageSharing.
+func TestImageSharingRejectsBadInput(t *testing.T) {
+	many := make([]any, 501)
+	for i := range many {
+		many[i] = fmt.Sprintf("%016d", i)
+	}
+	rejects(t, map[string]string{
+		"namespaced": "../examples/namespaced/imagesharing.yaml",
+		"cluster":    "../examples/cluster/imagesharing.yaml",
+	}, []badInput{
+		{name: "letters in an account", set: func(fp map[string]any) { fp["accounts"] = []any{"2222222222222222", "alice"} }, want: "accounts must be numeric IDs of Alibaba Cloud accounts"},
+		{name: "too long an account", set: func(fp map[string]any) { fp["accounts"] = []any{strings.Repeat("1", 21)} }, want: "Too long"},
+		{name: "an account twice", set: func(fp map[string]any) { fp["accounts"] = []any{"2222222222222222", "2222222222222222"} }, want: "Duplicate value"},
+		{name: "too many accounts", set: func(fp map[string]any) { fp["accounts"] = many }, want: "must have at most 500 items"},
+		{name: "both image and family", set: func(fp map[string]any) { fp["imageFamily"] = "golden-base" }, want: "set exactly one of imageId and imageFamily"},
+		{name: "neither image nor family", set: func(fp map[string]any) { delete(fp, "imageId") }, want: "set exactly one of imageId and imageFamily"},
+		{name: "not a family name", set: func(fp map[string]any) { delete(fp, "imageId"); fp["imageFamily"] = "9lives" }, want: "imageFamily must be an ECS image family name"},
+		{name: "a system family", set: func(fp map[string]any) { delete(fp, "imageId"); fp["imageFamily"] = "acs:ubuntu" }, want: "imageFamily must be an ECS image family name"},
+		{name: "versions kept of an image", set: func(fp map[string]any) { fp["keepPreviousVersions"] = int64(1) }, want: "keepPreviousVersions applies only to an imageFamily"},
+		{name: "too many versions kept", set: func(fp map[string]any) {
+			delete(fp, "imageId")
+			fp["imageFamily"] = "golden-base"
+			fp["keepPreviousVersions"] = int64(6)
+		}, want: "should be less than or equal to 5"},
+		{name: "not an image id", set: func(fp map[string]any) { fp["imageId"] = "ubuntu_22_04" }, want: "imageId must be a custom image ID"},
+		{name: "changing imageId", update: true, set: func(fp map[string]any) { fp["imageId"] = "m-other0001" }, want: "imageId is immutable: create a new ImageSharing instead"},
+		{name: "image to family", update: true, set: func(fp map[string]any) { delete(fp, "imageId"); fp["imageFamily"] = "golden-base" }, want: "imageId and imageFamily are immutable"},
+		{name: "changing region", update: true, set: func(fp map[string]any) { fp["region"] = "cn-beijing" }, want: "region is immutable"},
+	})
 }
 
 func TestProviderConfigValidation(t *testing.T) {

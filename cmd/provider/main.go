@@ -42,7 +42,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	ecscontroller "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/imagesharepermission"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	ecsmetrics "github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/metrics"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/version"
 )
@@ -144,7 +144,7 @@ func main() {
 	tenants, err := alisdk.ParseEndpointPolicy(*tenantEndpoints)
 	kingpin.FatalIfError(err, "Cannot read --tenant-endpoints")
 
-	e := imagesharepermission.ECSOptions{
+	e := ecsclients.Options{
 		NewClient:        ecs.New,
 		Coalesce:         *coalesce,
 		ListingFreshness: *listingFreshness,

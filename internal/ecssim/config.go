@@ -285,7 +285,7 @@ func validStatus(s string) error {
 // one owner account with an AccessKey, two accounts to share with, a shared
 // image, an unshared one, a deprecated one, and another tenant's image.
 func DemoConfig() Config {
-	const owner, other = "1234567890123456", "9999999999999999"
+	const owner, other, hangzhou = "1234567890123456", "9999999999999999", "cn-hangzhou"
 	return Config{
 		Accounts: []Account{
 			{ID: owner, AccessKeys: []AccessKey{{ID: "LTAIdemoOwnerKey0001", Secret: "demoOwnerSecret"}}},
@@ -294,11 +294,18 @@ func DemoConfig() Config {
 			{ID: other, AccessKeys: []AccessKey{{ID: "LTAIdemoOtherKey0001", Secret: "demoOtherSecret"}}},
 		},
 		Images: []Image{
-			{ID: "m-demo0001", Region: "cn-hangzhou", Owner: owner, Name: "demo-shared", SharedWith: []string{"2222222222222222"}},
-			{ID: "m-demo0002", Region: "cn-hangzhou", Owner: owner, Name: "demo-unshared"},
-			{ID: "m-demo0003", Region: "cn-hangzhou", Owner: owner, Name: "demo-deprecated", Status: "Deprecated"},
+			{ID: "m-demo0001", Region: hangzhou, Owner: owner, Name: "demo-shared", SharedWith: []string{"2222222222222222"}},
+			{ID: "m-demo0002", Region: hangzhou, Owner: owner, Name: "demo-unshared"},
+			{ID: "m-demo0003", Region: hangzhou, Owner: owner, Name: "demo-deprecated", Status: "Deprecated"},
 			{ID: "m-demo0004", Region: "cn-shanghai", Owner: owner, Name: "demo-shanghai"},
-			{ID: "m-foreign01", Region: "cn-hangzhou", Owner: other, Name: "another-tenants-image"},
+			{ID: "m-foreign01", Region: hangzhou, Owner: other, Name: "another-tenants-image"},
+			// Two versions of a golden image family, as a platform team
+			// publishes them: examples/namespaced/imagesharing-family.yaml
+			// follows it.
+			{ID: "m-golden01", Region: hangzhou, Owner: owner, Name: "golden-base-v1", Family: "golden-base",
+				CreationTime: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)},
+			{ID: "m-golden02", Region: hangzhou, Owner: owner, Name: "golden-base-v2", Family: "golden-base",
+				CreationTime: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)},
 		},
 	}
 }

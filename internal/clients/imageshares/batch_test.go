@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -322,7 +321,7 @@ func accountError(joined error, account string) error {
 		return joined
 	}
 	for _, err := range many.Unwrap() {
-		if strings.HasPrefix(err.Error(), "account "+account+": ") {
+		if change := (*ChangeError)(nil); errors.As(err, &change) && change.Account == account {
 			return err
 		}
 	}

@@ -253,8 +253,7 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	}
 	c := s.c
 	c.mu.Lock()
-	now := c.now()
-	e := c.entry(key{s.scope, imageID}, now)
+	e := c.entry(key{s.scope, imageID}, c.now())
 	if f := e.failed[accountID]; f != nil && !f.told {
 		// Told once: the caller retries at its own pace, and its retry
 		// waits for ECS's answer (Submit).
@@ -262,15 +261,48 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 		c.mu.Unlock()
 		return nil, f
 	}
-	if e.listing != nil && now.Sub(e.listedAt) < c.freshness {
-		share := lookup(e.listing, accountID)
+	var share *ecs.Share
+	err := s.listing(ctx, imageID, e, func(listing map[string]ecs.Share) { share = lookup(listing, accountID) })
+	return share, err
+}
+
+// ListShares answers from the image's listing as FindShare does: every
+// share of the image, in no order. The failures kept for FindShare are not
+// returned.
+func (s *Shares) ListShares(ctx context.Context, imageID string) ([]ecs.Share, error) {
+	if imageID == "" {
+		return nil, errors.New("ListShares needs an image id")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s not called: %w", ecs.ActionDescribe, err)
+	}
+	c := s.c
+	c.mu.Lock()
+	e := c.entry(key{s.scope, imageID}, c.now())
+	var shares []ecs.Share
+	err := s.listing(ctx, imageID, e, func(listing map[string]ecs.Share) {
+		shares = make([]ecs.Share, 0, len(listing))
+		for _, sh := range listing {
+			shares = append(shares, sh)
+		}
+	})
+	return shares, err
+}
+
+// listing gives use the image's listing, a fresh one, the one being read
+// or a new read, under the lock: our own writes change it once it is kept.
+// The caller holds the lock, which listing releases.
+func (s *Shares) listing(ctx context.Context, imageID string, e *entry, use func(map[string]ecs.Share)) error {
+	c := s.c
+	if e.listing != nil && c.now().Sub(e.listedAt) < c.freshness {
+		use(e.listing)
 		c.mu.Unlock()
 		c.metrics.Listing(metrics.ListingHit)
-		return share, nil
+		return nil
 	}
 	r := e.read
 	if r == nil {
-		r = &read{started: now, done: make(chan struct{})}
+		r = &read{started: c.now(), done: make(chan struct{})}
 		e.read = r
 		go c.list(context.WithoutCancel(ctx), s.client, imageID, e, r)
 		c.metrics.Listing(metrics.ListingMiss)
@@ -282,15 +314,20 @@ func (s *Shares) FindShare(ctx context.Context, imageID, accountID string) (*ecs
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("stopped waiting for %s: %w", ecs.ActionDescribe, ctx.Err())
+		return fmt.Errorf("stopped waiting for %s: %w", ecs.ActionDescribe, ctx.Err())
 	}
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
-	// Our own writes change the listing under the lock once it is kept.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return lookup(r.listing, accountID), nil
+	use(r.listing)
+	return nil
+}
+
+// ListFamily reads the family's versions; nothing of it is shared.
+func (s *Shares) ListFamily(ctx context.Context, family string) ([]ecs.Image, error) {
+	return s.client.ListFamily(ctx, family)
 }
 
 // Refused reports whether ECS refused the account's last share of the
@@ -372,16 +409,16 @@ func apply(listing map[string]ecs.Share, image string, ops []*op) {
 
 // AddAccounts shares the image with the accounts, in the image's next
 // calls, and waits for ECS's answer. With several accounts, the error joins
-// each account's own.
+// a *ChangeError for each account refused.
 func (s *Shares) AddAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
-	return s.modify(ctx, imageID, true, accountIDs)
+	return s.Modify(ctx, imageID, accountIDs, nil)
 }
 
 // RemoveAccounts unshares the image from the accounts, in the image's next
 // calls, and waits for ECS's answer. With several accounts, the error joins
-// each account's own.
+// a *ChangeError for each account refused.
 func (s *Shares) RemoveAccounts(ctx context.Context, imageID string, accountIDs ...string) error {
-	return s.modify(ctx, imageID, false, accountIDs)
+	return s.Modify(ctx, imageID, nil, accountIDs)
 }
 
 // Submit shares the image with the account (add) or unshares it. A change
@@ -408,7 +445,13 @@ func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool
 	if e.failed[accountID] != nil {
 		delete(e.failed, accountID)
 		c.mu.Unlock()
-		err := s.modify(ctx, imageID, add, []string{accountID})
+		var adds, removes []string
+		if add {
+			adds = []string{accountID}
+		} else {
+			removes = []string{accountID}
+		}
+		err := s.Modify(ctx, imageID, adds, removes)
 		if err != nil {
 			c.mu.Lock()
 			c.entry(k, c.now()).fail(&ChangeError{Account: accountID, Add: add, Err: err, told: true})
@@ -443,24 +486,37 @@ func (e *entry) fail(f *ChangeError) {
 	e.failed[f.Account] = f
 }
 
-func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountIDs []string) error {
+// Modify removes and adds accounts in the image's next calls, which carry
+// them with other callers' changes of the image, and waits for ECS's
+// answer. An account must not be both added and removed. With one account,
+// the error is ECS's; with several, it joins a *ChangeError for each account
+// refused: a call refused for one account is made again account by
+// account, so the others' changes are made.
+func (s *Shares) Modify(ctx context.Context, imageID string, adds, removes []string) error {
 	// Refused here, a malformed op cannot fail a call it would have joined.
-	if imageID == "" || slices.Contains(accountIDs, "") {
+	if imageID == "" || slices.Contains(adds, "") || slices.Contains(removes, "") {
 		return errors.New(ecs.ActionModify + " needs an image id and non-empty account ids")
 	}
-	if len(accountIDs) == 0 {
+	if len(adds)+len(removes) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s not called: %w", ecs.ActionModify, err)
 	}
 	c := s.c
-	ops := make([]*op, len(accountIDs))
+	ops := make([]*op, 0, len(adds)+len(removes))
 	c.mu.Lock()
 	e := c.entry(key{s.scope, imageID}, c.now())
-	for i, a := range accountIDs {
-		ops[i] = &op{account: a, add: add, ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
-		c.join(imageID, e, ops[i])
+	// Removes first: a call applies them before its adds anyway.
+	for _, change := range []struct {
+		accounts []string
+		add      bool
+	}{{removes, false}, {adds, true}} {
+		for _, a := range change.accounts {
+			o := &op{account: a, add: change.add, ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
+			ops = append(ops, o)
+			c.join(imageID, e, o)
+		}
 	}
 	c.mu.Unlock()
 
@@ -480,7 +536,7 @@ func (s *Shares) modify(ctx context.Context, imageID string, add bool, accountID
 	for i, err := range errs {
 		if err != nil {
 			// ECS's errors do not say which account they concern.
-			errs[i] = fmt.Errorf("account %s: %w", ops[i].account, err)
+			errs[i] = &ChangeError{Account: ops[i].account, Add: ops[i].add, Err: err, told: true}
 		}
 	}
 	return errors.Join(errs...)

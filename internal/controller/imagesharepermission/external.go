@@ -6,8 +6,6 @@ package imagesharepermission
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
@@ -21,9 +19,11 @@ import (
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/alisdk"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/externalname"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 )
 
 // shareResource is what both scopes' ImageSharePermission offer.
@@ -41,28 +41,17 @@ var (
 	_ managed.TypedExternalClient[shareResource]    = &external{}
 )
 
-// errNotShareResource is only possible if the initializer, which the
-// runtime does not type, is given another kind.
-var errNotShareResource = errors.New("managed resource is not an ImageSharePermission")
-
 // external reconciles one ImageSharePermission with ECS.
 type external struct {
-	shares shareClient
+	shares ecsclients.ShareClient
 	// requeues is told of each failed or throttled ECS call, and of each
 	// reconcile that ends in a success or a wait the runtime requeues for
 	// (runtimeWaits), so that the resource's next wait fits (see
 	// requeue.Limiter); nil in tests that do not look.
-	requeues requeues
+	requeues requeue.Reporter
 	// wake has the resource reconciled again, once a change it queued is
 	// answered; nil in tests that do not look.
 	wake func()
-}
-
-// requeues is what external tells the controller's requeue.Limiter.
-type requeues interface {
-	Throttled(reconcile.Request) time.Duration
-	Succeeded(reconcile.Request)
-	Failed(reconcile.Request)
 }
 
 // Observe looks for our account among the image's shares. The share exists
@@ -192,93 +181,30 @@ func (e *external) ended(cr shareResource, err error) error {
 }
 
 func (e *external) succeeded(cr shareResource) {
-	if e.requeues != nil {
-		e.requeues.Succeeded(request(cr))
-	}
+	_ = requeue.Report(e.requeues, request(cr), nil, false)
 }
 
-// failed says, when ECS throttled the call, when the resource will try
-// again; the reconciler's requeue then waits exactly that long.
 func (e *external) failed(cr shareResource, err error) error {
-	if e.requeues == nil {
-		return bounded(err)
-	}
-	r := request(cr)
-	e.requeues.Failed(r)
-	if !ecs.IsThrottled(err) {
-		return bounded(err)
-	}
-	d := e.requeues.Throttled(r)
-	return bounded(fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC")))
+	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), err, ecs.IsThrottled(err)))
 }
 
 func request(cr shareResource) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
 }
 
-// maxMessage bounds an error's text where it becomes a condition's message
-// and an event's: the clients already clip what an endpoint says, and this
-// bounds whatever else an error gathers on its way.
-const maxMessage = 1024
-
-// bounded is err with its text cut to maxMessage; errors.Is and errors.As
-// still see err.
-func bounded(err error) error {
-	if err == nil || len(err.Error()) <= maxMessage {
-		return err
-	}
-	return boundedError{err: err, text: alisdk.Clip(err.Error(), maxMessage)}
-}
-
-type boundedError struct {
-	err  error
-	text string
-}
-
-func (b boundedError) Error() string { return b.text }
-func (b boundedError) Unwrap() error { return b.err }
-
 // Disconnect has nothing to release: the SDK keeps no per-client state.
 func (e *external) Disconnect(context.Context) error { return nil }
 
-// externalName sets the external name to <image_id>:<account_id> before
-// anything is created, so that a crash between the ECS call and the
-// annotation write leaks nothing. It replaces crossplane-runtime's default,
-// which would use metadata.name. An annotation a person set to adopt an
-// existing share must agree with forProvider.
-//
-// On a resource the reconciler has not yet finalized it sets the name in
-// memory only: the reconciler's next write, which adds its finalizer before
-// any ECS call, stores it. A write of its own would double the writes of a
-// new resource's first reconcile, and at a thousand new resources the API
-// server's time is what they wait for.
-type externalName struct {
-	kube client.Client
-}
-
-func (i externalName) Initialize(ctx context.Context, mg resource.Managed) error {
-	cr, ok := mg.(shareResource)
-	if !ok {
-		return errNotShareResource
+// externalName sets the external name to <image_id>:<account_id>.
+func externalName(kube client.Client) externalname.Initializer[shareResource] {
+	return externalname.Initializer[shareResource]{
+		Kube: kube,
+		Want: func(cr shareResource) string { return cr.GetParameters().ExternalName() },
+		Valid: func(name string) bool {
+			_, _, ok := common.ParseExternalName(name)
+			return ok
+		},
+		Form:   "<image_id>:<account_id>",
+		Fields: "forProvider.imageId and accountId",
 	}
-	want := cr.GetParameters().ExternalName()
-	got := meta.GetExternalName(cr)
-	if got == want {
-		return nil
-	}
-	if got != "" {
-		if _, _, ok := common.ParseExternalName(got); !ok {
-			return fmt.Errorf("external name %q is malformed: it must be <image_id>:<account_id>, here %q", got, want)
-		}
-		return fmt.Errorf("external name %q does not match spec.forProvider, which names %q: set the crossplane.io/external-name annotation to %q, or forProvider.imageId and accountId to the share you mean to adopt",
-			got, want, want)
-	}
-	meta.SetExternalName(cr, want)
-	if !meta.FinalizerExists(cr, managed.FinalizerName) {
-		return nil
-	}
-	if err := i.kube.Update(ctx, cr); err != nil {
-		return fmt.Errorf("cannot set external name: %w", err)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package imagesharepermission
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/credentials"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
 )
@@ -70,7 +70,7 @@ func newExternal(t *testing.T, cfg ecssim.Config, keyID, keySecret string, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &external{shares: direct{c}}, sim
+	return &external{shares: ecsclients.Direct{Client: c}}, sim
 }
 
 // share returns an ImageSharePermission of either scope.
@@ -324,7 +324,7 @@ func TestExternalNameInitializer(t *testing.T) {
 					meta.AddFinalizer(cr, managed.FinalizerName)
 				}
 				kube := fake.NewClientBuilder().WithScheme(s).WithObjects(cr).Build()
-				err := externalName{kube: kube}.Initialize(context.Background(), cr)
+				err := externalName(kube).Initialize(context.Background(), cr)
 				if tc.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 						t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -345,33 +345,6 @@ func TestExternalNameInitializer(t *testing.T) {
 					t.Errorf("stored external name %q, want %q", got, tc.wantStored)
 				}
 			})
-		}
-	}
-}
-
-func TestBounded(t *testing.T) {
-	sentinel := errors.New("the cause")
-	long := fmt.Errorf("%w: %s", sentinel, strings.Repeat("x", 64<<10))
-	cases := []struct {
-		reason  string
-		err     error
-		wantLen int
-	}{
-		{reason: "no error stays none", err: nil, wantLen: 0},
-		{reason: "a short error is kept as it is", err: sentinel, wantLen: len(sentinel.Error())},
-		{reason: "a long error is cut to the bound, and says so", err: long, wantLen: maxMessage + len("…(cut)")},
-	}
-	for _, tc := range cases {
-		got := bounded(tc.err)
-		n := 0
-		if got != nil {
-			n = len(got.Error())
-		}
-		if n != tc.wantLen {
-			t.Errorf("%s\nlength %d, want %d", tc.reason, n, tc.wantLen)
-		}
-		if tc.err != nil && !errors.Is(got, sentinel) {
-			t.Errorf("%s\nthe bounded error no longer wraps its cause", tc.reason)
 		}
 	}
 }

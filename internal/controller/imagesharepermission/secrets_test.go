@@ -31,12 +31,13 @@ import (
 	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	alibabacloudv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/controllertest"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -92,24 +93,11 @@ func shareUnderCPC(name, image, account string) *ecsv1beta1.ImageSharePermission
 // clusterConfigAt is the ClusterProviderConfig "cpc", pointing at the ECS
 // endpoint, and the Secret of canary credentials it names.
 func clusterConfigAt(endpoint string) []client.Object {
-	return []client.Object{
-		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cpc"}, Spec: alibabacloudv1beta1.ClusterProviderConfigSpec{ProviderConfigSpec: common.ProviderConfigSpec{
-			Endpoint: &endpoint,
-			Credentials: common.ProviderCredentials{Source: xpv2.CredentialsSourceSecret, CommonCredentialSelectors: xpv2.CommonCredentialSelectors{
-				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "creds"}, Key: "credentials"},
-			}},
-		}}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "crossplane-system", Name: "creds"}, Data: map[string][]byte{"credentials": []byte(doc(canaryKey, canarySecret, ""))}},
-	}
+	return controllertest.ClusterConfigAt(endpoint, canaryKey, canarySecret)
 }
 
 // doc is a credentials document.
-func doc(id, secret, token string) string {
-	if token == "" {
-		return fmt.Sprintf(`{"accessKeyId": %q, "accessKeySecret": %q}`, id, secret)
-	}
-	return fmt.Sprintf(`{"accessKeyId": %q, "accessKeySecret": %q, "securityToken": %q}`, id, secret, token)
-}
+var doc = controllertest.CredentialsDoc
 
 // echoingECS answers every call with an error whose message repeats the
 // request and the credentials the case gives the client (canaryStsKey's),
@@ -334,19 +322,10 @@ func newTestReconciler(t *testing.T, objects []client.Object, limiter *requeue.L
 }
 
 // testClients are the provider's defaults: shared reads, batches, pacing.
-func testClients(o controller.Options) *ecsClients {
-	return newECSClients(ECSOptions{
+func testClients(o controller.Options) *ecsclients.Clients {
+	return ecsclients.New(ecsclients.Options{
 		NewClient: ecs.New, Coalesce: true, BatchWindow: 10 * time.Millisecond, DescribeRate: 20, ModifyRate: 10,
 	}, o.PollInterval)
 }
 
-func testScheme(t *testing.T) *runtime.Scheme {
-	t.Helper()
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, apis.AddToScheme} {
-		if err := add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s
-}
+func testScheme(t *testing.T) *runtime.Scheme { return controllertest.Scheme(t) }

@@ -2,19 +2,14 @@ package imagesharepermission
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
@@ -23,8 +18,9 @@ import (
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
-	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/managedkind"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 )
 
@@ -33,23 +29,17 @@ import (
 const (
 	reconcileTimeout    = 2 * time.Minute
 	creationGracePeriod = 30 * time.Second
-	// pollJitterFraction spreads polls by ±10% so that resources created
-	// together do not call ECS together for ever after.
-	pollJitterFraction = 10
 	// wakeBuffer is how many answered changes may wait for the controller
 	// to queue their resources.
 	wakeBuffer = 1024
 )
 
-// NewClientFn builds an ECS client; tests point it at the simulator.
-type NewClientFn func(ecs.Config) (ecs.Client, error)
-
 // connector builds an external client for one resource of either scope.
 type connector struct {
 	resolver *config.Resolver
-	clients  *ecsClients
+	clients  *ecsclients.Clients
 	// requeues is the controller's requeue.Limiter.
-	requeues requeues
+	requeues requeue.Reporter
 	// wakes, if set, takes the resources to reconcile again once a change
 	// they queued is answered.
 	wakes chan<- ctrlevent.GenericEvent
@@ -58,11 +48,11 @@ type connector struct {
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
 	cfg, err := c.resolver.Resolve(ctx, cr, cr.GetParameters().Region)
 	if err != nil {
-		return nil, bounded(err)
+		return nil, ecsclients.Bounded(err)
 	}
 	shares, err := c.clients.For(cfg)
 	if err != nil {
-		return nil, bounded(err)
+		return nil, ecsclients.Bounded(err)
 	}
 	return &external{shares: shares, requeues: c.requeues, wake: c.wake(cr)}, nil
 }
@@ -83,29 +73,22 @@ func (c *connector) wake(cr shareResource) func() {
 	}
 }
 
-// scope is one of the two kinds of ImageSharePermission.
-type scope struct {
-	gvk    schema.GroupVersionKind
-	object resource.Managed
-	list   resource.ManagedList
-}
-
-var scopes = []scope{
-	{gvk: ecsv1beta1.ImageSharePermissionGroupVersionKind, object: &ecsv1beta1.ImageSharePermission{}, list: &ecsv1beta1.ImageSharePermissionList{}},
-	{gvk: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, object: &clusterecsv1beta1.ImageSharePermission{}, list: &clusterecsv1beta1.ImageSharePermissionList{}},
+var scopes = []managedkind.Scope{
+	{GVK: ecsv1beta1.ImageSharePermissionGroupVersionKind, Object: &ecsv1beta1.ImageSharePermission{}, List: &ecsv1beta1.ImageSharePermissionList{}},
+	{GVK: clusterecsv1beta1.ImageSharePermissionGroupVersionKind, Object: &clusterecsv1beta1.ImageSharePermission{}, List: &clusterecsv1beta1.ImageSharePermissionList{}},
 }
 
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
-func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsClients, limiter *requeue.Limiter, wakes chan<- ctrlevent.GenericEvent) []managed.ReconcilerOption {
+func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsclients.Clients, limiter *requeue.Limiter, wakes chan<- ctrlevent.GenericEvent) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
 		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter, wakes: wakes}),
-		managed.WithInitializers(externalName{kube: kube}),
+		managed.WithInitializers(externalName(kube)),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),
 		managed.WithRecorder(rec),
 		managed.WithPollInterval(o.PollInterval),
-		managed.WithPollJitterHook(o.PollInterval / pollJitterFraction),
+		managed.WithPollJitterHook(o.PollInterval / ecsclients.PollJitterFraction),
 		managed.WithTimeout(reconcileTimeout),
 		managed.WithCreationGracePeriod(creationGracePeriod),
 	}
@@ -116,55 +99,22 @@ func options(kube client.Client, resolver *config.Resolver, log logging.Logger, 
 }
 
 // Setup adds a controller for ImageSharePermission in each scope, which
-// resolves provider configurations through r.
-func Setup(mgr ctrl.Manager, o controller.Options, e ECSOptions, r *config.Resolver) error {
-	clients := newECSClients(e, o.PollInterval)
-	for _, s := range scopes {
-		if err := setup(mgr, o, s, clients, r); err != nil {
-			return err
-		}
-	}
-	return nil
+// resolves provider configurations through r and calls ECS through clients.
+func Setup(mgr ctrl.Manager, o controller.Options, clients *ecsclients.Clients, r *config.Resolver) error {
+	return managedkind.Setup(mgr, o, scopes, build(o, clients, r))
 }
 
-// SetupGated is Setup behind the safe-start gate: each scope's controller
-// starts once its CRD exists.
-func SetupGated(mgr ctrl.Manager, o controller.Options, e ECSOptions, r *config.Resolver) error {
-	clients := newECSClients(e, o.PollInterval)
-	for _, s := range scopes {
-		o.Gate.Register(func() {
-			if err := setup(mgr, o, s, clients, r); err != nil {
-				mgr.GetLogger().Error(err, "cannot set up ImageSharePermission controller", "gvk", s.gvk.String())
-			}
-		}, s.gvk)
-	}
-	return nil
+// SetupGated is Setup behind the safe-start gate.
+func SetupGated(mgr ctrl.Manager, o controller.Options, clients *ecsclients.Clients, r *config.Resolver) error {
+	return managedkind.SetupGated(mgr, o, scopes, build(o, clients, r))
 }
 
-func setup(mgr ctrl.Manager, o controller.Options, s scope, clients *ecsClients, resolver *config.Resolver) error {
-	name := managed.ControllerName(s.gvk.GroupKind().String())
-	kube := mgr.GetClient()
-	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // event.NewAPIRecorder still takes the deprecated recorder.
-	limiter := requeue.New()
-	wakes := make(chan ctrlevent.GenericEvent, wakeBuffer)
-	opts := options(kube, resolver, o.Logger.WithValues("controller", name), rec, o, clients, limiter, wakes)
-	if m := o.MetricOptions; m != nil {
-		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
-		if m.MRStateMetrics != nil {
-			states := statemetrics.NewMRStateRecorder(kube, o.Logger, m.MRStateMetrics, s.list, m.PollStateMetricInterval)
-			if err := mgr.Add(states); err != nil {
-				return fmt.Errorf("cannot register state metrics recorder: %w", err)
-			}
-		}
+// build gives each scope's controller its options, and the channel that
+// wakes a resource once ECS answered the change it queued.
+func build(o controller.Options, clients *ecsclients.Clients, r *config.Resolver) managedkind.BuildFn {
+	return func(kube client.Client, log logging.Logger, rec event.Recorder, limiter *requeue.Limiter) ([]managed.ReconcilerOption, []source.Source) {
+		wakes := make(chan ctrlevent.GenericEvent, wakeBuffer)
+		return options(kube, r, log, rec, o, clients, limiter, wakes),
+			[]source.Source{source.Channel(wakes, &handler.EnqueueRequestForObject{})}
 	}
-	r := managed.NewReconciler(mgr, resource.ManagedKind(s.gvk), opts...)
-	copts := o.ForControllerRuntime()
-	copts.RateLimiter = limiter
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(name).
-		WithOptions(copts).
-		WithEventFilter(resource.DesiredStateChanged()).
-		For(s.object).
-		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
-		Complete(ratelimiter.NewReconciler(name, limiter.Reconciler(r), o.GlobalRateLimiter))
 }

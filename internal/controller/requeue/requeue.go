@@ -21,6 +21,7 @@ package requeue
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -173,4 +174,31 @@ func exponential(base, limit time.Duration, n int) time.Duration {
 		d *= 2
 	}
 	return d
+}
+
+// Reporter is what an external client tells its controller's Limiter of
+// how its ECS calls ended.
+type Reporter interface {
+	Throttled(reconcile.Request) time.Duration
+	Succeeded(reconcile.Request)
+	Failed(reconcile.Request)
+}
+
+// Report tells rep how r's calls ended and returns err. When ECS throttled
+// them, the error says when r tries again, and the reconciler's requeue
+// waits exactly that long. A nil rep tells nothing.
+func Report(rep Reporter, r reconcile.Request, err error, throttled bool) error {
+	switch {
+	case rep == nil:
+		return err
+	case err == nil:
+		rep.Succeeded(r)
+		return nil
+	}
+	rep.Failed(r)
+	if !throttled {
+		return err
+	}
+	d := rep.Throttled(r)
+	return fmt.Errorf("%w; next try in %s, at %s", err, d, time.Now().Add(d).UTC().Format("15:04:05 UTC"))
 }

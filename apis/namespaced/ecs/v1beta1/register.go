@@ -28,6 +28,14 @@ var (
 	ImageSharePermissionGroupVersionKind = SchemeGroupVersion.WithKind(ImageSharePermissionKind)
 )
 
+// ImageSharing type metadata.
+var (
+	ImageSharingKind             = reflect.TypeOf(ImageSharing{}).Name()
+	ImageSharingGroupKind        = schema.GroupKind{Group: Group, Kind: ImageSharingKind}.String()
+	ImageSharingGroupVersionKind = SchemeGroupVersion.WithKind(ImageSharingKind)
+)
+
 func init() {
 	SchemeBuilder.Register(&ImageSharePermission{}, &ImageSharePermissionList{})
+	SchemeBuilder.Register(&ImageSharing{}, &ImageSharingList{})
 }

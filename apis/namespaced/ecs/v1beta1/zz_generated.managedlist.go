@@ -28,3 +28,12 @@ func (l *ImageSharePermissionList) GetItems() []resource.Managed {
 	}
 	return items
 }
+
+// GetItems of this ImageSharingList.
+func (l *ImageSharingList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}

@@ -1,4 +1,9 @@
-package imagesharepermission
+// Package ecsclients hands the controllers their ECS clients: one per
+// resolved configuration, paced by its budget and region, and, when
+// coalescing, seeing the listings and batches every controller of the
+// provider shares, so that an ImageSharing and the ImageSharePermissions of
+// the same image share one listing read and their writes one call.
+package ecsclients
 
 import (
 	"cmp"
@@ -14,10 +19,10 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/pacing"
 )
 
-// ECSOptions are how the controllers spend ECS's API budget. One set
-// serves both scopes: ECS counts calls per account, whatever the scope of
-// the resource that made them.
-type ECSOptions struct {
+// Options are how the controllers spend ECS's API budget. One set serves
+// every kind and both scopes: ECS counts calls per account, whatever the
+// resource that made them.
+type Options struct {
 	// NewClient builds an ECS client.
 	NewClient NewClientFn
 	// Coalesce lets the resources of one image share one listing read and
@@ -33,28 +38,46 @@ type ECSOptions struct {
 	// its image; each that joins restarts it, until the batch is full.
 	BatchWindow time.Duration
 	// DescribeRate and ModifyRate are the calls per second the provider
-	// starts with, per budget (account or configuration) and region; they
-	// adapt to ECS's throttling.
+	// starts with, per budget (account or configuration), region and
+	// action (DescribeRate for each of the two reads); they adapt to ECS's
+	// throttling.
 	DescribeRate, ModifyRate float64
 	// Metrics records calls, batches, listings and paced rates; nil records
 	// nothing.
 	Metrics *metrics.ECS
 }
 
+// PollJitterFraction spreads polls by ±1/PollJitterFraction, 10%, so that
+// resources created together do not call ECS together for ever after.
+const PollJitterFraction = 10
+
+// NewClientFn builds an ECS client; tests point it at the simulator.
+type NewClientFn func(ecs.Config) (ecs.Client, error)
+
 // clientIdleAfter is how long a configuration's client outlives its last
 // use. Resources reconcile at least once per poll, so only configurations
 // no resource uses any more go.
 const clientIdleAfter = 30 * time.Minute
 
-// shareClient is what the external client needs: the coalescer's view of
-// an ECS client, or an ECS client alone (direct).
-type shareClient interface {
+// ShareClient is what the external clients need: the coalescer's view of
+// an ECS client, or an ECS client alone (Direct).
+type ShareClient interface {
 	FindShare(ctx context.Context, imageID, accountID string) (*ecs.Share, error)
+	// ListShares reads every share of the image; with the coalescer, from
+	// the listing its lookups share.
+	ListShares(ctx context.Context, imageID string) ([]ecs.Share, error)
 	// Submit shares the image with the account (add) or unshares it. It
 	// either returns ECS's answer, or queues the change and returns nil:
 	// then the account's next FindShare returns the change's error, if it
 	// failed, and wake is called once ECS answered.
 	Submit(ctx context.Context, imageID, accountID string, add bool, wake func()) error
+	// Modify adds and removes accounts, at most ecs.MaxAccountsPerCall of
+	// each per call, and waits for ECS's answer. With the coalescer, the
+	// error joins one *imageshares.ChangeError per account refused, and the
+	// other accounts' changes are made.
+	Modify(ctx context.Context, imageID string, add, remove []string) error
+	// ListFamily reads the versions of an image family, newest first.
+	ListFamily(ctx context.Context, family string) ([]ecs.Image, error)
 	// Refused reports whether ECS refused the account's last share of the
 	// image and the caller has been told: the share is not there, rather
 	// than not yet listed.
@@ -67,15 +90,16 @@ type shareClient interface {
 }
 
 var (
-	_ shareClient = direct{}
-	_ shareClient = &imageshares.Shares{}
+	_ ShareClient = Direct{}
+	_ ShareClient = &imageshares.Shares{}
 )
 
-// direct is an ECS client alone: each resource calls ECS itself and waits
+// Direct is an ECS client alone: each resource calls ECS itself and waits
 // for the answer.
-type direct struct{ ecs.Client }
+type Direct struct{ ecs.Client }
 
-func (d direct) Submit(ctx context.Context, imageID, accountID string, add bool, _ func()) error {
+// Submit makes the change and returns ECS's answer; it never queues.
+func (d Direct) Submit(ctx context.Context, imageID, accountID string, add bool, _ func()) error {
 	if add {
 		return d.AddAccounts(ctx, imageID, accountID)
 	}
@@ -85,29 +109,33 @@ func (d direct) Submit(ctx context.Context, imageID, accountID string, add bool,
 // Refused is always false: a direct Create returns ECS's refusal, and the
 // runtime records the creation as failed, not as one whose share may yet
 // be listed.
-func (direct) Refused(string, string) bool { return false }
+func (Direct) Refused(string, string) bool { return false }
 
 // Forget has nothing to drop: a direct client keeps no failures.
-func (direct) Forget(string, string) {}
+func (Direct) Forget(string, string) {}
 
-// ecsClients hands out one shareClient per resolved configuration, built
+// Clients hands out one ShareClient per resolved configuration, built
 // once and kept while it is used, with the pacer of its budget and region
 // and, when coalescing, its view of the shared listings and batches.
-type ecsClients struct {
+type Clients struct {
 	newClient NewClientFn
 	pacers    *pacing.Pacers
 	coalescer *imageshares.Coalescer // nil: every resource calls ECS alone
 	metrics   *metrics.ECS
-	cache     *clientcache.Cache[shareClient]
+	cache     *clientcache.Cache[ShareClient]
 }
 
-func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
-	c := &ecsClients{
+// New returns the Clients of controllers that poll every poll.
+func New(o Options, poll time.Duration) *Clients {
+	c := &Clients{
 		newClient: o.NewClient,
 		metrics:   o.Metrics,
-		cache:     clientcache.New(clientIdleAfter, shareClient.Close),
+		cache:     clientcache.New(clientIdleAfter, ShareClient.Close),
 		pacers: pacing.New(pacing.Options{
-			Rates: map[string]float64{ecs.ActionDescribe: o.DescribeRate, ecs.ActionModify: o.ModifyRate},
+			// ECS limits DescribeImages apart from the share listing; an
+			// ImageSharing of a family reads it once a poll, so the
+			// listings' starting pace serves it too.
+			Rates: map[string]float64{ecs.ActionDescribe: o.DescribeRate, ecs.ActionDescribeImages: o.DescribeRate, ecs.ActionModify: o.ModifyRate},
 			OnRate: func(k pacing.Key, action string, perSecond float64) {
 				o.Metrics.PacedRate(action, k.Region, k.Budget, k.Endpoint, perSecond)
 			},
@@ -118,7 +146,7 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 	}
 	if o.Coalesce {
 		c.coalescer = imageshares.New(imageshares.Options{
-			Freshness: cmp.Or(o.ListingFreshness, poll+poll/pollJitterFraction),
+			Freshness: cmp.Or(o.ListingFreshness, poll+poll/PollJitterFraction),
 			Window:    o.BatchWindow,
 			Metrics:   o.Metrics,
 		})
@@ -132,8 +160,8 @@ func newECSClients(o ECSOptions, poll time.Duration) *ecsClients {
 // ever gets another's, nor its listings, nor its pacer. Its listings and
 // batches are kept by the configuration's Scope, which its budget is not
 // part of.
-func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
-	return c.cache.Get(r.Key, func() (shareClient, error) {
+func (c *Clients) For(r config.Resolved) (ShareClient, error) {
+	return c.cache.Get(r.Key, func() (ShareClient, error) {
 		cfg := r.Config
 		cfg.Pacer = c.pacers.For(pacing.Key{Budget: r.Budget, Endpoint: cfg.Endpoint, Region: cfg.Region})
 		cfg.Metrics = c.metrics
@@ -142,7 +170,7 @@ func (c *ecsClients) For(r config.Resolved) (shareClient, error) {
 			return nil, fmt.Errorf("cannot create ECS client: %w", err)
 		}
 		if c.coalescer == nil {
-			return direct{client}, nil
+			return Direct{client}, nil
 		}
 		return c.coalescer.For(r.Scope, client), nil
 	})

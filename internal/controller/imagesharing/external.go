@@ -1,0 +1,404 @@
+// Package imagesharing reconciles ImageSharing, in both scopes, against
+// ECS: one object shares one image, or the newest versions of an image
+// family, with a list of accounts. Its reads and writes go through the same
+// listings and batches as ImageSharePermission's, so the two kinds on one
+// image cost one read per poll and share their calls.
+package imagesharing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
+)
+
+// sharingResource is what both scopes' ImageSharing offer.
+type sharingResource interface {
+	resource.Managed
+	GetParameters() common.ImageSharingParameters
+	GetObservation() common.ImageSharingObservation
+	SetObservation(common.ImageSharingObservation)
+}
+
+var (
+	_ sharingResource = &ecsv1beta1.ImageSharing{}
+	_ sharingResource = &clusterecsv1beta1.ImageSharing{}
+
+	_ managed.TypedExternalConnector[sharingResource] = &connector{}
+	_ managed.TypedExternalClient[sharingResource]    = &external{}
+)
+
+// maxRetired bounds the former versions read from status that are still
+// to be unshared: a family publishes one version a poll at most in any
+// real use, and status is not to be trusted with an unbounded list.
+const maxRetired = 16
+
+// connector builds an external client for one resource of either scope.
+type connector struct {
+	resolver *config.Resolver
+	clients  *ecsclients.Clients
+	held     heldFn
+	requeues requeue.Reporter
+}
+
+func (c *connector) Connect(ctx context.Context, cr sharingResource) (managed.TypedExternalClient[sharingResource], error) {
+	cfg, err := c.resolver.Resolve(ctx, cr, cr.GetParameters().Region)
+	if err != nil {
+		return nil, ecsclients.Bounded(err)
+	}
+	shares, err := c.clients.For(cfg)
+	if err != nil {
+		return nil, ecsclients.Bounded(err)
+	}
+	return &external{shares: shares, held: c.held, requeues: c.requeues}, nil
+}
+
+// heldFn returns the accounts among candidates whose share of the image an
+// ImageSharePermission of this provider manages.
+type heldFn func(ctx context.Context, region, imageID string, candidates []string) (set, error)
+
+// external reconciles one ImageSharing with ECS. It lives for one
+// reconcile: Observe keeps its plan for the Create, Update or Delete that
+// follows.
+type external struct {
+	shares   ecsclients.ShareClient
+	held     heldFn
+	requeues requeue.Reporter
+
+	plan *plan
+}
+
+// Observe reads which images the sharing manages and who has them, and
+// plans the changes. The sharing is up to date when there are none.
+func (e *external) Observe(ctx context.Context, cr sharingResource) (managed.ExternalObservation, error) {
+	p := cr.GetParameters()
+	kept, older, err := e.keptImages(ctx, p)
+	switch {
+	case ecs.IsNotFound(err) && meta.WasDeleted(cr):
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	case err != nil:
+		return managed.ExternalObservation{}, e.failed(cr, err)
+	}
+	if p.ImageFamily != "" && len(kept) == 0 && !meta.WasDeleted(cr) {
+		// Nothing to share yet, and nothing to retire: a family whose
+		// versions are all deprecated for a moment keeps what it shared.
+		cr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(
+			"image family %s has no Available image in %s that the provider's account owns: publish a version, or make one Available; the accounts get it at the next poll",
+			p.ImageFamily, p.Region)))
+		e.succeeded(cr)
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+	}
+	prev := cr.GetObservation()
+	pl := &plan{observed: len(prev.Images) > 0, wanted: wanted{
+		listed: setOf(p.Accounts...), former: formerly(prev),
+		exclusive: p.Exclusive, deleting: meta.WasDeleted(cr),
+	}}
+	if pl.kept, err = e.read(ctx, kept, false); err != nil {
+		if ecs.IsNotFound(err) {
+			// The image is gone, or not the provider's account's: there is
+			// nothing to unshare, and Create says which.
+			return managed.ExternalObservation{ResourceExists: false}, nil
+		}
+		return managed.ExternalObservation{}, e.failed(cr, err)
+	}
+	if pl.retired, err = e.read(ctx, retired(prev, kept, older), true); err != nil {
+		return managed.ExternalObservation{}, e.failed(cr, err)
+	}
+	if err := e.hold(ctx, p.Region, pl); err != nil {
+		return managed.ExternalObservation{}, e.failed(cr, err)
+	}
+	e.plan = pl
+	e.report(cr)
+	if pl.wanted.deleting {
+		return managed.ExternalObservation{ResourceExists: pl.exists()}, nil
+	}
+	return managed.ExternalObservation{ResourceExists: pl.exists(), ResourceUpToDate: len(pl.changes()) == 0}, nil
+}
+
+// keptImages are the images the accounts are to have: the image, or the
+// family's newest Available versions, newest first. older are the family's
+// other versions, newest first. A family's versions are the provider's
+// account's own.
+func (e *external) keptImages(ctx context.Context, p common.ImageSharingParameters) (kept, older []image, err error) {
+	if p.ImageFamily == "" {
+		return []image{{id: p.ImageID}}, nil, nil
+	}
+	versions, err := e.shares.ListFamily(ctx, p.ImageFamily)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range versions {
+		img := image{id: v.ID, created: v.CreationTime}
+		if v.Status == ecs.ImageStatusAvailable && len(kept) <= int(p.KeepPreviousVersions) {
+			kept = append(kept, img)
+		} else {
+			older = append(older, img)
+		}
+	}
+	return kept, older, nil
+}
+
+// retired are the images the last observation managed that are kept no
+// more, as far as status can be trusted with them. A first observation has
+// none to go by: it takes the family's older versions instead, so that
+// following a family that was shared by hand retires its old versions too.
+func retired(prev common.ImageSharingObservation, kept, older []image) []image {
+	var ids []string
+	for _, img := range prev.Images {
+		ids = append(ids, img.ImageID)
+	}
+	ids = append(ids, prev.RetiredImages...)
+	if len(prev.Images) == 0 {
+		for _, img := range older {
+			ids = append(ids, img.id)
+		}
+	}
+	var out []image
+	for _, id := range ids {
+		if len(out) == maxRetired {
+			break
+		}
+		if !strings.HasPrefix(id, "m-") || slices.ContainsFunc(kept, func(k image) bool { return k.id == id }) ||
+			slices.ContainsFunc(out, func(r image) bool { return r.id == id }) {
+			continue
+		}
+		out = append(out, image{id: id})
+	}
+	return out
+}
+
+// read fills in who has each image, one listing read each, side by side.
+// With dropGone, an image that is gone is dropped, as a retired one may
+// be: it has no shares left.
+func (e *external) read(ctx context.Context, images []image, dropGone bool) ([]image, error) {
+	errs := make([]error, len(images))
+	gone := make([]bool, len(images))
+	var wg sync.WaitGroup
+	for i := range images {
+		wg.Go(func() {
+			shares, err := e.shares.ListShares(ctx, images[i].id)
+			images[i].shared = set{}
+			for _, s := range shares {
+				images[i].shared[s.AccountID] = true
+			}
+			if gone[i] = dropGone && ecs.IsNotFound(err); !gone[i] {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	var kept []image
+	for i, img := range images {
+		if !gone[i] {
+			kept = append(kept, img)
+		}
+	}
+	return kept, errors.Join(errs...)
+}
+
+// hold marks, on each image, the accounts the plan would remove whose
+// share an ImageSharePermission manages: those stay.
+func (e *external) hold(ctx context.Context, region string, pl *plan) error {
+	for i, images := range [][]image{pl.kept, pl.retired} {
+		for j := range images {
+			img := &images[j]
+			candidates := pl.removable(*img, i == 1)
+			if len(candidates) == 0 || e.held == nil {
+				continue
+			}
+			held, err := e.held(ctx, region, img.id, candidates)
+			if err != nil {
+				return err
+			}
+			img.held = held
+		}
+	}
+	return nil
+}
+
+// report sets the observation and Ready from the plan.
+func (e *external) report(cr sharingResource) {
+	pl := e.plan
+	cr.SetObservation(pl.observation())
+	if n := pl.missing(); n > 0 {
+		cr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(
+			"%d of %d accounts × images not shared yet; status.atProvider.images lists the missing accounts", n, len(pl.wanted.listed)*len(pl.kept))))
+		return
+	}
+	cr.SetConditions(xpv2.Available())
+}
+
+// Create shares what Observe found missing; it is Update, for a sharing
+// none of whose listed accounts has an image yet.
+func (e *external) Create(ctx context.Context, cr sharingResource) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, e.apply(ctx, cr)
+}
+
+// Update makes the changes Observe planned.
+func (e *external) Update(ctx context.Context, cr sharingResource) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{}, e.apply(ctx, cr)
+}
+
+// Delete unshares the listed accounts from every image the sharing
+// manages, except where an ImageSharePermission manages the share.
+func (e *external) Delete(ctx context.Context, cr sharingResource) (managed.ExternalDelete, error) {
+	return managed.ExternalDelete{}, e.apply(ctx, cr)
+}
+
+// apply makes the plan's changes, each image's in its own calls, side by
+// side, and reports what they achieved. The accounts ECS refused do not
+// hold back the others: each is named, with ECS's reason, in the error.
+func (e *external) apply(ctx context.Context, cr sharingResource) error {
+	if e.plan == nil {
+		return errors.New("no observation to act on: Observe did not run")
+	}
+	changes := e.plan.changes()
+	errs := make([]error, len(changes))
+	var wg sync.WaitGroup
+	for i, c := range changes {
+		wg.Go(func() { errs[i] = e.shares.Modify(ctx, c.image, c.add, c.remove) })
+	}
+	wg.Wait()
+	refused := map[[2]string]bool{}
+	var failures []error
+	throttled := false
+	for i, c := range changes {
+		if errs[i] == nil {
+			continue
+		}
+		throttled = throttled || ecs.IsThrottled(errs[i])
+		for _, a := range failedAccounts(c, errs[i]) {
+			refused[[2]string{c.image, a}] = true
+		}
+		failures = append(failures, describe(c, errs[i]))
+	}
+	e.plan.applied(changes, func(image, account string) bool { return refused[[2]string{image, account}] })
+	if !meta.WasDeleted(cr) {
+		e.report(cr)
+	}
+	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), errors.Join(failures...), throttled))
+}
+
+// failedAccounts are the accounts of c that err says ECS refused: those
+// its *imageshares.ChangeErrors name or, for an error of the whole call,
+// all of them.
+func failedAccounts(c change, err error) []string {
+	var many interface{ Unwrap() []error }
+	if !errors.As(err, &many) {
+		return slices.Concat(c.add, c.remove)
+	}
+	var out []string
+	for _, err := range many.Unwrap() {
+		if change := (*imageshares.ChangeError)(nil); errors.As(err, &change) {
+			out = append(out, change.Account)
+		}
+	}
+	return out
+}
+
+// describe says which of c's accounts failed and why, grouping the
+// accounts ECS refused for the same reason: fifty refusals for a full
+// quota are one line, not fifty.
+func describe(c change, err error) error {
+	var many interface{ Unwrap() []error }
+	if !errors.As(err, &many) {
+		switch {
+		case len(c.add) == 1 && len(c.remove) == 0:
+			return fmt.Errorf("image %s: sharing with account %s failed: %w", c.image, c.add[0], err)
+		case len(c.add) == 0 && len(c.remove) == 1:
+			return fmt.Errorf("image %s: unsharing from account %s failed: %w", c.image, c.remove[0], err)
+		}
+		return fmt.Errorf("image %s: %w", c.image, err)
+	}
+	type group struct {
+		verb     string
+		accounts []string
+	}
+	var reasons []string
+	groups := map[string]*group{}
+	for _, err := range many.Unwrap() {
+		change := (*imageshares.ChangeError)(nil)
+		if !errors.As(err, &change) {
+			continue
+		}
+		verb := "sharing with"
+		if !change.Add {
+			verb = "unsharing from"
+		}
+		reason := verb + "\x00" + withoutRequestID(change.Err)
+		if groups[reason] == nil {
+			groups[reason] = &group{verb: verb}
+			reasons = append(reasons, reason)
+		}
+		groups[reason].accounts = append(groups[reason].accounts, change.Account)
+	}
+	var b strings.Builder
+	for i, reason := range reasons {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		g := groups[reason]
+		_, why, _ := strings.Cut(reason, "\x00")
+		noun := "account"
+		if len(g.accounts) > 1 {
+			noun = "accounts"
+		}
+		fmt.Fprintf(&b, "%s %s %s failed: %s", g.verb, noun, strings.Join(g.accounts, ", "), why)
+	}
+	return &refusal{text: fmt.Sprintf("image %s: %s", c.image, b.String()), err: err}
+}
+
+// withoutRequestID is err's text without ECS's request id, which differs
+// for every call and would part refusals of the same cause.
+func withoutRequestID(err error) string {
+	var ecsErr *ecs.Error
+	if !errors.As(err, &ecsErr) {
+		return err.Error()
+	}
+	e := *ecsErr
+	e.RequestID = ""
+	return e.Error()
+}
+
+// refusal is the accounts' refusals of one image, grouped; errors.Is and
+// errors.As see each.
+type refusal struct {
+	text string
+	err  error
+}
+
+func (r *refusal) Error() string { return r.text }
+func (r *refusal) Unwrap() error { return r.err }
+
+func (e *external) succeeded(cr sharingResource) {
+	_ = requeue.Report(e.requeues, request(cr), nil, false)
+}
+
+func (e *external) failed(cr sharingResource, err error) error {
+	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), err, ecs.IsThrottled(err)))
+}
+
+func request(cr sharingResource) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
+}
+
+// Disconnect has nothing to release.
+func (e *external) Disconnect(context.Context) error { return nil }
