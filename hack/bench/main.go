@@ -1,7 +1,8 @@
 // Command bench measures the provider at scale, as `make bench` runs it: a
 // real etcd and kube-apiserver, the ECS simulator with ECS's rate limits and
 // latency, and the provider binary as a process of its own. It creates
-// images × accounts namespaced ImageSharePermissions at once and reports how
+// images × accounts namespaced ImageSharePermissions (or, in the sharing
+// mode, one ImageSharing per image) at once and reports how
 // long they take to become Ready, what that and keeping them cost in ECS
 // calls, how long deleting them takes, and the provider's memory and CPU.
 // It does so once per mode: the provider's defaults ("shared"), the same
@@ -80,14 +81,29 @@ type mode struct {
 	// backlog creates every object before the provider starts, rather than
 	// while it runs.
 	backlog bool
+	// kind is what the workload is made of.
+	kind kind
+	// rollout publishes a new version of every image's family once all
+	// are Ready, and measures how long the accounts take to have it.
+	rollout bool
+	// floor runs no provider and no ECS: the bench makes the writes a
+	// managed reconciler must make itself (floor.go).
+	floor bool
 }
 
 var modes = []mode{
-	{name: "shared", limited: true},
-	{name: "backlog", limited: true, backlog: true},
+	{name: "shared", limited: true, kind: permissions},
+	{name: "backlog", limited: true, backlog: true, kind: permissions},
 	// kingpin's bool flags take no value: --no-x is --x=false.
-	{name: "unshared", args: []string{"--no-coalesce-ecs-calls"}, limited: true},
-	{name: "unlimited"},
+	{name: "unshared", args: []string{"--no-coalesce-ecs-calls"}, limited: true, kind: permissions},
+	{name: "unlimited", kind: permissions},
+	// The same shares, one ImageSharing per image.
+	{name: "sharing", limited: true, kind: sharings},
+	// One ImageSharing per image's family, and a new version of each.
+	{name: "family", limited: true, kind: families, rollout: true},
+	// What the API server alone allows, for either kind.
+	{name: "floor", kind: permissions, floor: true},
+	{name: "floor-sharing", kind: sharings, floor: true},
 }
 
 func parseSettings(args []string) (settings, error) {
@@ -100,8 +116,10 @@ func parseSettings(args []string) (settings, error) {
 	fs.DurationVar(&s.latency, "latency", 10*time.Millisecond, "fixed latency of every ECS call")
 	fs.DurationVar(&s.jitter, "jitter", 20*time.Millisecond, "random latency added to every ECS call, up to this (10ms+20ms: 20±10 ms)")
 	fs.DurationVar(&s.poll, "poll", 30*time.Second, "the provider's --poll")
-	modeList := fs.String("modes", "shared,backlog,unshared,unlimited", "which modes to run, in order: shared (the provider's defaults), backlog (the same, every object created before the provider starts), "+
-		"unshared (--no-coalesce-ecs-calls: sharing and batching off), unlimited (no ECS rate limits)")
+	modeList := fs.String("modes", "shared,backlog,unshared,unlimited,sharing,family,floor,floor-sharing", "which modes to run, in order: shared (the provider's defaults), backlog (the same, every object created before the provider starts), "+
+		"unshared (--no-coalesce-ecs-calls: sharing and batching off), unlimited (no ECS rate limits), sharing (the shared mode's shares as one ImageSharing per image), "+
+		"family (one ImageSharing per image's family; then a new version of every family, rolled out), "+
+		"floor and floor-sharing (no provider, no ECS: the Kubernetes writes alone, for either kind)")
 	fs.StringVar(&s.out, "out", "", "where to write the figures and the provider logs (default _output/bench)")
 	extra := fs.String("provider-args", "", "more provider flags for every mode, separated by spaces")
 	fs.DurationVar(&s.timeout, "timeout", 30*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
@@ -126,7 +144,7 @@ func parseSettings(args []string) (settings, error) {
 	for name := range strings.SplitSeq(*modeList, ",") {
 		i := slices.IndexFunc(modes, func(m mode) bool { return m.name == strings.TrimSpace(name) })
 		if i < 0 {
-			return s, fmt.Errorf("-modes: unknown mode %q (want shared, backlog, unshared or unlimited)", name)
+			return s, fmt.Errorf("-modes: unknown mode %q (want shared, backlog, unshared, unlimited, sharing, family, floor or floor-sharing)", name)
 		}
 		s.modes = append(s.modes, modes[i])
 	}

@@ -11,8 +11,8 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
 // result is what one mode measured, as the JSON file records it.
@@ -36,6 +36,9 @@ type result struct {
 	// Rest is RestPolls poll intervals with every object Ready.
 	Rest      *phase  `json:"atRest,omitempty"`
 	RestPolls float64 `json:"atRestPolls,omitempty"`
+	// Rollout runs from publishing a new version of every family to every
+	// account having it and none the version it replaced.
+	Rollout *phase `json:"rollout,omitempty"`
 	// Delete runs from deleting every object to none left and no share in ECS.
 	Delete *phase `json:"delete,omitempty"`
 	// CPUSeconds and PeakRSSBytes are over the provider's whole life.
@@ -61,9 +64,15 @@ func runMode(ctx context.Context, w *world, s settings, m mode, stamp string) re
 		fmt.Printf("bench: %s: skipped: %s\n", m.name, r.Skipped)
 		return r
 	}
-	fmt.Printf("bench: %s: %d ImageSharePermissions (%d images × %d accounts); provider %s\n",
-		m.name, r.Resources, s.images, s.accounts, strings.Join(r.ProviderArgs, " "))
-	if err := measure(ctx, w, s, m, stamp, &r); err != nil {
+	fmt.Printf("bench: %s: %d shares as %d %ss (%d images × %d accounts); provider %s\n",
+		m.name, r.Resources, m.kind.count(s), m.kind.name, s.images, s.accounts, strings.Join(r.ProviderArgs, " "))
+	measureMode := measure
+	if m.floor {
+		measureMode = func(ctx context.Context, w *world, s settings, m mode, _ string, r *result) error {
+			return measureFloor(ctx, w, s, m, r)
+		}
+	}
+	if err := measureMode(ctx, w, s, m, stamp, &r); err != nil {
 		r.Error = err.Error()
 		fmt.Printf("bench: %s: %v\n", m.name, err)
 	}
@@ -83,11 +92,11 @@ func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r 
 	if m.backlog {
 		beforeProvider = func(sim *devenv.Simulator) error {
 			t := time.Now()
-			if err := createAll(ctx, w.kube, shareObjects(s, ns)); err != nil {
+			if err := createAll(ctx, w.kube, m.kind.objects(s, ns)); err != nil {
 				return err
 			}
 			r.CreateSeconds = time.Since(t).Seconds()
-			fmt.Printf("bench: %s: %d created in %.1fs; starting the provider\n", m.name, r.Resources, r.CreateSeconds)
+			fmt.Printf("bench: %s: %d created in %.1fs; starting the provider\n", m.name, m.kind.count(s), r.CreateSeconds)
 			sim.ResetCounters()
 			begin = time.Now()
 			return nil
@@ -110,6 +119,11 @@ func measure(ctx context.Context, w *world, s settings, m mode, stamp string, r 
 	}
 	if err := run.rest(ctx, r); err != nil {
 		return err
+	}
+	if m.rollout {
+		if err := run.rollout(ctx, r); err != nil {
+			return err
+		}
 	}
 	if err := run.remove(ctx, r); err != nil {
 		return err
@@ -182,18 +196,18 @@ func (run modeRun) converge(ctx context.Context, r *result) error {
 		return err
 	}
 	begin := time.Now()
-	if err := createAll(ctx, run.w.kube, shareObjects(run.s, run.ns)); err != nil {
+	if err := createAll(ctx, run.w.kube, run.m.kind.objects(run.s, run.ns)); err != nil {
 		return err
 	}
 	r.CreateSeconds = time.Since(begin).Seconds()
-	fmt.Printf("bench: %s: %d created in %.1fs\n", run.m.name, r.Resources, r.CreateSeconds)
+	fmt.Printf("bench: %s: %d created in %.1fs\n", run.m.name, run.m.kind.count(run.s), r.CreateSeconds)
 	return run.settle(ctx, r, end, "the first create")
 }
 
 // settle waits until every object is Ready, and ends the converge phase,
 // which began at since.
 func (run modeRun) settle(ctx context.Context, r *result, end func() (phase, error), since string) error {
-	if err := waitFor(ctx, run.p, run.s.timeout, allReady(run.w.kube, run.ns, r.Resources)); err != nil {
+	if err := waitFor(ctx, run.p, run.s.timeout, allReady(run.w.kube, run.ns, run.m.kind, run.m.kind.count(run.s))); err != nil {
 		return fmt.Errorf("waiting for all Ready: %w", err)
 	}
 	ph, err := end()
@@ -237,10 +251,16 @@ func (run modeRun) remove(ctx context.Context, r *result) error {
 	if err != nil {
 		return err
 	}
-	if err := run.w.kube.DeleteAllOf(ctx, &ecsv1beta1.ImageSharePermission{}, client.InNamespace(run.ns)); err != nil {
+	if err := run.w.kube.DeleteAllOf(ctx, run.m.kind.object, client.InNamespace(run.ns)); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, run.p, run.s.timeout, allGone(run.w.kube, run.ns, run.sim.Simulator, run.s.images)); err != nil {
+	images := imageIDs(run.s.images)
+	for i := range run.s.images {
+		if r.Rollout != nil {
+			images = append(images, newVersionID(i))
+		}
+	}
+	if err := waitFor(ctx, run.p, run.s.timeout, allGone(run.w.kube, run.ns, run.m.kind, run.sim.Simulator, images)); err != nil {
 		return fmt.Errorf("waiting for all deleted: %w", err)
 	}
 	ph, err := end()
@@ -249,5 +269,30 @@ func (run modeRun) remove(ctx context.Context, r *result) error {
 	}
 	r.Delete = &ph
 	fmt.Printf("bench: %s: all deleted in %.1fs, %d ECS calls\n", run.m.name, ph.Seconds, ph.Calls.total())
+	return nil
+}
+
+// rollout publishes a new version of every image's family, as an image
+// pipeline would, and waits until every account has the new version and
+// none the one it replaced.
+func (run modeRun) rollout(ctx context.Context, r *result) error {
+	end, err := run.meter.start()
+	if err != nil {
+		return err
+	}
+	for i := range run.s.images {
+		if _, err := run.sim.PublishVersion(region, familyName(i), ecssim.Image{ID: newVersionID(i)}); err != nil {
+			return err
+		}
+	}
+	if err := waitFor(ctx, run.p, run.s.timeout, rolledOut(run.sim.Simulator, run.s)); err != nil {
+		return fmt.Errorf("waiting for the new versions: %w", err)
+	}
+	ph, err := end()
+	if err != nil {
+		return err
+	}
+	r.Rollout = &ph
+	fmt.Printf("bench: %s: new versions shared, old ones unshared, in %.1fs, %d ECS calls\n", run.m.name, ph.Seconds, ph.Calls.total())
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -99,10 +100,11 @@ func deleted(f func(p *phase) float64) figure {
 	}
 }
 
-// used is a figure of the provider's whole life, known once a mode finished.
+// used is a figure of the provider's whole life, known once a mode with a
+// provider finished.
 func used(f func(r result) float64) figure {
 	return func(r result) (float64, bool) {
-		if r.Delete == nil || r.Error != "" {
+		if r.Delete == nil || r.Error != "" || r.PeakRSSBytes == 0 {
 			return 0, false
 		}
 		return f(r), true
@@ -121,6 +123,24 @@ func (rep *report) callsOverMin(r result) (float64, bool) {
 		return 0, false
 	}
 	return float64(r.Converge.Calls.total()) / float64(rep.minTotal()), true
+}
+
+// rolloutBound is how long ECS's Modify limit makes a family roll-out take
+// at least: every family's new version shared with its accounts, and the
+// old one unshared from them, in calls of ten.
+func (rep *report) rolloutBound() time.Duration {
+	n := 2 * minCalls(rep.s.images, rep.s.accounts)[modifyCall]
+	r := rep.s.rates()[modifyCall]
+	return time.Duration(math.Max(0, float64(n-r.Burst)) / r.PerSecond * float64(time.Second))
+}
+
+// rolloutOverBound is a roll-out's time over one poll (when the provider
+// looks at each family next) plus rolloutBound.
+func (rep *report) rolloutOverBound(r result) (float64, bool) {
+	if r.Rollout == nil {
+		return 0, false
+	}
+	return r.Rollout.Seconds / (rep.s.poll + rep.rolloutBound()).Seconds(), true
 }
 
 func throttledShare(p *phase) float64 {
@@ -180,6 +200,19 @@ func (rep *report) rows() []row {
 		row{label: "at rest: Describe calls / image / poll", value: rested(rep.restDescribesPerImage), format: hundredths, ratio: true},
 		row{label: "at rest: Modify calls", value: rested(func(r result) float64 { return count(r.Rest.Calls.action(modifyCall)) }), format: whole},
 		row{label: "at rest: all calls", value: rested(func(r result) float64 { return count(r.Rest.Calls.total()) }), format: whole, ratio: true},
+		row{label: "roll out a new version of each family (s)", value: func(r result) (float64, bool) {
+			if r.Rollout == nil {
+				return 0, false
+			}
+			return r.Rollout.Seconds, true
+		}, format: tenths},
+		row{label: fmt.Sprintf("  ÷ (poll + its bound, %.1f s)", (rep.s.poll + rep.rolloutBound()).Seconds()), value: rep.rolloutOverBound, format: hundredths},
+		row{label: "ECS calls to roll out", value: func(r result) (float64, bool) {
+			if r.Rollout == nil {
+				return 0, false
+			}
+			return count(r.Rollout.Calls.total()), true
+		}, format: whole},
 		row{label: "delete all (s)", value: deleted(func(p *phase) float64 { return p.Seconds }), format: tenths, ratio: true},
 		row{label: "ECS calls to delete", value: deleted(func(p *phase) float64 { return count(p.Calls.total()) }), format: whole, ratio: true},
 		row{label: "  of which throttled", value: deleted(func(p *phase) float64 { return count(p.Calls.outcome(ecssim.CodeThrottlingUser)) }), format: whole},
@@ -213,7 +246,7 @@ func (rep *report) print(out io.Writer) error {
 
 func (rep *report) printSettings(b *strings.Builder) {
 	s := rep.s
-	fmt.Fprintf(b, "\nbench: %d ImageSharePermissions (%d images × %d accounts), provider --poll=%v; ECS latency %v + up to %v;\n",
+	fmt.Fprintf(b, "\nbench: %d shares (%d images × %d accounts), provider --poll=%v; ECS latency %v + up to %v;\n",
 		s.resources(), s.images, s.accounts, s.poll, s.latency, s.jitter)
 	fmt.Fprintf(b, "rate limits (shared, unshared): Describe %.4g/s, Modify %.4g/s, each with a burst of one second's worth;\n", s.describeRate, s.modifyRate)
 	fmt.Fprintf(b, "fewest calls: %d Describe pages + %d Modify calls; they take at least %.1f s at those limits.\n\n",

@@ -178,7 +178,7 @@ func measureSecrets(ctx context.Context, w *world, s settings, m mode, stamp str
 	if err := createAll(ctx, w.kube, shareObjects(small, ns)); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, p, s.timeout, allReady(w.kube, ns, secretsShares)); err != nil {
+	if err := waitFor(ctx, p, s.timeout, allReady(w.kube, ns, permissions, secretsShares)); err != nil {
 		return fmt.Errorf("waiting for all Ready: %w", err)
 	}
 	r.ReadySeconds = time.Since(begin).Seconds()
@@ -195,7 +195,7 @@ func measureSecrets(ctx context.Context, w *world, s settings, m mode, stamp str
 	if err := w.kube.DeleteAllOf(ctx, &ecsv1beta1.ImageSharePermission{}, client.InNamespace(ns)); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, p, s.timeout, allGone(w.kube, ns, sim.Simulator, small.images)); err != nil {
+	if err := waitFor(ctx, p, s.timeout, allGone(w.kube, ns, permissions, sim.Simulator, imageIDs(small.images))); err != nil {
 		return fmt.Errorf("waiting for all deleted: %w", err)
 	}
 	return nil

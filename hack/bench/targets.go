@@ -23,13 +23,7 @@ const targetResources = 1000
 // the targets are for: all but one are judged on the shared mode.
 func (rep *report) judge() []target {
 	return []target{
-		rep.judgeOn("shared", "all Ready within 1.5× the rate-limit bound", func(r result) (string, *bool, string) {
-			ratio, ok := rep.readyOverBound(r)
-			if !ok {
-				return "-", nil, fmt.Sprintf("the bound is %.1f s at this size", rep.bound.Seconds())
-			}
-			return fmt.Sprintf("%.2f× (%.1f s, bound %.1f s)", ratio, r.Converge.Seconds, rep.bound.Seconds()), verdict(ratio <= 1.5), ""
-		}),
+		rep.judgeOn("shared", "all Ready within 1.5× the rate-limit bound", rep.readyWithin(1.5)),
 		rep.judgeOn("unlimited", fmt.Sprintf("all Ready in under %.1f s, a fifth of Terraform's %.0f s", terraformSeconds/5, terraformSeconds), func(r result) (string, *bool, string) {
 			if r.Converge == nil {
 				return "-", nil, ""
@@ -37,6 +31,15 @@ func (rep *report) judge() []target {
 			return fmt.Sprintf("%.1f s", r.Converge.Seconds), verdict(r.Converge.Seconds < terraformSeconds/5), ""
 		}),
 		rep.judgeOn("shared", "ECS calls to converge within 1.2× the minimum", rep.callsWithin(1.2)),
+		rep.judgeOn("sharing", "all Ready within 1.2× the rate-limit bound", rep.readyWithin(1.2)),
+		rep.judgeOn("sharing", "ECS calls to converge within 1.1× the minimum", rep.callsWithin(1.1)),
+		rep.judgeOn("family", "a new version of every family rolled out within one poll plus its rate-limit bound", func(r result) (string, *bool, string) {
+			ratio, ok := rep.rolloutOverBound(r)
+			if !ok {
+				return "-", nil, ""
+			}
+			return fmt.Sprintf("%.2f× (%.1f s)", ratio, r.Rollout.Seconds), verdict(ratio <= 1), ""
+		}),
 		rep.judgeOn("backlog", "ECS calls to converge within 1.2× the minimum", rep.callsWithin(1.2)),
 		rep.judgeOn("shared", "at rest, at most 1 Describe page per image per poll", func(r result) (string, *bool, string) {
 			v, ok := rested(rep.restDescribesPerImage)(r)
@@ -68,6 +71,18 @@ func (rep *report) judge() []target {
 			met, note := atTargetSize(r, v < 0.02)
 			return fmt.Sprintf("%.4f s", v), met, note
 		}),
+	}
+}
+
+// readyWithin judges how long a mode took to converge against limit times
+// the rate-limit bound.
+func (rep *report) readyWithin(limit float64) func(result) (string, *bool, string) {
+	return func(r result) (string, *bool, string) {
+		ratio, ok := rep.readyOverBound(r)
+		if !ok {
+			return "-", nil, fmt.Sprintf("the bound is %.1f s at this size", rep.bound.Seconds())
+		}
+		return fmt.Sprintf("%.2f× (%.1f s, bound %.1f s)", ratio, r.Converge.Seconds, rep.bound.Seconds()), verdict(ratio <= limit), ""
 	}
 }
 

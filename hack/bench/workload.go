@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pcv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/alibabacloud/v1beta1"
-	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
@@ -96,41 +95,64 @@ func providerUp(kube client.Client, ns string) func(context.Context) (string, bo
 	}
 }
 
-// allReady says done once every one of want ImageSharePermissions in ns is
+// allReady says done once every one of want objects of kind k in ns is
 // Ready.
-func allReady(kube client.Client, ns string, want int) func(context.Context) (string, bool, error) {
+func allReady(kube client.Client, ns string, k kind, want int) func(context.Context) (string, bool, error) {
 	return func(ctx context.Context) (string, bool, error) {
-		var l ecsv1beta1.ImageSharePermissionList
-		if err := kube.List(ctx, &l, client.InNamespace(ns)); err != nil {
+		l := k.list()
+		if err := kube.List(ctx, l, client.InNamespace(ns)); err != nil {
 			return "", false, err
 		}
 		ready := 0
-		for i := range l.Items {
-			if l.Items[i].Status.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+		for _, o := range l.GetItems() {
+			if o.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
 				ready++
 			}
 		}
-		return fmt.Sprintf("%d of %d Ready", ready, want), ready == want, nil
+		return fmt.Sprintf("%d of %d %ss Ready", ready, want, k.name), ready == want, nil
 	}
 }
 
-// allGone says done once no ImageSharePermission is left in ns and ECS
-// holds no share of any image.
-func allGone(kube client.Client, ns string, sim *ecssim.Simulator, images int) func(context.Context) (string, bool, error) {
+// allGone says done once no object of kind k is left in ns and ECS holds
+// no share of any image.
+func allGone(kube client.Client, ns string, k kind, sim *ecssim.Simulator, images []string) func(context.Context) (string, bool, error) {
 	return func(ctx context.Context) (string, bool, error) {
-		var l ecsv1beta1.ImageSharePermissionList
-		if err := kube.List(ctx, &l, client.InNamespace(ns)); err != nil {
+		l := k.list()
+		if err := kube.List(ctx, l, client.InNamespace(ns)); err != nil {
 			return "", false, err
 		}
 		shares := 0
-		for i := range images {
-			got, err := sim.SharedWith(region, imageID(i))
+		for _, image := range images {
+			got, err := sim.SharedWith(region, image)
 			if err != nil {
 				return "", false, err
 			}
 			shares += len(got)
 		}
-		return fmt.Sprintf("%d objects and %d shares left", len(l.Items), shares), len(l.Items) == 0 && shares == 0, nil
+		left := len(l.GetItems())
+		return fmt.Sprintf("%d objects and %d shares left", left, shares), left == 0 && shares == 0, nil
+	}
+}
+
+// rolledOut says done once every image's new version is shared with every
+// account and the image itself with none.
+func rolledOut(sim *ecssim.Simulator, s settings) func(context.Context) (string, bool, error) {
+	return func(context.Context) (string, bool, error) {
+		pending := 0
+		for i := range s.images {
+			newer, err := sim.SharedWith(region, newVersionID(i))
+			if err != nil {
+				return "", false, err
+			}
+			older, err := sim.SharedWith(region, imageID(i))
+			if err != nil {
+				return "", false, err
+			}
+			if len(newer) != s.accounts || len(older) != 0 {
+				pending++
+			}
+		}
+		return fmt.Sprintf("%d of %d families rolled out", s.images-pending, s.images), pending == 0, nil
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,8 +122,22 @@ const (
 	modifyCall   = "ModifyImageSharePermission"
 )
 
-func imageID(i int) string   { return fmt.Sprintf("m-bench%04d", i) }
-func accountID(j int) string { return fmt.Sprintf("5%015d", j) }
+func imageID(i int) string { return fmt.Sprintf("m-bench%04d", i) }
+
+// imageIDs are the first n images.
+func imageIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = imageID(i)
+	}
+	return out
+}
+
+// Every image is the first version of a family of its own, which the
+// family mode follows; newVersionID is the version it publishes.
+func familyName(i int) string   { return fmt.Sprintf("bench-%04d", i) }
+func newVersionID(i int) string { return fmt.Sprintf("m-benchv2%04d", i) }
+func accountID(j int) string    { return fmt.Sprintf("5%015d", j) }
 
 // rates are ECS's per-action limits as the settings give them.
 func (s settings) rates() map[string]ecssim.Rate {
@@ -151,7 +166,8 @@ func simConfig(s settings, limited bool, ownerSecret string) ecssim.Config {
 		cfg.Accounts = append(cfg.Accounts, ecssim.Account{ID: accountID(j)})
 	}
 	for i := range s.images {
-		cfg.Images = append(cfg.Images, ecssim.Image{ID: imageID(i), Region: region, Owner: owner})
+		cfg.Images = append(cfg.Images, ecssim.Image{ID: imageID(i), Region: region, Owner: owner, Family: familyName(i),
+			CreationTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	}
 	return cfg
 }
@@ -181,7 +197,55 @@ func tenantObjects(ns, endpoint, ownerSecret string) []client.Object {
 	}
 }
 
-// shareObjects are the workload: every image shared with every account.
+// kind is which managed resource a workload is made of.
+type kind struct {
+	name string
+	// objects are the workload: every image shared with every account.
+	objects func(s settings, ns string) []client.Object
+	// count is how many objects that is.
+	count func(s settings) int
+	// list is an empty list of the kind; object, one of it.
+	list   func() resource.ManagedList
+	object client.Object
+}
+
+var (
+	permissions = kind{
+		name: "ImageSharePermission", objects: shareObjects, count: settings.resources,
+		list: func() resource.ManagedList { return &ecsv1beta1.ImageSharePermissionList{} }, object: &ecsv1beta1.ImageSharePermission{},
+	}
+	sharings = kind{
+		name: "ImageSharing", objects: sharingObjects(false), count: func(s settings) int { return s.images },
+		list: func() resource.ManagedList { return &ecsv1beta1.ImageSharingList{} }, object: &ecsv1beta1.ImageSharing{},
+	}
+	families = kind{
+		name: "ImageSharing", objects: sharingObjects(true), count: func(s settings) int { return s.images },
+		list: func() resource.ManagedList { return &ecsv1beta1.ImageSharingList{} }, object: &ecsv1beta1.ImageSharing{},
+	}
+)
+
+// sharingObjects are the workload as one ImageSharing per image, or per
+// image's family.
+func sharingObjects(family bool) func(s settings, ns string) []client.Object {
+	return func(s settings, ns string) []client.Object {
+		objs := make([]client.Object, 0, s.images)
+		for i := range s.images {
+			o := &ecsv1beta1.ImageSharing{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("sharing-%04d", i)}}
+			o.Spec.ForProvider = common.ImageSharingParameters{Region: region, ImageID: imageID(i)}
+			if family {
+				o.Spec.ForProvider = common.ImageSharingParameters{Region: region, ImageFamily: familyName(i)}
+			}
+			for j := range s.accounts {
+				o.Spec.ForProvider.Accounts = append(o.Spec.ForProvider.Accounts, accountID(j))
+			}
+			o.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: configName}
+			objs = append(objs, o)
+		}
+		return objs
+	}
+}
+
+// shareObjects are the workload as one ImageSharePermission per share.
 func shareObjects(s settings, ns string) []client.Object {
 	objs := make([]client.Object, 0, s.resources())
 	for i := range s.images {

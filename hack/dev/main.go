@@ -131,6 +131,13 @@ dev: everything is up. In another terminal:
   kubectl describe imagesharepermissions.ecs.alibabacloud.m.crossplane.io demo-share
   kubectl get clusterproviderconfigs          # IDENTITY: who the credentials act as
 
+Share a family's newest versions with a list of accounts, then publish a new
+version and watch it shared, and the oldest unshared, at the next poll:
+
+  kubectl apply -f examples/namespaced/imagesharing-family.yaml
+  curl -s -X POST %[3]s/_sim/families/cn-hangzhou/golden-base/versions -d '{"id":"m-golden03"}'
+  kubectl get imagesharings.ecs.alibabacloud.m.crossplane.io golden-base -o yaml
+
 Share another account's image by assuming its role (account %[4]s lets the
 demo owner assume %[5]s when it sends ExternalId %[6]s):
 

@@ -117,6 +117,7 @@ type ECS struct {
 	pacedRate *prometheus.GaugeVec
 	batchSize prometheus.Histogram
 	listings  *prometheus.CounterVec
+	keptPoll  prometheus.Gauge
 }
 
 // New returns unregistered metrics.
@@ -148,12 +149,16 @@ func New() *ECS {
 			Namespace: namespace, Name: "share_listing_lookups_total",
 			Help: "Lookups of an image's share listing: hit (a fresh cached listing), miss (read from ECS), joined (waited for a read in flight).",
 		}, []string{"result"}),
+		keptPoll: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "kept_poll_seconds",
+			Help: "How often each managed resource can be observed: --poll, or more when the resources need more reconciles a second than --max-reconcile-rate allows.",
+		}),
 	}
 }
 
 // Register adds the metrics to r.
 func (m *ECS) Register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.calls, m.latency, m.throttles, m.pacedRate, m.batchSize, m.listings} {
+	for _, c := range []prometheus.Collector{m.calls, m.latency, m.throttles, m.pacedRate, m.batchSize, m.listings, m.keptPoll} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -205,4 +210,12 @@ func (m *ECS) Listing(result string) {
 		return
 	}
 	m.listings.WithLabelValues(result).Inc()
+}
+
+// KeptPoll records how often each managed resource can be observed.
+func (m *ECS) KeptPoll(seconds float64) {
+	if m == nil {
+		return
+	}
+	m.keptPoll.Set(seconds)
 }

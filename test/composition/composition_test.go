@@ -159,21 +159,24 @@ func write(t *testing.T, name, content string) string {
 	return p
 }
 
-// readyShare is the example's ImageSharePermission for account as Crossplane
-// observes it once the provider has shared the image.
-func readyShare(account string) string {
+// observedSharing is the example's ImageSharing as Crossplane observes it
+// once the provider has shared the image with shared (a YAML list), Ready
+// or not.
+func observedSharing(ready, shared string) string {
 	return `apiVersion: ecs.alibabacloud.m.crossplane.io/v1beta1
-kind: ImageSharePermission
+kind: ImageSharing
 metadata:
-  name: golden-image-` + account + `
+  name: golden-image-x7k2p
   namespace: default
   annotations:
-    crossplane.io/composition-resource-name: share-` + account + `
+    crossplane.io/composition-resource-name: sharing
 spec:
-  forProvider: {region: cn-shanghai, imageId: m-demo0004, accountId: "` + account + `"}
+  forProvider: {region: cn-shanghai, imageId: m-demo0004, accounts: ["2222222222222222", "3333333333333333"]}
 status:
+  atProvider:
+    images: [{imageId: m-demo0004, sharedAccounts: ` + shared + `}]
   conditions:
-  - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-01-01T00:00:00Z"}
+  - {type: Ready, status: "` + ready + `", reason: Available, lastTransitionTime: "2026-01-01T00:00:00Z"}
   - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-01-01T00:00:00Z"}
 `
 }
@@ -187,25 +190,25 @@ func TestRender(t *testing.T) {
 	cases := map[string]struct {
 		xr       string // the XR file; the example when empty
 		observed string // composed resources Crossplane has observed, as YAML
-		// wantAccounts are the accounts of the rendered shares, in order.
+		// wantAccounts are the accounts of the rendered ImageSharing.
 		wantAccounts   []string
 		wantSharedWith []string
 		wantReady      string // the ImageShare's Ready condition
 		wantErr        string
 	}{
-		"TheExampleSharesOncePerAccount": {
+		"TheExampleComposesOneSharingOfItsDistinctAccounts": {
 			wantAccounts:   []string{"2222222222222222", "3333333333333333"},
 			wantSharedWith: []string{},
 			wantReady:      "False",
 		},
-		"AReadyShareIsReported": {
-			observed:       readyShare("2222222222222222"),
+		"AnAccountSharedIsReported": {
+			observed:       observedSharing("False", `["2222222222222222"]`),
 			wantAccounts:   []string{"2222222222222222", "3333333333333333"},
 			wantSharedWith: []string{"2222222222222222"},
 			wantReady:      "False",
 		},
-		"ReadyWhenEveryShareIs": {
-			observed:       readyShare("2222222222222222") + "---\n" + readyShare("3333333333333333"),
+		"ReadyWhenTheSharingIs": {
+			observed:       observedSharing("True", `["2222222222222222", "3333333333333333"]`),
 			wantAccounts:   []string{"2222222222222222", "3333333333333333"},
 			wantSharedWith: []string{"2222222222222222", "3333333333333333"},
 			wantReady:      "True",
@@ -249,12 +252,14 @@ spec: {region: cn-shanghai, imageId: m-demo0004, accountIds: []}
 
 			var composite *unstructured.Unstructured
 			var accounts []string
+			sharings := 0
 			for _, o := range objects(t, out) {
 				switch o.GetKind() {
 				case "ImageShare":
 					composite = o
-				case "ImageSharePermission":
-					accounts = append(accounts, checkShare(t, o))
+				case "ImageSharing":
+					sharings++
+					accounts = checkSharing(t, o)
 				default:
 					t.Errorf("render produced an unexpected %s %s", o.GetKind(), o.GetName())
 				}
@@ -262,8 +267,8 @@ spec: {region: cn-shanghai, imageId: m-demo0004, accountIds: []}
 			if composite == nil {
 				t.Fatalf("render produced no ImageShare:\n%s", out)
 			}
-			if !slices.Equal(accounts, tc.wantAccounts) {
-				t.Errorf("shares with %v, want one each with %v", accounts, tc.wantAccounts)
+			if sharings != 1 || !slices.Equal(accounts, tc.wantAccounts) {
+				t.Errorf("%d ImageSharings, the last with %v; want one with %v", sharings, accounts, tc.wantAccounts)
 			}
 			sharedWith, _, _ := unstructured.NestedStringSlice(composite.Object, "status", "sharedWith")
 			n, _, _ := unstructured.NestedInt64(composite.Object, "status", "accounts")
@@ -291,25 +296,25 @@ func readyStatus(o *unstructured.Unstructured) string {
 	return ""
 }
 
-// checkShare checks a rendered ImageSharePermission against the example
-// ImageShare and returns its account.
-func checkShare(t *testing.T, o *unstructured.Unstructured) string {
+// checkSharing checks a rendered ImageSharing against the example
+// ImageShare and returns its accounts.
+func checkSharing(t *testing.T, o *unstructured.Unstructured) []string {
 	t.Helper()
-	account, _, _ := unstructured.NestedString(o.Object, "spec", "forProvider", "accountId")
+	accounts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "forProvider", "accounts")
 	if got, want := o.GetAPIVersion(), "ecs.alibabacloud.m.crossplane.io/v1beta1"; got != want {
-		t.Errorf("share with %s: apiVersion %s, want %s", account, got, want)
+		t.Errorf("ImageSharing: apiVersion %s, want %s", got, want)
 	}
 	if got, want := o.GetNamespace(), "default"; got != want {
-		t.Errorf("share with %s: namespace %q, want %q", account, got, want)
+		t.Errorf("ImageSharing: namespace %q, want %q", got, want)
 	}
-	if got, want := o.GetAnnotations()["crossplane.io/composition-resource-name"], "share-"+account; got != want {
-		t.Errorf("share with %s: composition resource name %q, want %q", account, got, want)
+	if got, want := o.GetAnnotations()["crossplane.io/composition-resource-name"], "sharing"; got != want {
+		t.Errorf("ImageSharing: composition resource name %q, want %q", got, want)
 	}
-	fp, _, _ := unstructured.NestedStringMap(o.Object, "spec", "forProvider")
+	fp, _, _ := unstructured.NestedMap(o.Object, "spec", "forProvider")
 	if fp["region"] != "cn-shanghai" || fp["imageId"] != "m-demo0004" || len(fp) != 3 {
-		t.Errorf("share with %s: forProvider %v, want region cn-shanghai, imageId m-demo0004 and the account", account, fp)
+		t.Errorf("ImageSharing: forProvider %v, want region cn-shanghai, imageId m-demo0004 and the accounts", fp)
 	}
-	return account
+	return accounts
 }
 
 func TestValidate(t *testing.T) {

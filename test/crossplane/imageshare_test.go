@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	// mrs are the namespaced ImageSharePermissions the function composes.
-	mrs = "imagesharepermissions.ecs.alibabacloud.m.crossplane.io"
+	// mrs are the namespaced ImageSharings the function composes, one.
+	mrs = "imagesharings.ecs.alibabacloud.m.crossplane.io"
 	// xrs are the example's composite resources.
 	xrs = "imageshares.platform.example.org"
 	// added is an account of the simulator's demo tenant the example does
@@ -101,7 +101,7 @@ func TestImageShare(t *testing.T) {
 		}
 	})
 
-	step(t, "2 the composition README, run as written, composes one share per distinct account", func(t *testing.T) {
+	step(t, "2 the composition README, run as written, composes one ImageSharing of the distinct accounts", func(t *testing.T) {
 		// Its commands install the provider and the function again (the
 		// same manifests Start applied: nothing changes), define
 		// ImageShare, compose the example and wait until it is Ready.
@@ -115,12 +115,10 @@ func TestImageShare(t *testing.T) {
 		converged(t, ex, accounts)
 	})
 
-	step(t, "4 a dropped account is unshared and its resource deleted", func(t *testing.T) {
+	step(t, "4 a dropped account is unshared", func(t *testing.T) {
 		dropped := accounts[1]
 		accounts = slices.DeleteFunc(slices.Clone(accounts), func(a string) bool { return a == dropped })
 		setAccounts(t, ex, accounts)
-		// Crossplane deletes the dropped account's resource in the
-		// foreground: only the garbage collector lets it go.
 		converged(t, ex, accounts)
 	})
 
@@ -168,10 +166,10 @@ func setAccounts(t *testing.T, ex example, accounts []string) {
 }
 
 // converged waits until Kubernetes and ECS agree with accounts: exactly one
-// Ready ImageSharePermission per distinct account (nothing else in the
+// Ready ImageSharing of the distinct accounts (nothing else in the
 // namespace, nothing left deleting), exactly those accounts shared in ECS,
 // and the ImageShare Ready with its status counting them. With no accounts,
-// the ImageShare must be gone, and every resource and share with it.
+// the ImageShare must be gone, and its ImageSharing and every share with it.
 func converged(t *testing.T, ex example, accounts []string) {
 	t.Helper()
 	want := sorted(distinct(accounts))
@@ -185,7 +183,11 @@ func converged(t *testing.T, ex example, accounts []string) {
 			return fmt.Sprintf("ECS shares %s in %s with %v, want %v", ex.Spec.ImageID, ex.Spec.Region, got, want)
 		}
 		var got []string
-		for _, mr := range list(t, mrs, "-n", ns) {
+		sharings := list(t, mrs, "-n", ns)
+		if len(sharings) > 1 {
+			t.Fatalf("%d ImageSharings in %s, want one", len(sharings), ns)
+		}
+		for _, mr := range sharings {
 			fp := mr.Spec.ForProvider
 			if mr.Metadata.DeletionTimestamp != "" {
 				return mr.String() + " is still there"
@@ -197,12 +199,12 @@ func converged(t *testing.T, ex example, accounts []string) {
 				t.Fatalf("%s shares %s in %s, want %s in %s", mr, fp.ImageID, fp.Region, ex.Spec.ImageID, ex.Spec.Region)
 			}
 			if r, s := mr.condition("Ready"), mr.condition("Synced"); r.Status != "True" || s.Status != "True" {
-				return fmt.Sprintf("%s (account %s): Ready=%s Synced=%s %s", mr, fp.AccountID, r.Status, s.Status, s.Message)
+				return fmt.Sprintf("%s (accounts %v): Ready=%s Synced=%s %s", mr, fp.Accounts, r.Status, s.Status, s.Message)
 			}
-			got = append(got, fp.AccountID)
+			got = fp.Accounts
 		}
 		if got = sorted(got); !slices.Equal(got, want) {
-			return fmt.Sprintf("ImageSharePermissions in %s share with %v, want one for each of %v", ns, got, want)
+			return fmt.Sprintf("the ImageSharing in %s shares with %v, want %v", ns, got, want)
 		}
 		xr, ok := get(t, xrs, ex.Metadata.Name, "-n", ns)
 		switch {
@@ -247,10 +249,10 @@ func testUpgrade(t *testing.T, ex example, accounts []string) {
 	want := world.Repository + ":" + upgradeVersion
 	var provider object
 	eventually(t, 2*time.Minute, func() string {
-		// Throughout: every share Ready, the ImageShare too.
+		// Throughout: the ImageSharing Ready, the ImageShare too.
 		mrs := list(t, mrs, "-n", ex.Metadata.Namespace)
 		if len(mrs) != len(before) {
-			t.Fatalf("%d ImageSharePermissions during the upgrade, %d before", len(mrs), len(before))
+			t.Fatalf("%d ImageSharings during the upgrade, %d before", len(mrs), len(before))
 		}
 		for _, mr := range mrs {
 			if r := mr.condition("Ready"); r.Status != "True" {

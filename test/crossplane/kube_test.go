@@ -67,9 +67,10 @@ type object struct {
 	} `json:"metadata"`
 	Spec struct {
 		ForProvider struct {
-			Region    string `json:"region"`
-			ImageID   string `json:"imageId"`
-			AccountID string `json:"accountId"`
+			Region    string   `json:"region"`
+			ImageID   string   `json:"imageId"`
+			AccountID string   `json:"accountId"`
+			Accounts  []string `json:"accounts"`
 		} `json:"forProvider"`
 		// A package revision's.
 		DesiredState string `json:"desiredState"`

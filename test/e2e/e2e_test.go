@@ -220,6 +220,7 @@ func TestProvider(t *testing.T) {
 		scenario(t, "2 drift is repaired within a poll", true, testDrift)
 		scenario(t, "3 delete and orphan", true, testDelete)
 		scenario(t, "5 bad input is refused or reported", true, testBadInput)
+		scenario(t, "8 ImageSharing follows a family and spares ImageSharePermissions", true, testImageSharing)
 	})
 	scenario(t, "6 restart loses and duplicates nothing", false, testRestart)
 	scenario(t, "7 no secret in logs, events or conditions", false, testNoSecrets)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
 
 // testExamples applies the examples as a user would and checks what
@@ -327,4 +328,86 @@ func testNoSecrets(t *testing.T) {
 	if !strings.Contains(seen["events"], "SignatureDoesNotMatch") {
 		t.Error("events do not report the wrong secret's failure: the check would prove nothing")
 	}
+}
+
+// The two ImageSharing kinds, by their full resource names.
+const (
+	namespacedSharing = "imagesharings.ecs.alibabacloud.m.crossplane.io"
+	clusterSharing    = "imagesharings.ecs.alibabacloud.crossplane.io"
+)
+
+// testImageSharing applies the ImageSharing examples, publishes a new
+// version of the family one follows and expects it shared, and the version
+// it pushes out unshared, within a poll; deleting unshares.
+func testImageSharing(t *testing.T) {
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharing.yaml"))
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "namespaced", "imagesharing-family.yaml"))
+	kubectl(t, "", "apply", "-f", filepath.Join(root, "examples", "cluster", "imagesharing.yaml"))
+	waitReady(t, namespacedSharing, "default", "demo-sharing")
+	waitReady(t, clusterSharing, "", "demo-sharing-cluster")
+	waitReady(t, namespacedSharing, "default", "golden-base")
+	for _, c := range []struct {
+		region, image string
+		accounts      []string
+	}{
+		{"cn-hangzhou", "m-demo0002", []string{partner, otherPartner}},
+		{"cn-shanghai", "m-demo0004", []string{partner, "9999999999999999"}},
+		{"cn-hangzhou", "m-golden02", []string{partner, otherPartner}},
+		{"cn-hangzhou", "m-golden01", []string{partner, otherPartner}},
+	} {
+		got := sharedWith(t, c.region, c.image)
+		for _, a := range c.accounts {
+			if !slices.Contains(got, a) {
+				t.Errorf("ECS does not share %s with %s: %v", c.image, a, got)
+			}
+		}
+	}
+	out := kubectl(t, "", "get", namespacedSharing, "golden-base", "-n", "default")
+	for _, want := range []string{"READY", "EXTERNAL-NAME", "family/cn-hangzhou/golden-base", "m-golden02"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl get lacks %q:\n%s", want, out)
+		}
+	}
+
+	if _, err := sim.PublishVersion("cn-hangzhou", "golden-base", ecssim.Image{ID: "m-golden03", Name: "golden-base-v3"}); err != nil {
+		t.Fatal(err)
+	}
+	published := time.Now()
+	eventually(t, 2*poll+10*time.Second, func() string {
+		if got := sharedWith(t, "cn-hangzhou", "m-golden03"); !slices.Contains(got, partner) || !slices.Contains(got, otherPartner) {
+			return fmt.Sprintf("the new version is shared with %v", got)
+		}
+		if got := sharedWith(t, "cn-hangzhou", "m-golden01"); len(got) > 0 {
+			return fmt.Sprintf("the version pushed out of the two kept is still shared with %v", got)
+		}
+		return ""
+	})
+	t.Logf("a new version was shared, and the oldest unshared, %v after it was published (poll %v)", time.Since(published).Round(time.Millisecond), poll)
+	o := waitReady(t, namespacedSharing, "default", "golden-base")
+	var obs struct {
+		Images []struct {
+			ImageID string `json:"imageId"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal(o.Status.AtProvider, &obs); err != nil || len(obs.Images) != 2 || obs.Images[0].ImageID != "m-golden03" || obs.Images[1].ImageID != "m-golden02" {
+		t.Errorf("status.atProvider.images = %s (%v): want m-golden03 then m-golden02", o.Status.AtProvider, err)
+	}
+
+	kubectl(t, "", "delete", namespacedSharing, "golden-base", "-n", "default", "--timeout=60s")
+	kubectl(t, "", "delete", clusterSharing, "demo-sharing-cluster", "--timeout=60s")
+	for _, c := range []struct{ region, image string }{{"cn-hangzhou", "m-golden03"}, {"cn-hangzhou", "m-golden02"}, {"cn-shanghai", "m-demo0004"}} {
+		if got := sharedWith(t, c.region, c.image); slices.Contains(got, partner) {
+			t.Errorf("after the delete, %s is still shared with %s: %v", c.image, partner, got)
+		}
+	}
+
+	// An ImageSharePermission of the same share holds it: deleting the
+	// ImageSharing leaves it shared.
+	kubectl(t, share(true, "sharing-held", "m-demo0002", partner, ""), "apply", "-f", "-")
+	waitReady(t, namespacedISP, "default", "sharing-held")
+	kubectl(t, "", "delete", namespacedSharing, "demo-sharing", "-n", "default", "--timeout=60s")
+	if got := sharedWith(t, "cn-hangzhou", "m-demo0002"); !slices.Contains(got, partner) {
+		t.Errorf("deleting the ImageSharing unshared m-demo0002 from %s, whose share the ImageSharePermission sharing-held manages: %v", partner, got)
+	}
+	kubectl(t, "", "delete", namespacedISP, "sharing-held", "-n", "default", "--timeout=60s")
 }

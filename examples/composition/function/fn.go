@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -17,10 +18,14 @@ import (
 
 // The managed resource this function composes: the namespaced (Crossplane v2)
 // kind, because an ImageShare is namespaced and may only compose resources in
-// its own namespace.
+// its own namespace. One ImageSharing holds every account: one object, one
+// read per poll and a call per ten accounts, however many accounts there are.
 const (
-	shareAPIVersion = "ecs.alibabacloud.m.crossplane.io/v1beta1"
-	shareKind       = "ImageSharePermission"
+	sharingAPIVersion = "ecs.alibabacloud.m.crossplane.io/v1beta1"
+	sharingKind       = "ImageSharing"
+	// sharingName names it within the composition, the same from one run
+	// to the next.
+	sharingName = resource.Name("sharing")
 )
 
 // imageShareSpec is the spec of an ImageShare, as definition.yaml declares it.
@@ -50,16 +55,16 @@ func (s imageShareSpec) check() error {
 	return nil
 }
 
-// Function composes one ImageSharePermission per distinct account of an
-// ImageShare.
+// Function composes one ImageSharing of an ImageShare's image with its
+// distinct accounts.
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
 	log logging.Logger
 }
 
-// RunFunction desires an ImageSharePermission per account and reports on the
-// XR which accounts the image is shared with so far.
+// RunFunction desires the ImageSharing and reports on the XR which accounts
+// the image is shared with so far.
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
 
@@ -94,22 +99,21 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	accounts := distinct(spec.AccountIDs)
-	sharedWith := []string{}
-	for _, account := range accounts {
-		name := resourceName(account)
-		share, err := newShare(spec, account, oxr.Resource.GetNamespace())
-		if err != nil {
-			response.Fatal(rsp, errors.Wrapf(err, "cannot compose the share with account %s", account))
-			return rsp, nil
-		}
-		// Crossplane counts a composed resource as ready only when a function
-		// says so, and the XR is ready only when all of them are.
-		if o, ok := observed[name]; ok && o.Resource.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
-			share.Ready = resource.ReadyTrue
-			sharedWith = append(sharedWith, account)
-		}
-		desired[name] = share
+	sharing, err := newSharing(spec, accounts, oxr.Resource.GetNamespace())
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot compose the ImageSharing"))
+		return rsp, nil
 	}
+	sharedWith := []string{}
+	if o, ok := observed[sharingName]; ok {
+		// Crossplane counts a composed resource as ready only when a
+		// function says so, and the XR is ready only when all of them are.
+		if o.Resource.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+			sharing.Ready = resource.ReadyTrue
+		}
+		sharedWith = sharedAccounts(o.Resource, accounts)
+	}
+	desired[sharingName] = sharing
 	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composed resources"))
 		return rsp, nil
@@ -133,26 +137,38 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	log.Debug("Composed image shares", "image", spec.ImageID, "accounts", len(accounts), "ready", len(sharedWith))
+	log.Debug("Composed the image's sharing", "image", spec.ImageID, "accounts", len(accounts), "shared", len(sharedWith))
 	response.Normalf(rsp, "image %s in %s: shared with %d of %d accounts", spec.ImageID, spec.Region, len(sharedWith), len(accounts))
 	return rsp, nil
 }
 
-// resourceName names an account's share within the composition, so that the
-// same account keeps the same ImageSharePermission from one run to the next.
-func resourceName(account string) resource.Name {
-	return resource.Name("share-" + account)
+// sharedAccounts are the accounts, in their order, that the observed
+// ImageSharing reports its image shared with.
+func sharedAccounts(o *composed.Unstructured, accounts []string) []string {
+	var images []struct {
+		SharedAccounts []string `json:"sharedAccounts"`
+	}
+	out := []string{}
+	if err := o.GetValueInto("status.atProvider.images", &images); err != nil || len(images) == 0 {
+		return out
+	}
+	for _, a := range accounts {
+		if slices.Contains(images[0].SharedAccounts, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
-func newShare(spec imageShareSpec, account, namespace string) (*resource.DesiredComposed, error) {
+func newSharing(spec imageShareSpec, accounts []string, namespace string) (*resource.DesiredComposed, error) {
 	cd := composed.New()
-	cd.SetAPIVersion(shareAPIVersion)
-	cd.SetKind(shareKind)
+	cd.SetAPIVersion(sharingAPIVersion)
+	cd.SetKind(sharingKind)
 	cd.SetNamespace(namespace)
 	if err := cd.SetValue("spec.forProvider", map[string]any{
-		"region":    spec.Region,
-		"imageId":   spec.ImageID,
-		"accountId": account,
+		"region":   spec.Region,
+		"imageId":  spec.ImageID,
+		"accounts": accounts,
 	}); err != nil {
 		return nil, err
 	}
@@ -164,8 +180,9 @@ func newShare(spec imageShareSpec, account, namespace string) (*resource.Desired
 	return &resource.DesiredComposed{Resource: cd}, nil
 }
 
-// distinct returns ids without repeats, in the order they first appear: a
-// repeated account would otherwise be two objects fighting over one share.
+// distinct returns ids without repeats, in the order they first appear: an
+// ImageSharing's accounts are a set, which the API server refuses to hold
+// twice.
 func distinct(ids []string) []string {
 	seen := make(map[string]bool, len(ids))
 	out := make([]string, 0, len(ids))

@@ -25,26 +25,29 @@ func imageShare(spec string) *fnv1.State {
 	}`)}}
 }
 
-// share is a composed ImageSharePermission as the function desires it;
+// sharing is the composed ImageSharing as the function desires it;
 // specExtra adds fields to its spec.
-func share(forProvider, specExtra string) *fnv1.Resource {
+func sharing(forProvider, specExtra string) *fnv1.Resource {
 	return &fnv1.Resource{Resource: resource.MustStructJSON(`{
 		"apiVersion": "ecs.alibabacloud.m.crossplane.io/v1beta1",
-		"kind": "ImageSharePermission",
+		"kind": "ImageSharing",
 		"metadata": {"namespace": "team-a"},
 		"spec": {"forProvider": ` + forProvider + specExtra + `}
 	}`)}
 }
 
-// observedShare is a composed ImageSharePermission as Crossplane observes it,
-// with its Ready condition's status.
-func observedShare(forProvider, ready string) *fnv1.Resource {
+// observedSharing is the composed ImageSharing as Crossplane observes it,
+// with its Ready condition's status and the accounts it reports shared.
+func observedSharing(forProvider, ready, shared string) *fnv1.Resource {
 	return &fnv1.Resource{Resource: resource.MustStructJSON(`{
 		"apiVersion": "ecs.alibabacloud.m.crossplane.io/v1beta1",
-		"kind": "ImageSharePermission",
+		"kind": "ImageSharing",
 		"metadata": {"namespace": "team-a", "name": "golden-image-x7k2p"},
 		"spec": {"forProvider": ` + forProvider + `},
-		"status": {"conditions": [{"type": "Ready", "status": "` + ready + `", "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+		"status": {
+			"conditions": [{"type": "Ready", "status": "` + ready + `", "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+			"atProvider": {"images": [{"imageId": "m-demo0001", "sharedAccounts": ` + shared + `}]}
+		}
 	}`)}
 }
 
@@ -61,9 +64,9 @@ func fatal(msg string) []*fnv1.Result {
 }
 
 const (
-	forA = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accountId": "2222222222222222"}`
-	forB = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accountId": "3333333333333333"}`
-	spec = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accountIds": ["2222222222222222", "3333333333333333", "2222222222222222"]}`
+	forBoth = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accounts": ["2222222222222222", "3333333333333333"]}`
+	forA    = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accounts": ["2222222222222222"]}`
+	spec    = `{"region": "cn-hangzhou", "imageId": "m-demo0001", "accountIds": ["2222222222222222", "3333333333333333", "2222222222222222"]}`
 )
 
 func TestRunFunction(t *testing.T) {
@@ -73,15 +76,12 @@ func TestRunFunction(t *testing.T) {
 		req  *fnv1.RunFunctionRequest
 		want *fnv1.RunFunctionResponse
 	}{
-		"OneShareForEachDistinctAccount": {
+		"OneSharingOfTheDistinctAccounts": {
 			req: &fnv1.RunFunctionRequest{Observed: imageShare(spec)},
 			want: &fnv1.RunFunctionResponse{
 				Desired: &fnv1.State{
 					Composite: status("2", "[]"),
-					Resources: map[string]*fnv1.Resource{
-						"share-2222222222222222": share(forA, ""),
-						"share-3333333333333333": share(forB, ""),
-					},
+					Resources: map[string]*fnv1.Resource{"sharing": sharing(forBoth, "")},
 				},
 				Results: normal("image m-demo0001 in cn-hangzhou: shared with 0 of 2 accounts"),
 			},
@@ -93,29 +93,36 @@ func TestRunFunction(t *testing.T) {
 				Desired: &fnv1.State{
 					Composite: status("1", "[]"),
 					Resources: map[string]*fnv1.Resource{
-						"share-2222222222222222": share(forA, `, "providerConfigRef": {"kind": "ProviderConfig", "name": "team"}`),
+						"sharing": sharing(forA, `, "providerConfigRef": {"kind": "ProviderConfig", "name": "team"}`),
 					},
 				},
 				Results: normal("image m-demo0001 in cn-hangzhou: shared with 0 of 1 accounts"),
 			},
 		},
-		"ReadyOnlyWhenTheObservedShareIsReady": {
+		"SharedAccountsAreReportedAndNotReadyUntilAll": {
 			req: &fnv1.RunFunctionRequest{Observed: &fnv1.State{
 				Composite: imageShare(spec).GetComposite(),
-				Resources: map[string]*fnv1.Resource{
-					"share-2222222222222222": observedShare(forA, "True"),
-					"share-3333333333333333": observedShare(forB, "False"),
-				},
+				Resources: map[string]*fnv1.Resource{"sharing": observedSharing(forBoth, "False", `["3333333333333333", "9999999999999999"]`)},
 			}},
 			want: &fnv1.RunFunctionResponse{
 				Desired: &fnv1.State{
-					Composite: status("2", `["2222222222222222"]`),
-					Resources: map[string]*fnv1.Resource{
-						"share-2222222222222222": {Resource: share(forA, "").GetResource(), Ready: fnv1.Ready_READY_TRUE},
-						"share-3333333333333333": share(forB, ""),
-					},
+					Composite: status("2", `["3333333333333333"]`),
+					Resources: map[string]*fnv1.Resource{"sharing": sharing(forBoth, "")},
 				},
 				Results: normal("image m-demo0001 in cn-hangzhou: shared with 1 of 2 accounts"),
+			},
+		},
+		"ReadyWhenTheSharingIs": {
+			req: &fnv1.RunFunctionRequest{Observed: &fnv1.State{
+				Composite: imageShare(spec).GetComposite(),
+				Resources: map[string]*fnv1.Resource{"sharing": observedSharing(forBoth, "True", `["2222222222222222", "3333333333333333"]`)},
+			}},
+			want: &fnv1.RunFunctionResponse{
+				Desired: &fnv1.State{
+					Composite: status("2", `["2222222222222222", "3333333333333333"]`),
+					Resources: map[string]*fnv1.Resource{"sharing": {Resource: sharing(forBoth, "").GetResource(), Ready: fnv1.Ready_READY_TRUE}},
+				},
+				Results: normal("image m-demo0001 in cn-hangzhou: shared with 2 of 2 accounts"),
 			},
 		},
 		"EarlierStepsKeepTheirResources": {
@@ -129,8 +136,8 @@ func TestRunFunction(t *testing.T) {
 				Desired: &fnv1.State{
 					Composite: status("1", "[]"),
 					Resources: map[string]*fnv1.Resource{
-						"other":                  {Resource: resource.MustStructJSON(`{"apiVersion": "v1", "kind": "ConfigMap"}`)},
-						"share-2222222222222222": share(forA, ""),
+						"other":   {Resource: resource.MustStructJSON(`{"apiVersion": "v1", "kind": "ConfigMap"}`)},
+						"sharing": sharing(forA, ""),
 					},
 				},
 				Results: normal("image m-demo0001 in cn-hangzhou: shared with 0 of 1 accounts"),

@@ -57,7 +57,10 @@ func world() ecssim.Config {
 			{ID: "m-gold0002", Region: region, Owner: owner, Family: family, CreationTime: time.Date(2026, 11, 8, 0, 0, 0, 0, time.UTC)},
 			{ID: "m-full0001", Region: region, Owner: owner, MaxShares: 2, SharedWith: []string{mallory}},
 			{ID: "m-many0001", Region: region, Owner: owner},
+			{ID: "m-cmk00001", Region: region, Owner: owner, Encryption: ecssim.EncryptionCMK},
 		},
+		// The owner's role lets ECS share encrypted images with alice only.
+		Roles: []ecssim.Role{{Account: owner, Name: ecssim.ShareEncryptedImageRole, TrustedServices: []string{alice + "@ecs.aliyuncs.com"}}},
 	}
 	for _, a := range many() {
 		cfg.Accounts = append(cfg.Accounts, ecssim.Account{ID: a})
@@ -231,6 +234,23 @@ func TestQuotaRefusesOnlyTheAccountsOver(t *testing.T) {
 	msg := condition(got, xpv2.TypeSynced).Message
 	if strings.Count(msg, ecs.CodeQuotaShareImageUser) != 1 || !strings.Contains(msg, "accounts ") {
 		t.Errorf("Synced message %q: want the accounts over the quota named together, with %s once", msg, ecs.CodeQuotaShareImageUser)
+	}
+}
+
+// TestEncryptedImageRefusesOnlyTheAccountsTheRoleDoesNotTrust: an
+// encrypted image is shared with the account its owner's role trusts, and
+// the condition names the principal the role's trust policy lacks.
+func TestEncryptedImageRefusesOnlyTheAccountsTheRoleDoesNotTrust(t *testing.T) {
+	r := newRig(t, sharing("cmk", common.ImageSharingParameters{ImageID: "m-cmk00001", Accounts: []string{alice, bob}}))
+	got := r.reconcile("cmk", 2)
+	if diff := cmp.Diff([]string{alice}, r.shared("m-cmk00001")); diff != "" {
+		t.Errorf("the account the role trusts is shared: -want, +got:\n%s", diff)
+	}
+	msg := condition(got, xpv2.TypeSynced).Message
+	for _, want := range []string{"sharing with account " + bob + " failed", ecs.CodeAssumeRoleError, bob + "@ecs.aliyuncs.com"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Synced message %q lacks %q", msg, want)
+		}
 	}
 }
 

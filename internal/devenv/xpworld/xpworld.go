@@ -46,7 +46,10 @@ const InstallDir = "examples/install"
 const FirstVersion = "v0.1.0"
 
 // CRDs are the provider's managed resource CRDs the policy activates.
-var CRDs = []string{"imagesharepermissions.ecs.alibabacloud.m.crossplane.io", "imagesharepermissions.ecs.alibabacloud.crossplane.io"}
+var CRDs = []string{
+	"imagesharepermissions.ecs.alibabacloud.m.crossplane.io", "imagesharepermissions.ecs.alibabacloud.crossplane.io",
+	"imagesharings.ecs.alibabacloud.m.crossplane.io", "imagesharings.ecs.alibabacloud.crossplane.io",
+}
 
 // Options say what to run.
 type Options struct {
