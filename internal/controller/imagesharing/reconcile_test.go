@@ -311,18 +311,26 @@ func TestAFamilyWithoutAvailableImage(t *testing.T) {
 }
 
 // TestExclusiveSparesImageSharePermissions: an exclusive sharing unshares
-// accounts not listed, except one an ImageSharePermission manages, which it
-// reports held; deleting it leaves that one too.
+// accounts not listed, except one a Ready ImageSharePermission manages,
+// which it reports held; deleting it leaves that one too. One not Ready
+// (whose credentials may not even see the image) holds nothing.
 func TestExclusiveSparesImageSharePermissions(t *testing.T) {
-	isp := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "by-hand"}}
-	isp.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: "m-gold0002", AccountID: carol}
-	r := newRig(t, isp, sharing("excl", common.ImageSharingParameters{ImageFamily: family, Accounts: []string{alice}, Exclusive: true}))
+	isp := func(name, account string, ready bool) *ecsv1beta1.ImageSharePermission {
+		cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: name}}
+		cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: "m-gold0002", AccountID: account}
+		if ready {
+			cr.SetConditions(xpv2.Available())
+		}
+		return cr
+	}
+	r := newRig(t, isp("by-hand", carol, true), isp("another-tenant", bob, false),
+		sharing("excl", common.ImageSharingParameters{ImageFamily: family, Accounts: []string{alice}, Exclusive: true}))
 	if err := r.sim.Share(region, "m-gold0002", true, carol, bob); err != nil {
 		t.Fatal(err)
 	}
 	got := r.reconcile("excl", 2)
 	if diff := cmp.Diff([]string{alice, carol}, r.shared("m-gold0002")); diff != "" {
-		t.Errorf("exclusive: bob unshared, carol held by an ImageSharePermission: -want, +got:\n%s", diff)
+		t.Errorf("exclusive: bob unshared (his ImageSharePermission is not Ready), carol held by a Ready one: -want, +got:\n%s", diff)
 	}
 	if got := r.shared("m-gold0001"); len(got) != 0 {
 		t.Errorf("exclusive: the retired version is still shared with %v", got)
