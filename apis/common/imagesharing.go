@@ -59,9 +59,10 @@ type ImageSharingParameters struct {
 	KeepPreviousVersions int32 `json:"keepPreviousVersions,omitempty"`
 
 	// Exclusive makes the list authoritative: accounts not listed are
-	// unshared from every image this ImageSharing manages, except those an
-	// ImageSharePermission of this provider manages. Off by default,
-	// because it removes shares that someone else made.
+	// unshared from every image this ImageSharing manages, except those
+	// another ImageSharePermission or ImageSharing of this provider
+	// manages. Off by default, because it removes shares that someone else
+	// made.
 	// +optional
 	Exclusive bool `json:"exclusive,omitempty"`
 }
@@ -131,8 +132,8 @@ type SharedImage struct {
 	// +listType=atomic
 	UnlistedAccounts []string `json:"unlistedAccounts,omitempty"`
 	// HeldAccounts are the unlisted accounts an exclusive ImageSharing
-	// leaves shared because an ImageSharePermission of this provider
-	// manages their share of the image.
+	// leaves shared because another ImageSharePermission or ImageSharing
+	// of this provider manages their share of the image.
 	// +optional
 	// +listType=atomic
 	HeldAccounts []string `json:"heldAccounts,omitempty"`

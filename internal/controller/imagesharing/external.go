@@ -71,9 +71,10 @@ func (c *connector) Connect(ctx context.Context, cr sharingResource) (managed.Ty
 	return &external{shares: shares, held: c.held, requeues: c.requeues}, nil
 }
 
-// heldFn returns the accounts among candidates whose share of the image an
+// heldFn returns the accounts among candidates whose share of the image
+// another object manages (see holds.go); self is the sharing asking.
 // ImageSharePermission of this provider manages.
-type heldFn func(ctx context.Context, region, imageID string, candidates []string) (set, error)
+type heldFn func(ctx context.Context, self resource.Managed, region, imageID string, candidates []string) (set, error)
 
 // external reconciles one ImageSharing with ECS. It lives for one
 // reconcile: Observe keeps its plan for the Create, Update or Delete that
@@ -88,16 +89,23 @@ type external struct {
 
 // Observe reads which images the sharing manages and who has them, and
 // plans the changes. The sharing is up to date when there are none.
+//
+// While the object is not being deleted, its sharing exists as soon as its
+// image (or family) does, and every change is an Update: crossplane-runtime
+// writes the whole object around a Create, which drops the status a
+// Create would report, and waits out a creation grace period before it
+// believes a deletion that follows one.
 func (e *external) Observe(ctx context.Context, cr sharingResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
+	deleting := meta.WasDeleted(cr)
 	kept, older, err := e.keptImages(ctx, p)
 	switch {
-	case ecs.IsNotFound(err) && meta.WasDeleted(cr):
+	case ecs.IsNotFound(err) && deleting:
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	case err != nil:
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
-	if p.ImageFamily != "" && len(kept) == 0 && !meta.WasDeleted(cr) {
+	if p.ImageFamily != "" && len(kept) == 0 && !deleting {
 		// Nothing to share yet, and nothing to retire: a family whose
 		// versions are all deprecated for a moment keeps what it shared.
 		cr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(
@@ -107,30 +115,27 @@ func (e *external) Observe(ctx context.Context, cr sharingResource) (managed.Ext
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 	}
 	prev := cr.GetObservation()
-	pl := &plan{observed: len(prev.Images) > 0, wanted: wanted{
+	pl := &plan{wanted: wanted{
 		listed: setOf(p.Accounts...), former: formerly(prev),
-		exclusive: p.Exclusive, deleting: meta.WasDeleted(cr),
+		exclusive: p.Exclusive, deleting: deleting,
 	}}
-	if pl.kept, err = e.read(ctx, kept, false); err != nil {
-		if ecs.IsNotFound(err) {
-			// The image is gone, or not the provider's account's: there is
-			// nothing to unshare, and Create says which.
-			return managed.ExternalObservation{ResourceExists: false}, nil
-		}
+	// An image gone while the object is deleted has no shares left; one
+	// gone otherwise is an error that says so (InvalidImageId.NotFound).
+	if pl.kept, err = e.read(ctx, kept, deleting); err != nil {
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
-	if pl.retired, err = e.read(ctx, retired(prev, kept, older), true); err != nil {
+	if pl.retired, err = e.read(ctx, retired(prev, kept, older, deleting), true); err != nil {
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
-	if err := e.hold(ctx, p.Region, pl); err != nil {
+	if err := e.hold(ctx, cr, p.Region, pl); err != nil {
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
 	e.plan = pl
 	e.report(cr)
-	if pl.wanted.deleting {
-		return managed.ExternalObservation{ResourceExists: pl.exists()}, nil
+	if deleting {
+		return managed.ExternalObservation{ResourceExists: len(pl.changes()) > 0}, nil
 	}
-	return managed.ExternalObservation{ResourceExists: pl.exists(), ResourceUpToDate: len(pl.changes()) == 0}, nil
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: len(pl.changes()) == 0}, nil
 }
 
 // keptImages are the images the accounts are to have: the image, or the
@@ -156,31 +161,30 @@ func (e *external) keptImages(ctx context.Context, p common.ImageSharingParamete
 	return kept, older, nil
 }
 
-// retired are the images the last observation managed that are kept no
-// more, as far as status can be trusted with them. A first observation has
-// none to go by: it takes the family's older versions instead, so that
-// following a family that was shared by hand retires its old versions too.
-func retired(prev common.ImageSharingObservation, kept, older []image) []image {
-	var ids []string
+// retired are the family's versions the last observation managed that are
+// kept no more. Only versions ListFamily returned count, so that status,
+// which whoever may write it could fill with any image of the account,
+// names nothing else. A first observation has none to go by: it takes the
+// family's older versions instead, so that following a family that was
+// shared by hand retires its old versions too; unless the object is being
+// deleted, which touches only what it managed.
+func retired(prev common.ImageSharingObservation, kept, older []image, deleting bool) []image {
+	managedBefore := set{}
 	for _, img := range prev.Images {
-		ids = append(ids, img.ImageID)
+		managedBefore[img.ImageID] = true
 	}
-	ids = append(ids, prev.RetiredImages...)
-	if len(prev.Images) == 0 {
-		for _, img := range older {
-			ids = append(ids, img.id)
-		}
+	for _, id := range prev.RetiredImages {
+		managedBefore[id] = true
 	}
+	first := len(prev.Images) == 0 && !deleting
 	var out []image
-	for _, id := range ids {
+	for _, img := range older {
 		if len(out) == maxRetired {
 			break
 		}
-		if !strings.HasPrefix(id, "m-") || slices.ContainsFunc(kept, func(k image) bool { return k.id == id }) ||
-			slices.ContainsFunc(out, func(r image) bool { return r.id == id }) {
-			continue
+		if (managedBefore[img.id] || first) && !slices.ContainsFunc(kept, func(k image) bool { return k.id == img.id }) {
+			out = append(out, image{id: img.id})
 		}
-		out = append(out, image{id: id})
 	}
 	return out
 }
@@ -215,8 +219,8 @@ func (e *external) read(ctx context.Context, images []image, dropGone bool) ([]i
 }
 
 // hold marks, on each image, the accounts the plan would remove whose
-// share an ImageSharePermission manages: those stay.
-func (e *external) hold(ctx context.Context, region string, pl *plan) error {
+// share another object manages: those stay (holds.go).
+func (e *external) hold(ctx context.Context, self resource.Managed, region string, pl *plan) error {
 	for i, images := range [][]image{pl.kept, pl.retired} {
 		for j := range images {
 			img := &images[j]
@@ -224,7 +228,7 @@ func (e *external) hold(ctx context.Context, region string, pl *plan) error {
 			if len(candidates) == 0 || e.held == nil {
 				continue
 			}
-			held, err := e.held(ctx, region, img.id, candidates)
+			held, err := e.held(ctx, self, region, img.id, candidates)
 			if err != nil {
 				return err
 			}
@@ -265,7 +269,7 @@ func (e *external) Delete(ctx context.Context, cr sharingResource) (managed.Exte
 
 // apply makes the plan's changes, each image's in its own calls, side by
 // side, and reports what they achieved. The accounts ECS refused do not
-// hold back the others: each is named, with ECS's reason, in the error.
+// hold back the others: they are named, with ECS's reason, in the error.
 func (e *external) apply(ctx context.Context, cr sharingResource) error {
 	if e.plan == nil {
 		return errors.New("no observation to act on: Observe did not run")
@@ -357,13 +361,27 @@ func describe(c change, err error) error {
 		}
 		g := groups[reason]
 		_, why, _ := strings.Cut(reason, "\x00")
-		noun := "account"
-		if len(g.accounts) > 1 {
-			noun = "accounts"
-		}
-		fmt.Fprintf(&b, "%s %s %s failed: %s", g.verb, noun, strings.Join(g.accounts, ", "), why)
+		fmt.Fprintf(&b, "%s %s failed: %s", g.verb, accountList(g.accounts), why)
 	}
 	return &refusal{text: fmt.Sprintf("image %s: %s", c.image, b.String()), err: err}
+}
+
+// maxNamed bounds the accounts a message names for one reason, so that
+// fifty refused for a full quota leave room for the reason and the other
+// images' refusals within the condition's bound.
+const maxNamed = 5
+
+// accountList names accounts, up to maxNamed: "account A", "accounts A, B"
+// or "12 accounts (A, B, C, D, E and 7 more)".
+func accountList(accounts []string) string {
+	switch n := len(accounts); {
+	case n == 1:
+		return "account " + accounts[0]
+	case n <= maxNamed:
+		return "accounts " + strings.Join(accounts, ", ")
+	default:
+		return fmt.Sprintf("%d accounts (%s and %d more)", n, strings.Join(accounts[:maxNamed], ", "), n-maxNamed)
+	}
 }
 
 // withoutRequestID is err's text without ECS's request id, which differs

@@ -64,8 +64,6 @@ type change struct {
 type plan struct {
 	kept, retired []image
 	wanted        wanted
-	// observed is set when an earlier observation was recorded.
-	observed bool
 }
 
 // removable are the accounts of img the plan unshares, before the held
@@ -136,29 +134,6 @@ func (p plan) applied(changes []change, failed func(image, account string) bool)
 	}
 }
 
-// exists reports whether the sharing exists for crossplane-runtime: it
-// has been observed before (so a new version of its family, which no
-// account has yet, is an update, not a creation the runtime would wait to
-// see), some listed account has an image, or there is nothing to share (no
-// account listed, or no image yet). When deleting, whether anything of
-// ours is left to unshare.
-func (p plan) exists() bool {
-	if p.wanted.deleting {
-		return len(p.changes()) > 0
-	}
-	if p.observed || len(p.wanted.listed) == 0 || len(p.kept) == 0 {
-		return true
-	}
-	for _, img := range p.kept {
-		for a := range p.wanted.listed {
-			if img.shared[a] {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // missing counts the listed accounts each kept image lacks, in all.
 func (p plan) missing() int {
 	n := 0
@@ -215,17 +190,27 @@ func (p plan) observation() common.ImageSharingObservation {
 	return o
 }
 
+// maxFormer bounds the accounts read from status as formerly listed:
+// twice as many as a list may hold, since a list replaced by another one
+// leaves the old one to unshare.
+const maxFormer = 1000
+
 // formerly are the accounts an observation had listed, or was still
-// unsharing after they left the list.
+// unsharing after they left the list, up to maxFormer.
 func formerly(o common.ImageSharingObservation) set {
-	s := setOf(o.RemovedAccounts...)
+	s := set{}
+	add := func(accounts []string) {
+		for _, a := range accounts {
+			if len(s) == maxFormer {
+				return
+			}
+			s[a] = true
+		}
+	}
+	add(o.RemovedAccounts)
 	for _, img := range o.Images {
-		for _, a := range img.SharedAccounts {
-			s[a] = true
-		}
-		for _, a := range img.MissingAccounts {
-			s[a] = true
-		}
+		add(img.SharedAccounts)
+		add(img.MissingAccounts)
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package imagesharing
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,7 +27,6 @@ func TestPlan(t *testing.T) {
 	cases := []struct {
 		reason     string
 		plan       plan
-		wantExists bool
 		wantChange []change
 		wantObs    common.ImageSharingObservation
 	}{
@@ -39,7 +39,6 @@ func TestPlan(t *testing.T) {
 		{
 			reason:     "A partly made sharing exists, and adds only the accounts missing; someone else's share is left alone.",
 			plan:       plan{kept: []image{img("m-1", alice, mallory)}, wanted: wanted{listed: setOf(alice, bob)}},
-			wantExists: true,
 			wantChange: []change{{image: "m-1", add: []string{bob}}},
 			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{
 				ImageID: "m-1", SharedAccounts: []string{alice}, MissingAccounts: []string{bob}, UnlistedAccounts: []string{mallory},
@@ -48,16 +47,14 @@ func TestPlan(t *testing.T) {
 		{
 			reason:     "An exclusive sharing removes the accounts not listed, in the same change as its adds.",
 			plan:       plan{kept: []image{img("m-1", alice, mallory)}, wanted: wanted{listed: setOf(alice, bob), exclusive: true}},
-			wantExists: true,
 			wantChange: []change{{image: "m-1", add: []string{bob}, remove: []string{mallory}}},
 			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{
 				ImageID: "m-1", SharedAccounts: []string{alice}, MissingAccounts: []string{bob}, UnlistedAccounts: []string{mallory},
 			}}},
 		},
 		{
-			reason:     "An exclusive sharing spares an account an ImageSharePermission manages, and reports it held.",
-			plan:       plan{kept: []image{heldImg("m-1", []string{mallory}, alice, mallory)}, wanted: wanted{listed: setOf(alice), exclusive: true}},
-			wantExists: true,
+			reason: "An exclusive sharing spares an account an ImageSharePermission manages, and reports it held.",
+			plan:   plan{kept: []image{heldImg("m-1", []string{mallory}, alice, mallory)}, wanted: wanted{listed: setOf(alice), exclusive: true}},
 			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{
 				ImageID: "m-1", SharedAccounts: []string{alice}, UnlistedAccounts: []string{mallory}, HeldAccounts: []string{mallory},
 			}}},
@@ -65,7 +62,6 @@ func TestPlan(t *testing.T) {
 		{
 			reason:     "An account taken off the list is unshared, exclusive or not, and reported as removed until it is.",
 			plan:       plan{kept: []image{img("m-1", alice, bob, mallory)}, wanted: wanted{listed: setOf(alice), former: setOf(alice, bob)}},
-			wantExists: true,
 			wantChange: []change{{image: "m-1", remove: []string{bob}}},
 			wantObs: common.ImageSharingObservation{
 				Images:          []common.SharedImage{{ImageID: "m-1", SharedAccounts: []string{alice}, UnlistedAccounts: []string{bob, mallory}}},
@@ -79,7 +75,6 @@ func TestPlan(t *testing.T) {
 				retired: []image{img("m-1", alice, mallory)},
 				wanted:  wanted{listed: setOf(alice), former: setOf(alice)},
 			},
-			wantExists: true,
 			wantChange: []change{{image: "m-1", remove: []string{alice}}},
 			wantObs: common.ImageSharingObservation{
 				Images:        []common.SharedImage{{ImageID: "m-2", SharedAccounts: []string{alice}}},
@@ -93,7 +88,6 @@ func TestPlan(t *testing.T) {
 				retired: []image{img("m-1", alice, mallory)},
 				wanted:  wanted{listed: setOf(alice), exclusive: true},
 			},
-			wantExists: true,
 			wantChange: []change{{image: "m-1", remove: []string{alice, mallory}}},
 			wantObs: common.ImageSharingObservation{
 				Images:        []common.SharedImage{{ImageID: "m-2", SharedAccounts: []string{alice}}},
@@ -107,8 +101,7 @@ func TestPlan(t *testing.T) {
 				retired: []image{img("m-1", mallory)},
 				wanted:  wanted{listed: setOf(alice)},
 			},
-			wantExists: true,
-			wantObs:    common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-2", SharedAccounts: []string{alice}}}},
+			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-2", SharedAccounts: []string{alice}}}},
 		},
 		{
 			reason: "Deleting unshares the listed accounts from every image, and only them, sparing the held ones; it exists while there is any.",
@@ -117,7 +110,6 @@ func TestPlan(t *testing.T) {
 				retired: []image{img("m-1", alice)},
 				wanted:  wanted{listed: setOf(alice, bob), deleting: true, exclusive: true},
 			},
-			wantExists: true,
 			wantChange: []change{{image: "m-2", remove: []string{alice}}, {image: "m-1", remove: []string{alice}}},
 			wantObs: common.ImageSharingObservation{
 				Images:        []common.SharedImage{{ImageID: "m-2", SharedAccounts: []string{alice, bob}, UnlistedAccounts: []string{mallory}}},
@@ -130,9 +122,8 @@ func TestPlan(t *testing.T) {
 			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-1", MissingAccounts: []string{alice}, UnlistedAccounts: []string{mallory}}}},
 		},
 		{
-			reason:     "A sharing observed before exists though no account has its family's new version yet: an update, not a creation.",
-			plan:       plan{kept: []image{img("m-3")}, retired: []image{img("m-2", alice)}, wanted: wanted{listed: setOf(alice), former: setOf(alice)}, observed: true},
-			wantExists: true,
+			reason:     "A family's new version is shared and the one it replaced unshared, in one plan.",
+			plan:       plan{kept: []image{img("m-3")}, retired: []image{img("m-2", alice)}, wanted: wanted{listed: setOf(alice), former: setOf(alice)}},
 			wantChange: []change{{image: "m-3", add: []string{alice}}, {image: "m-2", remove: []string{alice}}},
 			wantObs: common.ImageSharingObservation{
 				Images:        []common.SharedImage{{ImageID: "m-3", MissingAccounts: []string{alice}}},
@@ -140,17 +131,13 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
-			reason:     "No account listed: nothing to share, so the sharing exists as it is.",
-			plan:       plan{kept: []image{img("m-1", mallory)}, wanted: wanted{listed: setOf()}},
-			wantExists: true,
-			wantObs:    common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-1", UnlistedAccounts: []string{mallory}}}},
+			reason:  "No account listed: nothing to share, so the sharing exists as it is.",
+			plan:    plan{kept: []image{img("m-1", mallory)}, wanted: wanted{listed: setOf()}},
+			wantObs: common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-1", UnlistedAccounts: []string{mallory}}}},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			if got := tc.plan.exists(); got != tc.wantExists {
-				t.Errorf("%s\nexists() = %t, want %t", tc.reason, got, tc.wantExists)
-			}
 			if diff := cmp.Diff(tc.wantChange, tc.plan.changes(), cmp.AllowUnexported(change{}), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nchanges(): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -171,23 +158,31 @@ func TestAppliedChangesShowInTheObservation(t *testing.T) {
 	}
 }
 
-func TestRetiredFromStatusIsBounded(t *testing.T) {
-	prev := common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-2"}, {ImageID: "m-1"}}}
-	for range 40 {
-		prev.RetiredImages = append(prev.RetiredImages, "m-0", "not-an-image")
-	}
+func TestRetiredAreTheFamilysVersionsStatusNames(t *testing.T) {
+	prev := common.ImageSharingObservation{Images: []common.SharedImage{{ImageID: "m-2"}, {ImageID: "m-1"}}, RetiredImages: []string{"m-0", "m-notfamily"}}
+	older := []image{{id: "m-1"}, {id: "m-0"}, {id: "m-never"}}
 	for i := range 40 {
-		prev.RetiredImages = append(prev.RetiredImages, "m-old"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		id := fmt.Sprintf("m-old%02d", i)
+		prev.RetiredImages = append(prev.RetiredImages, id)
+		older = append(older, image{id: id})
 	}
-	got := retired(prev, []image{{id: "m-2"}}, []image{{id: "m-x"}})
-	if len(got) != maxRetired {
-		t.Fatalf("%d retired images read from status, want the bound %d", len(got), maxRetired)
+	got := retired(prev, []image{{id: "m-2"}}, older, false)
+	var ids []string
+	for _, img := range got {
+		ids = append(ids, img.id)
 	}
-	if got[0].id != "m-1" || got[1].id != "m-0" {
-		t.Errorf("retired = %v…, want m-1 (no longer kept) then m-0, once, and no kept image or malformed ID", got[:2])
+	want := []string{"m-1", "m-0"}
+	for i := range maxRetired - 2 {
+		want = append(want, fmt.Sprintf("m-old%02d", i))
 	}
-	first := retired(common.ImageSharingObservation{}, []image{{id: "m-2"}}, []image{{id: "m-1"}, {id: "m-0"}})
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("the family's versions status names, up to the bound; not m-never, which it never managed, nor m-notfamily, which the family does not list: -want, +got:\n%s", diff)
+	}
+	first := retired(common.ImageSharingObservation{}, []image{{id: "m-2"}}, []image{{id: "m-1"}, {id: "m-0"}}, false)
 	if diff := cmp.Diff([]image{{id: "m-1"}, {id: "m-0"}}, first, cmp.AllowUnexported(image{})); diff != "" {
 		t.Errorf("a first observation retires the family's older versions: -want, +got:\n%s", diff)
+	}
+	if got := retired(common.ImageSharingObservation{}, nil, []image{{id: "m-1"}}, true); len(got) != 0 {
+		t.Errorf("retired = %v: a first observation of an object being deleted touches what it never managed", got)
 	}
 }

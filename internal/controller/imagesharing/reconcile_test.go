@@ -232,7 +232,7 @@ func TestQuotaRefusesOnlyTheAccountsOver(t *testing.T) {
 		t.Errorf("shared with %v, want mallory and one listed account", r.shared("m-full0001"))
 	}
 	msg := condition(got, xpv2.TypeSynced).Message
-	if strings.Count(msg, ecs.CodeQuotaShareImageUser) != 1 || !strings.Contains(msg, "accounts ") {
+	if strings.Count(msg, ecs.CodeQuotaShareImageUser) != 1 || !strings.Contains(msg, "sharing with accounts ") {
 		t.Errorf("Synced message %q: want the accounts over the quota named together, with %s once", msg, ecs.CodeQuotaShareImageUser)
 	}
 }
@@ -351,4 +351,76 @@ func imageIDs(cr *ecsv1beta1.ImageSharing) []string {
 		out = append(out, img.ImageID)
 	}
 	return out
+}
+
+// TestChangedAtOnce: an account dropped right after the first reconcile is
+// unshared, and an object deleted right after is gone at once: the sharing
+// exists from its first look, so the runtime neither drops the status that
+// records the account nor waits out a creation grace period.
+func TestChangedAtOnce(t *testing.T) {
+	cr := sharing("quick", common.ImageSharingParameters{ImageID: "m-many0001", Accounts: []string{alice, bob}})
+	r := newRig(t, cr)
+	got := r.reconcile("quick", 1)
+	r.update(got, func(p *common.ImageSharingParameters) { p.Accounts = []string{alice} })
+	got = r.reconcile("quick", 1)
+	if diff := cmp.Diff([]string{alice}, r.shared("m-many0001")); diff != "" {
+		t.Errorf("an account dropped after the first reconcile is unshared: -want, +got:\n%s", diff)
+	}
+	r.delete(got)
+	if gone := r.reconcile("quick", 2); gone != nil {
+		t.Errorf("the ImageSharing is still there two reconciles after its delete: %v", gone.Status.Conditions)
+	}
+	if got := r.shared("m-many0001"); len(got) != 0 {
+		t.Errorf("after the delete, still shared with %v", got)
+	}
+}
+
+// TestAMissingImageSaysSo: an image the credentials do not own is ECS's
+// refusal, with what to check.
+func TestAMissingImageSaysSo(t *testing.T) {
+	r := newRig(t, sharing("missing", common.ImageSharingParameters{ImageID: "m-nothere01", Accounts: []string{alice}}))
+	got := r.reconcile("missing", 2)
+	if msg := condition(got, xpv2.TypeSynced).Message; !strings.Contains(msg, ecs.CodeImageNotFound) || !strings.Contains(msg, "check imageId") {
+		t.Errorf("Synced message %q: want %s and what to check", msg, ecs.CodeImageNotFound)
+	}
+}
+
+// TestSharingsOnOneImageHoldEachOthersAccounts: an exclusive sharing does
+// not remove an account another ImageSharing of the image lists and has
+// seen shared; one that only lists it holds nothing.
+func TestSharingsOnOneImageHoldEachOthersAccounts(t *testing.T) {
+	other := func(name string, seen ...string) *ecsv1beta1.ImageSharing {
+		cr := sharing(name, common.ImageSharingParameters{ImageID: "m-img0001", Accounts: []string{carol, bob}})
+		cr.Namespace = "other"
+		cr.Status.AtProvider.Images = []common.SharedImage{{ImageID: "m-img0001", SharedAccounts: seen}}
+		return cr
+	}
+	r := newRig(t, other("seen", carol), sharing("excl", common.ImageSharingParameters{ImageID: "m-img0001", Accounts: []string{alice}, Exclusive: true}))
+	if err := r.sim.Share(region, "m-img0001", true, carol, bob); err != nil {
+		t.Fatal(err)
+	}
+	got := r.reconcile("excl", 2)
+	if diff := cmp.Diff([]string{alice, carol}, r.shared("m-img0001")); diff != "" {
+		t.Errorf("carol held by the sharing that has seen her share; bob and mallory unshared: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{carol}, got.Status.AtProvider.Images[0].HeldAccounts); diff != "" {
+		t.Errorf("held accounts: -want, +got:\n%s", diff)
+	}
+}
+
+func TestAccountList(t *testing.T) {
+	cases := []struct {
+		reason   string
+		accounts []string
+		want     string
+	}{
+		{reason: "One account is named.", accounts: []string{alice}, want: "account " + alice},
+		{reason: "A few are listed.", accounts: []string{alice, bob}, want: "accounts " + alice + ", " + bob},
+		{reason: "Many are counted, and the first named.", accounts: many()[:8], want: "8 accounts (7000000000000000, 7000000000000001, 7000000000000002, 7000000000000003, 7000000000000004 and 3 more)"},
+	}
+	for _, tc := range cases {
+		if diff := cmp.Diff(tc.want, accountList(tc.accounts)); diff != "" {
+			t.Errorf("%s\n-want, +got:\n%s", tc.reason, diff)
+		}
+	}
 }

@@ -1,19 +1,13 @@
 package imagesharing
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -67,46 +61,6 @@ func options(kube client.Client, resolver *config.Resolver, log logging.Logger, 
 		opts = append(opts, managed.WithManagementPolicies())
 	}
 	return opts
-}
-
-// heldBy returns the accounts among candidates that an
-// ImageSharePermission of either scope manages on the image in the region:
-// one not being deleted and Ready, which its provider configuration's
-// credentials have seen shared. Ready keeps a tenant from holding another
-// tenant's shares with an ImageSharePermission of an image its credentials
-// cannot see. It reads the controllers' cache, which the
-// ImageSharePermission controllers keep, without copying: it is asked only
-// when there is something to remove.
-func heldBy(kube client.Reader) heldFn {
-	return func(ctx context.Context, region, imageID string, candidates []string) (set, error) {
-		want := setOf(candidates...)
-		held := set{}
-		add := func(mg interface {
-			resource.Managed
-			GetParameters() common.ImageSharePermissionParameters
-		}) {
-			p := mg.GetParameters()
-			if !meta.WasDeleted(mg) && mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue &&
-				p.Region == region && p.ImageID == imageID && want[p.AccountID] {
-				held[p.AccountID] = true
-			}
-		}
-		namespaced := &ecsv1beta1.ImageSharePermissionList{}
-		if err := kube.List(ctx, namespaced, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("cannot list ImageSharePermissions, whose shares an ImageSharing leaves alone: %w", err)
-		}
-		for i := range namespaced.Items {
-			add(&namespaced.Items[i])
-		}
-		cluster := &clusterecsv1beta1.ImageSharePermissionList{}
-		if err := kube.List(ctx, cluster, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("cannot list cluster-scoped ImageSharePermissions, whose shares an ImageSharing leaves alone: %w", err)
-		}
-		for i := range cluster.Items {
-			add(&cluster.Items[i])
-		}
-		return held, nil
-	}
 }
 
 // Setup adds a controller for ImageSharing in each scope, which resolves
