@@ -250,10 +250,11 @@ func (e *external) report(cr sharingResource) {
 	cr.SetConditions(xpv2.Available())
 }
 
-// Create shares what Observe found missing; it is Update, for a sharing
-// none of whose listed accounts has an image yet.
-func (e *external) Create(ctx context.Context, cr sharingResource) (managed.ExternalCreation, error) {
-	return managed.ExternalCreation{}, e.apply(ctx, cr)
+// Create has nothing to do: Observe reports a sharing that is not being
+// deleted as existing, so the runtime never calls it, and Update makes
+// every change.
+func (e *external) Create(context.Context, sharingResource) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, nil
 }
 
 // Update makes the changes Observe planned.
