@@ -145,7 +145,17 @@ func TestAIMD(t *testing.T) {
 			o:      Options{Rates: start},
 			steps: append([]step{{do: []event{throttled}}},
 				every(5, step{after: time.Second, do: []event{demand, ok}})...),
-			want: []float64{4, 4, 4, 4, 4, 4.4},
+			want: []float64{4, 4, 4, 4, 4, 6},
+		},
+		{
+			name: "after a throttle, fast back to just below the rate throttled, and held there for a minute",
+			reason: "the slow climb went on into the same limit, and each throttle cost half the rate for the calm and the climb back; " +
+				"past a minute (ECS's window) without a throttle the slow climb probes again",
+			o: Options{Rates: start},
+			steps: append(append([]step{{do: []event{throttled}}, {after: 5 * time.Second, do: []event{demand, ok}}},
+				every(3, step{after: time.Second, do: []event{demand, ok}})...),
+				step{after: 52 * time.Second, do: []event{demand, ok}}),
+			want: []float64{4, 6, 7.2, 7.2, 7.2, 7.92},
 		},
 		{
 			name:   "a throttle within the calm restarts it",
@@ -157,7 +167,7 @@ func TestAIMD(t *testing.T) {
 				{after: 4700 * time.Millisecond, do: []event{demand, ok}},
 				{after: 300 * time.Millisecond, do: []event{demand, ok}},
 			},
-			want: []float64{4, 4, 4, 4.4},
+			want: []float64{4, 4, 4, 6},
 		},
 		{
 			name:   "climbing stops at the ceiling",

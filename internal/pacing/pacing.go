@@ -37,6 +37,16 @@ const (
 	// come back, short enough that an idle pacer cannot creep up and then
 	// burst into a storm.
 	demandWindow = 2 * time.Second
+	// After a cut the pacer remembers the rate ECS throttled for
+	// limitMemory, ECS's counting window. It climbs back towards it fast,
+	// recoverFactor a second, to belowLimit of it, and holds there: with
+	// only the slow climb, each throttle cost half the rate for the calm
+	// and most of what it took to climb back, and the climb went on into
+	// the same limit again. Past limitMemory without a throttle, it probes
+	// upwards slowly again, as the account's other tools may have gone.
+	limitMemory   = time.Minute
+	recoverFactor = 1.5
+	belowLimit    = 0.9
 )
 
 // Defaults for Options left unset.
@@ -195,6 +205,8 @@ type budget struct {
 	rate, floor, ceiling  float64
 	lastCut, lastThrottle time.Time
 	lastClimb             time.Time
+	// limit is the rate at the last cut: what ECS throttled.
+	limit float64
 	// busyUntil is the latest turn given to a caller that had to wait.
 	busyUntil time.Time
 }
@@ -251,7 +263,8 @@ func (p *Pacer) reserve(action string, now time.Time) (*rate.Reservation, time.D
 // Done tells how a call of action ended. A throttle cuts the rate, at most
 // once per cutEvery; a call not throttled lets the rate climb, at most once
 // per climbEvery, if callers had to wait lately and no call was throttled for
-// a calm while.
+// a calm while: fast back towards a rate ECS throttled lately, slowly
+// beyond it.
 func (p *Pacer) Done(action string, throttled bool) {
 	if p.budgets[action] == nil {
 		return
@@ -264,12 +277,18 @@ func (p *Pacer) Done(action string, throttled bool) {
 	case throttled:
 		b.lastThrottle = now
 		if now.Sub(b.lastCut) >= cutEvery {
-			b.lastCut = now
+			b.lastCut, b.limit = now, b.rate
 			p.set(action, b, now, max(b.floor, b.rate*cutFactor))
 		}
 	case now.Sub(b.lastThrottle) >= calm && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:
 		b.lastClimb = now
-		p.set(action, b, now, min(b.ceiling, b.rate*climbFactor))
+		target, factor := b.ceiling, climbFactor
+		if b.limit > 0 && now.Sub(b.lastThrottle) < limitMemory {
+			target, factor = min(b.ceiling, b.limit*belowLimit), recoverFactor
+		}
+		if b.rate < target {
+			p.set(action, b, now, min(target, b.rate*factor))
+		}
 	}
 }
 

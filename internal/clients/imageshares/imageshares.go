@@ -513,6 +513,14 @@ func (s *Shares) Modify(ctx context.Context, imageID string, adds, removes []str
 		add      bool
 	}{{removes, false}, {adds, true}} {
 		for _, a := range change.accounts {
+			if o := lastWaiting(e.waiting, a); o != nil && o.add == change.add {
+				// The same change still waits for its call, as when a
+				// caller that gave up waiting makes it again: it waits for
+				// that one rather than queue a second, which would split
+				// calls (an account's changes go in calls of their own).
+				ops = append(ops, o)
+				continue
+			}
 			o := &op{account: a, add: change.add, ctx: context.WithoutCancel(ctx), client: s.client, done: make(chan struct{})}
 			ops = append(ops, o)
 			c.join(imageID, e, o)
@@ -540,6 +548,16 @@ func (s *Shares) Modify(ctx context.Context, imageID string, adds, removes []str
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lastWaiting is the account's last op not yet taken into a call, or nil.
+func lastWaiting(waiting []*op, account string) *op {
+	for i := len(waiting) - 1; i >= 0; i-- {
+		if waiting[i].account == account {
+			return waiting[i]
+		}
+	}
+	return nil
 }
 
 // join queues o on the image; the caller holds the lock. A full call starts
