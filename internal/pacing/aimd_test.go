@@ -158,6 +158,14 @@ func TestAIMD(t *testing.T) {
 			want: []float64{4, 6, 7.2, 7.2, 7.2, 7.92},
 		},
 		{
+			name:   "the limit is the rate when an episode of throttles began",
+			reason: "the calls throttled a second after the first cut were sent at the rate before it, not at the cut one",
+			o:      Options{Rates: start},
+			steps: append([]step{{do: []event{throttled}}, {after: time.Second, do: []event{throttled}}},
+				every(4, step{after: 5 * time.Second, do: []event{demand, ok}})...),
+			want: []float64{4, 2, 3, 4.5, 6.75, 7.2},
+		},
+		{
 			name:   "a throttle within the calm restarts it",
 			reason: "calm is measured from the last throttle, even one that did not cut",
 			o:      Options{Rates: start},
@@ -412,5 +420,35 @@ func TestWaitHonoursContext(t *testing.T) {
 	clk.Advance(1000 * time.Second)
 	if _, d := p.reserve(action, clk.Now()); d != 0 {
 		t.Errorf("1000 s after the first turn the next is %v away, want 0: the abandoned turns were not given back", d)
+	}
+}
+
+// TestWaitAfterACutTakesATurnAtTheNewRate: a caller waiting for a turn
+// booked at the old rate takes another at the new one when a throttle cuts
+// the rate meanwhile. The clock stands still, so the limiter's bookings
+// show it: the turn after is two turns at the new rate away, not one.
+func TestWaitAfterACutTakesATurnAtTheNewRate(t *testing.T) {
+	clk := simtest.NewClock()
+	p := New(Options{Rates: map[string]float64{action: 10}, Now: clk.Now}).For(key)
+	for range 10 {
+		if _, d := p.reserve(action, clk.Now()); d != 0 {
+			t.Fatalf("the burst's turns should come at once, one waited %v", d)
+		}
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.Wait(context.Background(), action) }()
+	// The waiter has booked its turn 100 ms away; the throttle comes
+	// after.
+	for p.bookedAhead(action) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(time.Millisecond)
+	p.Done(action, true)
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	_, next := p.reserve(action, clk.Now())
+	if next < 400*time.Millisecond {
+		t.Errorf("the next turn is %v away: the waiter kept the turn booked at 10/s; want it to book another at 5/s, putting the next 500 ms from the start", next)
 	}
 }

@@ -224,25 +224,59 @@ func (p *Pacer) Wait(ctx context.Context, action string) error {
 	if p.budgets[action] == nil {
 		return nil
 	}
-	r, delay := p.reserve(action, p.pacers.o.Now())
-	if delay == 0 {
-		return nil
+	for {
+		at := p.pacers.o.Now()
+		r, delay := p.reserve(action, at)
+		if delay == 0 {
+			return nil
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
+			r.CancelAt(p.pacers.o.Now())
+			return fmt.Errorf("the next %s call may start in %v, after the context's deadline: %w",
+				action, delay.Round(time.Millisecond), context.DeadlineExceeded)
+		}
+		if err := sleep(ctx, delay); err != nil {
+			// Give the turn back, so that later callers need not wait for it.
+			r.CancelAt(p.pacers.o.Now())
+			return err
+		}
+		if !p.cutSince(action, at) {
+			return nil
+		}
+		// A throttle cut the rate while this caller waited: its turn was
+		// taken at the old rate, which ECS refuses. Callers that waited
+		// for turns booked ahead at that rate, as a hundred resources of
+		// different images do, would otherwise go on being throttled for
+		// seconds after the cut, cutting again each second down to the
+		// floor. It takes a turn at the new rate.
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-		r.CancelAt(p.pacers.o.Now())
-		return fmt.Errorf("the next %s call may start in %v, after the context's deadline: %w",
-			action, delay.Round(time.Millisecond), context.DeadlineExceeded)
-	}
-	t := time.NewTimer(delay)
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		// Give the turn back, so that later callers need not wait for it.
-		r.CancelAt(p.pacers.o.Now())
 		return ctx.Err()
 	}
+}
+
+// bookedAhead is the latest turn given to a caller that had to wait, as a
+// time past the clock's now, or zero.
+func (p *Pacer) bookedAhead(action string) time.Duration {
+	p = p.lock(p.pacers.o.Now())
+	defer p.mu.Unlock()
+	return max(0, p.budgets[action].busyUntil.Sub(p.pacers.o.Now()))
+}
+
+// cutSince reports whether action's rate was cut after at.
+func (p *Pacer) cutSince(action string, at time.Time) bool {
+	p = p.lock(p.pacers.o.Now())
+	defer p.mu.Unlock()
+	return p.budgets[action].lastCut.After(at)
 }
 
 // reserve takes action's next turn at now and says how long until it comes.
@@ -275,9 +309,15 @@ func (p *Pacer) Done(action string, throttled bool) {
 	b := p.budgets[action]
 	switch {
 	case throttled:
+		// The limit is the rate when an episode of throttles began: the
+		// calls throttled later in it were sent at that rate too.
+		episode := b.limit == 0 || now.Sub(b.lastThrottle) >= calm
 		b.lastThrottle = now
 		if now.Sub(b.lastCut) >= cutEvery {
-			b.lastCut, b.limit = now, b.rate
+			if episode {
+				b.limit = b.rate
+			}
+			b.lastCut = now
 			p.set(action, b, now, max(b.floor, b.rate*cutFactor))
 		}
 	case now.Sub(b.lastThrottle) >= calm && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:

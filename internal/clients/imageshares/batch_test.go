@@ -123,8 +123,7 @@ func trueKeys(m map[string]bool) []string {
 
 // TestSameAccountInOrder: ops on one account go in calls of their own, in
 // the order they arrived, since ECS applies a call's removes before its
-// adds; the same op made again while it waits is not queued twice. Each op
-// joins before the next is made.
+// adds. Each op joins before the next is made.
 func TestSameAccountInOrder(t *testing.T) {
 	cases := []struct {
 		reason     string
@@ -135,7 +134,6 @@ func TestSameAccountInOrder(t *testing.T) {
 		{reason: "add then remove leaves it unshared", ops: []string{"+" + stranger, "-" + stranger}, wantCalls: 2, wantShared: []string{friend}},
 		{reason: "remove then add leaves it shared", ops: []string{"-" + friend, "+" + friend}, wantCalls: 2, wantShared: []string{friend}},
 		{reason: "add, remove, add leaves it shared", ops: []string{"+" + stranger, "-" + stranger, "+" + stranger}, wantCalls: 3, wantShared: []string{friend, stranger}},
-		{reason: "the same op twice while the first waits is made once, and both callers get its answer", ops: []string{"+" + stranger, "+" + stranger}, wantCalls: 1, wantShared: []string{friend, stranger}},
 		{reason: "ops on different accounts share a call", ops: []string{"+" + stranger, "-" + friend}, wantCalls: 1, wantShared: []string{stranger}},
 	}
 	for _, tc := range cases {
@@ -150,14 +148,10 @@ func TestSameAccountInOrder(t *testing.T) {
 			for _, op := range tc.ops {
 				c := caller{accounts: []string{op[1:]}, remove: op[0] == '-'}
 				go func() { errs <- c.do(t.Context(), s) }()
-				switch i := slices.IndexFunc(open, func(o string) bool { return o[1:] == op[1:] }); {
-				case i >= 0 && open[i] == op:
-					// It waits for the same op, still open.
-				case i >= 0:
-					open, sealed = []string{op}, sealed+1
-				default:
-					open = append(open, op)
+				if slices.ContainsFunc(open, func(o string) bool { return o[1:] == op[1:] }) {
+					open, sealed = nil, sealed+1
 				}
+				open = append(open, op)
 				waitUntil(t, fmt.Sprintf("%d calls and the open batch to hold %v", sealed, open), func() bool {
 					return f.calls(modify) == sealed && slices.Equal(f.open(ownerCreds.AccessKeyID, imageID), open)
 				})
@@ -426,5 +420,58 @@ func TestStreamOfWritesFillsOneBatch(t *testing.T) {
 	}
 	if got := f.calls(modify); got != 1 {
 		t.Errorf("%d Modify calls for %d writes %s apart, want 1", got, len(accounts), window/2)
+	}
+}
+
+// TestTheSameChangeWaitingIsMadeOnce: a change made again while the same
+// change still waits for its call, as by a caller that gave up waiting and
+// came back, is not queued twice (which would split the calls: an
+// account's changes go in calls of their own); both callers get its
+// answer. The second comes well within the Window of the first.
+func TestTheSameChangeWaitingIsMadeOnce(t *testing.T) {
+	f := newFixture(t, testConfig(), Options{Window: time.Second})
+	s, _ := f.shares(t, ownerCreds)
+	first := make(chan error, 1)
+	go func() { first <- s.AddAccounts(t.Context(), imageID, stranger) }()
+	f.waitOpen(t, ownerCreds.AccessKeyID, imageID, "+"+stranger)
+	if err := s.AddAccounts(t.Context(), imageID, stranger); err != nil {
+		t.Errorf("the second caller: %v", err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("the first caller: %v", err)
+	}
+	if got := f.calls(modify); got != 1 {
+		t.Errorf("%d Modify calls, want 1", got)
+	}
+	if diff := cmp.Diff([]string{friend, stranger}, f.shared(t)); diff != "" {
+		t.Errorf("shares (-want +got):\n%s", diff)
+	}
+}
+
+// TestThrottledWriteKeepsTheListing: a throttled call applied nothing and
+// says nothing of the image, so the image's listing still answers: the
+// resources of a busy account are not all sent back to read it again.
+func TestThrottledWriteKeepsTheListing(t *testing.T) {
+	cfg := testConfig()
+	// One Modify a minute: the first call takes the bucket's one token, the
+	// second is throttled.
+	cfg.Faults.RateLimits.PerAction = map[string]ecssim.Rate{modify: {PerSecond: 1.0 / 60, Burst: 1}}
+	f := newFixture(t, cfg, Options{Freshness: time.Hour})
+	s, _ := f.shares(t, ownerCreds)
+	if _, err := s.FindShare(t.Context(), imageID, stranger); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAccounts(t.Context(), imageID, stranger); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveAccounts(t.Context(), imageID, friend); !ecs.IsThrottled(err) {
+		t.Fatalf("the second call = %v, want it throttled", err)
+	}
+	share, err := s.FindShare(t.Context(), imageID, stranger)
+	if err != nil || share == nil {
+		t.Errorf("FindShare after the throttle = %v, %v: want the listing with our own add", share, err)
+	}
+	if got := f.calls(describe); got != 1 {
+		t.Errorf("%d Describe calls, want 1: the listing was dropped for a throttle", got)
 	}
 }

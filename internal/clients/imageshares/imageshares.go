@@ -739,11 +739,16 @@ func (c *Coalescer) call(ctx context.Context, e *entry, client ecs.Client, image
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
-		// Whether any of it applied is unknown: a call can fail after ECS
-		// carried it out.
-		e.listing = nil
-		if e.read != nil {
-			e.read.spoiled = true
+		if !ecs.IsThrottled(err) {
+			// Whether any of it applied is unknown: a call can fail after
+			// ECS carried it out; a refusal may say the image is gone. A
+			// throttle applied nothing and says nothing of the image: the
+			// listing stays as true as it was, and the many resources of a
+			// busy account are not sent back to read it again.
+			e.listing = nil
+			if e.read != nil {
+				e.read.spoiled = true
+			}
 		}
 		return ops, err
 	}
