@@ -60,7 +60,7 @@ func measureFloor(ctx context.Context, w *world, s settings, m mode, r *result) 
 	fmt.Printf("bench: %s: %d %ss created and Ready in %.1fs by the bench's own writes\n", m.name, len(objs), m.kind.name, r.Converge.Seconds)
 
 	begin = time.Now()
-	if err := kube.DeleteAllOf(ctx, m.kind.object, client.InNamespace(ns)); err != nil {
+	if err := deleteAll(ctx, kube, objs); err != nil {
 		return err
 	}
 	if err := devenv.ForEach(mgs, floorWorkers, func(mg resource.Managed) error { return finalize(ctx, kube, mg) }); err != nil {

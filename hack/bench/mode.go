@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
@@ -251,7 +250,7 @@ func (run modeRun) remove(ctx context.Context, r *result) error {
 	if err != nil {
 		return err
 	}
-	if err := run.w.kube.DeleteAllOf(ctx, run.m.kind.object, client.InNamespace(run.ns)); err != nil {
+	if err := deleteAll(ctx, run.w.kube, run.m.kind.objects(run.s, run.ns)); err != nil {
 		return err
 	}
 	images := imageIDs(run.s.images)

@@ -23,6 +23,18 @@ func createAll(ctx context.Context, kube client.Client, objs []client.Object) er
 	return devenv.ForEach(objs, 64, func(o client.Object) error { return create(ctx, kube, o) })
 }
 
+// deleteAll deletes objs concurrently, one request each, as the garbage
+// collector or kubectl would: a collection delete of 10,000 objects
+// outlasts a client's timeout.
+func deleteAll(ctx context.Context, kube client.Client, objs []client.Object) error {
+	return devenv.ForEach(objs, 64, func(o client.Object) error {
+		if err := kube.Delete(ctx, o); err != nil && !kerrors.IsNotFound(err) {
+			return fmt.Errorf("delete %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		return nil
+	})
+}
+
 // create tries a few times: a busy API server may answer 429 or time out.
 func create(ctx context.Context, kube client.Client, o client.Object) error {
 	var err error
