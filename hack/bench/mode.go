@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/devenv"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
 )
