@@ -12,7 +12,9 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim/simtest"
@@ -80,4 +82,8 @@ func TestYoungShareAbsence(t *testing.T) {
 			}
 		})
 	}
+}
+
+func request(cr shareResource) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
 }

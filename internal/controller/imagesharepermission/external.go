@@ -12,9 +12,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
@@ -180,16 +178,10 @@ func (e *external) ended(cr shareResource, err error) error {
 	return nil
 }
 
-func (e *external) succeeded(cr shareResource) {
-	_ = requeue.Report(e.requeues, request(cr), nil, false)
-}
+func (e *external) succeeded(cr shareResource) { ecsclients.Succeeded(e.requeues, cr) }
 
 func (e *external) failed(cr shareResource, err error) error {
-	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), err, ecs.IsThrottled(err)))
-}
-
-func request(cr shareResource) reconcile.Request {
-	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
+	return ecsclients.Failed(e.requeues, cr, err)
 }
 
 // Disconnect has nothing to release: the SDK keeps no per-client state.

@@ -17,8 +17,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
@@ -284,12 +282,10 @@ func (e *external) apply(ctx context.Context, cr sharingResource) error {
 	wg.Wait()
 	refused := map[[2]string]bool{}
 	var failures []error
-	throttled := false
 	for i, c := range changes {
 		if errs[i] == nil {
 			continue
 		}
-		throttled = throttled || ecs.IsThrottled(errs[i])
 		for _, a := range failedAccounts(c, errs[i]) {
 			refused[[2]string{c.image, a}] = true
 		}
@@ -299,7 +295,11 @@ func (e *external) apply(ctx context.Context, cr sharingResource) error {
 	if !meta.WasDeleted(cr) {
 		e.report(cr)
 	}
-	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), errors.Join(failures...), throttled))
+	if err := errors.Join(failures...); err != nil {
+		return e.failed(cr, err)
+	}
+	e.succeeded(cr)
+	return nil
 }
 
 // failedAccounts are the accounts of c that err says ECS refused: those
@@ -407,16 +407,10 @@ type refusal struct {
 func (r *refusal) Error() string { return r.text }
 func (r *refusal) Unwrap() error { return r.err }
 
-func (e *external) succeeded(cr sharingResource) {
-	_ = requeue.Report(e.requeues, request(cr), nil, false)
-}
+func (e *external) succeeded(cr sharingResource) { ecsclients.Succeeded(e.requeues, cr) }
 
 func (e *external) failed(cr sharingResource, err error) error {
-	return ecsclients.Bounded(requeue.Report(e.requeues, request(cr), err, ecs.IsThrottled(err)))
-}
-
-func request(cr sharingResource) reconcile.Request {
-	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: cr.GetNamespace(), Name: cr.GetName()}}
+	return ecsclients.Failed(e.requeues, cr, err)
 }
 
 // Disconnect has nothing to release.
