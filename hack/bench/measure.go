@@ -157,6 +157,9 @@ type phase struct {
 	Seconds    float64 `json:"seconds"`
 	Calls      calls   `json:"calls"`
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// Timeline is the Modify calls of each second of the phase, as
+	// "successes" or "successes+throttled": where the pacing lost time.
+	Timeline []string `json:"modifyTimeline,omitempty"`
 }
 
 // meter measures phases of one provider process against one simulator.
@@ -173,7 +176,52 @@ func (m meter) start() (func() (phase, error), error) {
 		return nil, err
 	}
 	m.sim.ResetCounters()
-	return m.since(time.Now(), before), nil
+	stop := m.sample()
+	end := m.since(time.Now(), before)
+	return func() (phase, error) {
+		timeline := stop()
+		ph, err := end()
+		ph.Timeline = timeline
+		return ph, err
+	}, nil
+}
+
+// sample reads the Modify counters once a second until the returned
+// function is called, which returns each second's calls.
+func (m meter) sample() func() []string {
+	done := make(chan struct{})
+	var timeline []string
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var ok, throttled uint64
+		read := func() {
+			c := calls(m.sim.Counters())
+			o, th := c[modifyCall]["Success"], c[modifyCall][ecssim.CodeThrottlingUser]
+			entry := strconv.FormatUint(o-ok, 10)
+			if th > throttled {
+				entry += "+" + strconv.FormatUint(th-throttled, 10)
+			}
+			timeline = append(timeline, entry)
+			ok, throttled = o, th
+		}
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() []string {
+		close(done)
+		<-finished
+		return timeline
+	}
 }
 
 // since returns what ends a phase that began at begin, when the counters

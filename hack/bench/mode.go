@@ -219,6 +219,7 @@ func (run modeRun) settle(ctx context.Context, r *result, end func() (phase, err
 		state = "but ECS differs: " + r.SharesMismatch
 	}
 	fmt.Printf("bench: %s: all Ready %.1fs after %s, %d ECS calls; %s\n", run.m.name, ph.Seconds, since, ph.Calls.total(), state)
+	fmt.Printf("bench: %s: Modify calls each second (+throttled): %s\n", run.m.name, strings.Join(ph.Timeline, " "))
 	return nil
 }
 
@@ -292,5 +293,6 @@ func (run modeRun) rollout(ctx context.Context, r *result) error {
 	}
 	r.Rollout = &ph
 	fmt.Printf("bench: %s: new versions shared, old ones unshared, in %.1fs, %d ECS calls\n", run.m.name, ph.Seconds, ph.Calls.total())
+	fmt.Printf("bench: %s: Modify calls each second (+throttled): %s\n", run.m.name, strings.Join(ph.Timeline, " "))
 	return nil
 }

@@ -81,28 +81,38 @@ func TestAIMD(t *testing.T) {
 	}{
 		{
 			name:   "a burst of throttles cuts once",
-			reason: "calls in flight together report one excess; the next second's throttles cut again",
+			reason: "calls in flight together report one excess; the next second's throttles cut again, by half",
 			o:      Options{Rates: start},
 			steps: []step{
 				{do: []event{throttled, throttled, throttled}},
 				{after: 999 * time.Millisecond, do: []event{throttled}},
 				{after: time.Millisecond, do: []event{throttled}},
 			},
-			want: []float64{4, 4, 2},
+			want: []float64{6.4, 6.4, 3.2},
 		},
 		{
 			name:   "cuts stop at the floor",
 			reason: "the floor is the rate the pacer probes at",
 			o:      Options{Rates: start, Floor: 3},
 			steps:  every(3, step{after: time.Second, do: []event{throttled}}),
-			want:   []float64{4, 3, 3},
+			want:   []float64{6.4, 3.2, 3},
 		},
 		{
 			name:   "the default floor is 1/s",
 			reason: "Alibaba advises probing at 1 call/s after a throttle",
 			o:      Options{Rates: start},
 			steps:  every(5, step{after: time.Second, do: []event{throttled}}),
-			want:   []float64{4, 2, 1, 1, 1},
+			want:   []float64{6.4, 3.2, 1.6, 1, 1},
+		},
+		{
+			name:   "a throttle after a calm cuts by a fifth again",
+			reason: "it begins a new episode: the rate has most likely just passed the limit again, not fallen far below what others take",
+			o:      Options{Rates: start},
+			steps: []step{
+				{do: []event{throttled}},
+				{after: 5 * time.Second, do: []event{throttled}},
+			},
+			want: []float64{6.4, 5.12},
 		},
 		{
 			name:   "the floor is never above the starting rate",
@@ -140,42 +150,42 @@ func TestAIMD(t *testing.T) {
 			want: []float64{8, 8},
 		},
 		{
-			name:   "no climb until a calm 5s after the last throttle",
-			reason: "climbing right after a throttle would hit the same limit",
+			name:   "no climb until 2s after the last throttle",
+			reason: "the calls sent at the rate before the cut must have come back first",
 			o:      Options{Rates: start},
 			steps: append([]step{{do: []event{throttled}}},
-				every(5, step{after: time.Second, do: []event{demand, ok}})...),
-			want: []float64{4, 4, 4, 4, 4, 6},
+				every(3, step{after: time.Second, do: []event{demand, ok}})...),
+			want: []float64{6.4, 6.4, 7.2, 7.2},
 		},
 		{
 			name: "after a throttle, fast back to just below the rate throttled, and held there for a minute",
 			reason: "the slow climb went on into the same limit, and each throttle cost half the rate for the calm and the climb back; " +
 				"past a minute (ECS's window) without a throttle the slow climb probes again",
 			o: Options{Rates: start},
-			steps: append(append([]step{{do: []event{throttled}}, {after: 5 * time.Second, do: []event{demand, ok}}},
+			steps: append(append([]step{{do: []event{throttled}}, {after: time.Second, do: []event{throttled}}, {after: 2 * time.Second, do: []event{demand, ok}}},
 				every(3, step{after: time.Second, do: []event{demand, ok}})...),
-				step{after: 52 * time.Second, do: []event{demand, ok}}),
-			want: []float64{4, 6, 7.2, 7.2, 7.2, 7.92},
+				step{after: 55 * time.Second, do: []event{demand, ok}}),
+			want: []float64{6.4, 3.2, 4.8, 7.2, 7.2, 7.2, 7.92},
 		},
 		{
 			name:   "the limit is the rate when an episode of throttles began",
 			reason: "the calls throttled a second after the first cut were sent at the rate before it, not at the cut one",
 			o:      Options{Rates: start},
 			steps: append([]step{{do: []event{throttled}}, {after: time.Second, do: []event{throttled}}},
-				every(4, step{after: 5 * time.Second, do: []event{demand, ok}})...),
-			want: []float64{4, 2, 3, 4.5, 6.75, 7.2},
+				every(3, step{after: 2 * time.Second, do: []event{demand, ok}})...),
+			want: []float64{6.4, 3.2, 4.8, 7.2, 7.2},
 		},
 		{
-			name:   "a throttle within the calm restarts it",
-			reason: "calm is measured from the last throttle, even one that did not cut",
+			name:   "a throttle while waiting to climb back restarts the wait",
+			reason: "the wait is measured from the last throttle, even one that did not cut",
 			o:      Options{Rates: start},
 			steps: []step{
 				{do: []event{throttled}},
 				{after: 500 * time.Millisecond, do: []event{throttled}},
-				{after: 4700 * time.Millisecond, do: []event{demand, ok}},
+				{after: 1700 * time.Millisecond, do: []event{demand, ok}},
 				{after: 300 * time.Millisecond, do: []event{demand, ok}},
 			},
-			want: []float64{4, 4, 4, 6},
+			want: []float64{6.4, 6.4, 6.4, 7.2},
 		},
 		{
 			name:   "climbing stops at the ceiling",
@@ -222,12 +232,12 @@ func TestOnRate(t *testing.T) {
 	p.Done(action, true)
 	p.Done(action, true) // within the second: no cut, nothing to tell
 	clk.Advance(time.Second)
-	for range 3 {
+	for range 4 {
 		clk.Advance(time.Second)
-		p.Done(action, true) // 2, then 1, then the floor again: nothing to tell
+		p.Done(action, true) // 3.2, 1.6, then 1, then the floor again: nothing to tell
 	}
 	wantMade := []told{{key, action, 8}, {key, "ModifyImageSharePermission", 4}}
-	wantChanged := []told{{key, action, 4}, {key, action, 2}, {key, action, 1}}
+	wantChanged := []told{{key, action, 6.4}, {key, action, 3.2}, {key, action, 1.6}, {key, action, 1}}
 	if len(got) < len(wantMade) {
 		t.Fatalf("OnRate told %v, want at least the starting rates %v", got, wantMade)
 	}
@@ -339,11 +349,11 @@ func TestEviction(t *testing.T) {
 		}
 		// A client still holding the dropped pacer must pace with the fresh one.
 		p.Done(action, true)
-		if got := fresh.Rate(action); got != 4 {
-			t.Errorf("after a throttle told to the dropped pacer, the fresh one's rate is %v, want 4", got)
+		if got := fresh.Rate(action); got != 6.4 {
+			t.Errorf("after a throttle told to the dropped pacer, the fresh one's rate is %v, want 6.4", got)
 		}
-		if got := p.Rate(action); got != 4 {
-			t.Errorf("the dropped pacer's rate is %v, want the fresh one's 4", got)
+		if got := p.Rate(action); got != 6.4 {
+			t.Errorf("the dropped pacer's rate is %v, want the fresh one's 6.4", got)
 		}
 	})
 }
@@ -359,7 +369,7 @@ func TestKeysAreIndependent(t *testing.T) {
 			ps := New(Options{Rates: map[string]float64{action: 8, "ModifyImageSharePermission": 4}})
 			ps.For(key).Done(action, true)
 			got := map[string]float64{"base": ps.For(key).Rate(action), "other": ps.For(k).Rate(action), "base's other action": ps.For(key).Rate("ModifyImageSharePermission")}
-			want := map[string]float64{"base": 4, "other": 8, "base's other action": 4}
+			want := map[string]float64{"base": 6.4, "other": 8, "base's other action": 4}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("rates after throttling the base key's %s (-want +got):\n%s", action, diff)
 			}
@@ -448,7 +458,27 @@ func TestWaitAfterACutTakesATurnAtTheNewRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, next := p.reserve(action, clk.Now())
-	if next < 400*time.Millisecond {
-		t.Errorf("the next turn is %v away: the waiter kept the turn booked at 10/s; want it to book another at 5/s, putting the next 500 ms from the start", next)
+	if next < 200*time.Millisecond {
+		t.Errorf("the next turn is %v away: the waiter kept the turn booked at 10/s; want it to book another at 8/s, putting the next 250 ms from the cut", next)
+	}
+}
+
+// TestACutDropsTheTurnsBookedAtTheOldRate: turns booked seconds ahead at the
+// rate ECS refused do not hold back the first turn at the new one. They
+// did: after a cut, a hundred waiters' bookings kept every call back for
+// seconds, and the provider sent nothing while ECS's bucket refilled.
+func TestACutDropsTheTurnsBookedAtTheOldRate(t *testing.T) {
+	clk := simtest.NewClock()
+	p := New(Options{Rates: map[string]float64{action: 10}, Now: clk.Now}).For(key)
+	var last time.Duration
+	for range 40 {
+		_, last = p.reserve(action, clk.Now())
+	}
+	if last < 2*time.Second {
+		t.Fatalf("40 turns at 10/s with a burst of 10 should reach about 3 s ahead, the last is %v away", last)
+	}
+	p.Done(action, true)
+	if _, next := p.reserve(action, clk.Now()); next > 125*time.Millisecond {
+		t.Errorf("after the cut the next turn is %v away; want one turn at the new 8/s, 125 ms, not behind the turns booked at 10/s", next)
 	}
 }

@@ -19,15 +19,26 @@ import (
 
 // AIMD constants.
 const (
-	// cutFactor halves the rate on a throttle; from the default rates the
-	// floor, Alibaba's advised 1 call/s after a throttle, is four or five
-	// cuts away.
+	// firstCut is the cut of the first throttle of an episode: most often
+	// the rate has just passed the limit, by a climb or by a call's
+	// latency running short of the one before it, and a fifth below is
+	// margin enough for ECS's bucket to refill.
+	firstCut = 0.8
+	// cutFactor halves the rate on each later throttle of the episode:
+	// the account's other tools, or ECS's one-minute window, are taking
+	// more than a margin. From the default rates the floor, Alibaba's
+	// advised 1 call/s after a throttle, is a few cuts away.
 	cutFactor = 0.5
 	// cutEvery lets the throttles of calls in flight together cut once: they
 	// all report the same excess.
 	cutEvery = time.Second
-	// calm is how long after the last throttle the rate may climb again.
+	// calm is how long after the last throttle the next one begins a new
+	// episode.
 	calm = 5 * time.Second
+	// recoverAfter is how long after the last throttle the rate may climb
+	// back towards the limit: long enough for the calls sent at the rate
+	// before the cut to have come back.
+	recoverAfter = 2 * time.Second
 	// climbFactor is the climb per climbEvery of demand: 10% a second takes
 	// about 24 s to climb tenfold, slow beside the cut.
 	climbFactor = 1.1
@@ -295,10 +306,11 @@ func (p *Pacer) reserve(action string, now time.Time) (*rate.Reservation, time.D
 }
 
 // Done tells how a call of action ended. A throttle cuts the rate, at most
-// once per cutEvery; a call not throttled lets the rate climb, at most once
-// per climbEvery, if callers had to wait lately and no call was throttled for
-// a calm while: fast back towards a rate ECS throttled lately, slowly
-// beyond it.
+// once per cutEvery: by a fifth first, by half if ECS goes on throttling. A
+// call not throttled lets the rate climb, at most once per climbEvery, if
+// callers had to wait lately: fast back towards a rate ECS throttled lately
+// once recoverAfter has passed without a throttle, and slowly beyond it once
+// the limit is forgotten.
 func (p *Pacer) Done(action string, throttled bool) {
 	if p.budgets[action] == nil {
 		return
@@ -314,19 +326,27 @@ func (p *Pacer) Done(action string, throttled bool) {
 		episode := b.limit == 0 || now.Sub(b.lastThrottle) >= calm
 		b.lastThrottle = now
 		if now.Sub(b.lastCut) >= cutEvery {
+			factor := cutFactor
 			if episode {
-				b.limit = b.rate
+				b.limit, factor = b.rate, firstCut
 			}
 			b.lastCut = now
-			p.set(action, b, now, max(b.floor, b.rate*cutFactor))
+			p.set(action, b, now, max(b.floor, b.rate*factor))
+			// Turns booked at the old rate would hold the new one back
+			// for as long as they reach ahead: the waiters holding them
+			// book again (Wait), at the new rate, from an empty bucket,
+			// as ECS's is.
+			b.lim = rate.NewLimiter(rate.Limit(b.rate), burstFor(b.rate))
+			b.lim.ReserveN(now, burstFor(b.rate))
+			b.busyUntil = now
 		}
-	case now.Sub(b.lastThrottle) >= calm && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:
-		b.lastClimb = now
+	case now.Sub(b.lastThrottle) >= recoverAfter && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:
 		target, factor := b.ceiling, climbFactor
 		if b.limit > 0 && now.Sub(b.lastThrottle) < limitMemory {
 			target, factor = min(b.ceiling, b.limit*belowLimit), recoverFactor
 		}
 		if b.rate < target {
+			b.lastClimb = now
 			p.set(action, b, now, min(target, b.rate*factor))
 		}
 	}
