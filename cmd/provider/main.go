@@ -57,6 +57,7 @@ func main() {
 		retryPeriod    = app.Flag("leader-election-retry-period", "How often replicas try to acquire or renew the lease.").Default("2s").Duration()
 		leaseNamespace = app.Flag("leader-election-namespace", "Namespace of the leader election lease; empty means the pod's own, which only exists in a cluster.").Envar("POD_NAMESPACE").String()
 		metricsAddr    = app.Flag("metrics-bind-address", "Address to serve Prometheus metrics on; 0 disables them.").Default(":8080").String()
+		pprofAddr      = app.Flag("pprof-bind-address", "Address to serve Go's pprof profiles on (what the provider spends memory and CPU on), such as 127.0.0.1:6060; empty, the default, serves none.").String()
 
 		syncInterval            = app.Flag("sync", "How often all resources will be double-checked for drift from the desired state.").Short('s').Default("1h").Duration()
 		pollInterval            = app.Flag("poll", "How often individual resources will be checked for drift from the desired state.").Default("1m").Duration()
@@ -66,7 +67,7 @@ func main() {
 		coalesce         = app.Flag("coalesce-ecs-calls", "Let the resources of one image share one ECS listing read and batch their shares into few calls. --no-coalesce-ecs-calls makes every resource call ECS alone.").Default("true").Bool()
 		listingFreshness = app.Flag("listing-freshness", "How long one read of an image's shares answers for all its resources; 0 means the poll interval plus its jitter (a tenth), so that at rest each image is read at most once per poll.").Default("0").Duration()
 		batchWindow      = app.Flag("batch-window", "How long a batch of shares waits for the next share of its image before its ModifyImageSharePermission call (at most 10 accounts per call); each share that joins restarts it, so a stream of shares fills calls however slowly it comes. A call takes the shares waiting when its turn under --ecs-modify-rate comes.").Default("250ms").Duration()
-		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; halved when ECS throttles, raised while calm under demand.").Default("20").Float64()
+		describeRate     = app.Flag("ecs-describe-rate", "DescribeImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; cut when ECS throttles, raised again under demand.").Default("20").Float64()
 		modifyRate       = app.Flag("ecs-modify-rate", "ModifyImageSharePermission calls per second to start with, per account (or configuration, until its identity is verified) and region; adapts like --ecs-describe-rate.").Default("10").Float64()
 
 		cacheSecrets     = app.Flag("cache-secrets", "Cache every Secret in the cluster: faster credential reads, memory grows with the cluster's Secrets. Off, each read of a credentials or CA Secret asks the API server.").Default("false").Bool()
@@ -98,9 +99,10 @@ func main() {
 	kingpin.FatalIfError(apis.AddToScheme(scheme), "Cannot add Alibaba Cloud APIs to scheme")
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: *metricsAddr},
-		Client:  clientOptions(*cacheSecrets),
+		Scheme:           scheme,
+		Metrics:          metricsserver.Options{BindAddress: *metricsAddr},
+		PprofBindAddress: *pprofAddr,
+		Client:           clientOptions(*cacheSecrets),
 		Cache: cache.Options{
 			SyncPeriod: syncInterval,
 			// The CRD gate watches CRDs; their schemas are large and unused.

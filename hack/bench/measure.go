@@ -176,14 +176,7 @@ func (m meter) start() (func() (phase, error), error) {
 		return nil, err
 	}
 	m.sim.ResetCounters()
-	stop := m.sample()
-	end := m.since(time.Now(), before)
-	return func() (phase, error) {
-		timeline := stop()
-		ph, err := end()
-		ph.Timeline = timeline
-		return ph, err
-	}, nil
+	return m.since(time.Now(), before), nil
 }
 
 // sample reads the Modify counters once a second until the returned
@@ -228,12 +221,14 @@ func (m meter) sample() func() []string {
 // were zeroed and the provider had used before (nothing, if it started
 // after).
 func (m meter) since(begin time.Time, before usage) func() (phase, error) {
+	stop := m.sample()
 	return func() (phase, error) {
 		took := time.Since(begin)
+		timeline := stop()
 		after, err := readUsage(m.pid, m.ticks)
 		if err != nil {
 			return phase{}, err
 		}
-		return phase{Seconds: took.Seconds(), Calls: m.sim.Counters(), CPUSeconds: (after.cpu - before.cpu).Seconds()}, nil
+		return phase{Seconds: took.Seconds(), Calls: m.sim.Counters(), CPUSeconds: (after.cpu - before.cpu).Seconds(), Timeline: timeline}, nil
 	}
 }
