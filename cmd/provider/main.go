@@ -105,6 +105,11 @@ func main() {
 		Client:           clientOptions(*cacheSecrets),
 		Cache: cache.Options{
 			SyncPeriod: syncInterval,
+			// Nothing reads managed fields, and with one object per share
+			// they were a good part of what the cache holds. Writes of a
+			// cached object without them leave the API server's as they
+			// are.
+			DefaultTransform: cache.TransformStripManagedFields(),
 			// The CRD gate watches CRDs; their schemas are large and unused.
 			ByObject: map[client.Object]cache.ByObject{
 				&apiextensionsv1.CustomResourceDefinition{}: {Transform: customresourcesgate.TransformStripCRDSchema},

@@ -60,8 +60,9 @@ type settings struct {
 	poll  time.Duration
 	modes []mode
 	out   string
-	// providerArgs are added to every mode's provider command line.
-	providerArgs []string
+	// providerArgs are added to every mode's provider command line, and
+	// providerEnv ("NAME=value") to its environment.
+	providerArgs, providerEnv []string
 	// timeout bounds each wait: for the provider, for Ready, for deletion.
 	timeout time.Duration
 	// secrets, when not 0, makes the run the Secrets measurement
@@ -122,6 +123,7 @@ func parseSettings(args []string) (settings, error) {
 		"floor and floor-sharing (no provider, no ECS: the Kubernetes writes alone, for either kind)")
 	fs.StringVar(&s.out, "out", "", "where to write the figures and the provider logs (default _output/bench)")
 	extra := fs.String("provider-args", "", "more provider flags for every mode, separated by spaces")
+	env := fs.String("provider-env", "", "NAME=value settings added to every mode's provider environment, separated by spaces, such as GOMEMLIMIT=96MiB")
 	fs.DurationVar(&s.timeout, "timeout", 30*time.Minute, "how long each wait (provider start, all Ready, all deleted) may take")
 	fs.IntVar(&s.secrets, "secrets", 0, "instead of the modes, create this many unrelated 4 KiB Secrets and compare the provider's peak RSS with --cache-secrets (before) and without (after, the default), "+
 		"each with a few shares through one ProviderConfig (-images, -accounts and -modes do not apply)")
@@ -149,6 +151,12 @@ func parseSettings(args []string) (settings, error) {
 		s.modes = append(s.modes, modes[i])
 	}
 	s.providerArgs = strings.Fields(*extra)
+	s.providerEnv = strings.Fields(*env)
+	for _, kv := range s.providerEnv {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return s, fmt.Errorf("-provider-env: %q is not NAME=value", kv)
+		}
+	}
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func runMode(ctx context.Context, w *world, s settings, m mode, stamp string) re
 		return r
 	}
 	fmt.Printf("bench: %s: %d shares as %d %ss (%d images × %d accounts); provider %s\n",
-		m.name, r.Resources, m.kind.count(s), m.kind.name, s.images, s.accounts, strings.Join(r.ProviderArgs, " "))
+		m.name, r.Resources, m.kind.count(s), m.kind.name, s.images, s.accounts, strings.Join(append(slices.Clone(s.providerEnv), r.ProviderArgs...), " "))
 	measureMode := measure
 	if m.floor {
 		measureMode = func(ctx context.Context, w *world, s settings, m mode, _ string, r *result) error {
@@ -164,7 +165,7 @@ func startTenant(ctx context.Context, w *world, s settings, limited bool, ns, lo
 		return nil, nil, stop, err
 	}
 	stops = append(stops, func() { _ = log.Close() })
-	p, err := devenv.StartProvider(w.bin, w.cp.Kubeconfig, log, args...)
+	p, err := devenv.StartProviderEnv(w.bin, w.cp.Kubeconfig, s.providerEnv, log, args...)
 	if err != nil {
 		return nil, nil, stop, err
 	}

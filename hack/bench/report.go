@@ -39,6 +39,7 @@ type shownSettings struct {
 	Jitter       string                 `json:"jitter"`
 	Poll         string                 `json:"poll"`
 	ProviderArgs []string               `json:"providerArgs,omitempty"`
+	ProviderEnv  []string               `json:"providerEnv,omitempty"`
 }
 
 func newReport(s settings, started time.Time, results []result) *report {
@@ -47,7 +48,7 @@ func newReport(s settings, started time.Time, results []result) *report {
 	rep := &report{
 		StartedAt: started,
 		Settings: shownSettings{Images: s.images, Accounts: s.accounts, RateLimits: s.rates(),
-			Latency: s.latency.String(), Jitter: s.jitter.String(), Poll: s.poll.String(), ProviderArgs: s.providerArgs},
+			Latency: s.latency.String(), Jitter: s.jitter.String(), Poll: s.poll.String(), ProviderArgs: s.providerArgs, ProviderEnv: s.providerEnv},
 		MinCalls: minimum, RateBoundSeconds: bound.Seconds(), Results: results, s: s, bound: bound,
 	}
 	rep.Targets = rep.judge()

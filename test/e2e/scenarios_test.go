@@ -38,6 +38,11 @@ func testExamples(t *testing.T) {
 			t.Errorf("kubectl get lacks %q:\n%s", want, out)
 		}
 	}
+	// The provider caches objects without their managed fields and writes
+	// from the cache: the API server must keep the fields kubectl owns.
+	if out := kubectl(t, "", "get", namespacedISP, "demo-share", "-n", "default", "-o", "jsonpath={.metadata.managedFields[*].manager}"); !strings.Contains(out, "kubectl") {
+		t.Errorf("after the provider's writes the managed fields name %q, want kubectl's entry kept", out)
+	}
 	if out := kubectl(t, "", "get", "managed"); !strings.Contains(out, "demo-share-cluster") || !strings.Contains(out, "demo-share") {
 		t.Errorf("kubectl get managed does not list both scopes:\n%s", out)
 	}

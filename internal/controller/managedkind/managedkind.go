@@ -5,6 +5,7 @@
 package managedkind
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -66,7 +67,7 @@ func setup(mgr ctrl.Manager, o controller.Options, s Scope, build BuildFn) error
 	if m := o.MetricOptions; m != nil {
 		opts = append(opts, managed.WithMetricRecorder(m.MRMetrics))
 		if m.MRStateMetrics != nil {
-			states := statemetrics.NewMRStateRecorder(kube, o.Logger, m.MRStateMetrics, s.List, m.PollStateMetricInterval)
+			states := statemetrics.NewMRStateRecorder(uncopiedLists{kube}, o.Logger, m.MRStateMetrics, s.List, m.PollStateMetricInterval)
 			if err := mgr.Add(states); err != nil {
 				return fmt.Errorf("cannot register state metrics recorder: %w", err)
 			}
@@ -84,4 +85,14 @@ func setup(mgr ctrl.Manager, o controller.Options, s Scope, build BuildFn) error
 		b = b.WatchesRawSource(src)
 	}
 	return b.Complete(ratelimiter.NewReconciler(name, limiter.Reconciler(r), o.GlobalRateLimiter))
+}
+
+// uncopiedLists lists from the cache without copying each object. The
+// state recorder only counts the objects' conditions, and keeps its last
+// list until the next count: a copy of every object, kept for good, had
+// doubled the memory the objects take.
+type uncopiedLists struct{ client.Client }
+
+func (c uncopiedLists) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return c.Client.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...)
 }
