@@ -50,7 +50,7 @@ func run(t *testing.T, o Options, steps []step) []float64 {
 				p.Done(action, e == throttled)
 			case demand:
 				for {
-					if _, d := p.reserve(action, clk.Now()); d > 0 {
+					if _, d, _ := p.reserve(action, clk.Now()); d > 0 {
 						break
 					}
 				}
@@ -428,7 +428,7 @@ func TestWaitHonoursContext(t *testing.T) {
 	}
 
 	clk.Advance(1000 * time.Second)
-	if _, d := p.reserve(action, clk.Now()); d != 0 {
+	if _, d, _ := p.reserve(action, clk.Now()); d != 0 {
 		t.Errorf("1000 s after the first turn the next is %v away, want 0: the abandoned turns were not given back", d)
 	}
 }
@@ -441,7 +441,7 @@ func TestWaitAfterACutTakesATurnAtTheNewRate(t *testing.T) {
 	clk := simtest.NewClock()
 	p := New(Options{Rates: map[string]float64{action: 10}, Now: clk.Now}).For(key)
 	for range 10 {
-		if _, d := p.reserve(action, clk.Now()); d != 0 {
+		if _, d, _ := p.reserve(action, clk.Now()); d != 0 {
 			t.Fatalf("the burst's turns should come at once, one waited %v", d)
 		}
 	}
@@ -457,10 +457,18 @@ func TestWaitAfterACutTakesATurnAtTheNewRate(t *testing.T) {
 	if err := <-waited; err != nil {
 		t.Fatal(err)
 	}
-	_, next := p.reserve(action, clk.Now())
+	_, next, _ := p.reserve(action, clk.Now())
 	if next < 200*time.Millisecond {
 		t.Errorf("the next turn is %v away: the waiter kept the turn booked at 10/s; want it to book another at 8/s, putting the next 250 ms from the cut", next)
 	}
+}
+
+// bookedAhead is the latest turn given to a caller that had to wait, as a
+// time past the clock's now, or zero.
+func (p *Pacer) bookedAhead(action string) time.Duration {
+	p = p.lock(p.pacers.o.Now())
+	defer p.mu.Unlock()
+	return max(0, p.budgets[action].busyUntil.Sub(p.pacers.o.Now()))
 }
 
 // TestACutDropsTheTurnsBookedAtTheOldRate: turns booked seconds ahead at the
@@ -472,13 +480,44 @@ func TestACutDropsTheTurnsBookedAtTheOldRate(t *testing.T) {
 	p := New(Options{Rates: map[string]float64{action: 10}, Now: clk.Now}).For(key)
 	var last time.Duration
 	for range 40 {
-		_, last = p.reserve(action, clk.Now())
+		_, last, _ = p.reserve(action, clk.Now())
 	}
 	if last < 2*time.Second {
 		t.Fatalf("40 turns at 10/s with a burst of 10 should reach about 3 s ahead, the last is %v away", last)
 	}
 	p.Done(action, true)
-	if _, next := p.reserve(action, clk.Now()); next > 125*time.Millisecond {
+	if _, next, _ := p.reserve(action, clk.Now()); next > 125*time.Millisecond {
 		t.Errorf("after the cut the next turn is %v away; want one turn at the new 8/s, 125 ms, not behind the turns booked at 10/s", next)
+	}
+}
+
+
+// TestAClimbBringsTheWaitingTurnsForward: a caller waiting for a turn
+// booked seconds ahead at the old rate books again when the rate climbs.
+// Kept, such turns held the old rate for as long as they reached, and then
+// came all at once at the new one, far past ECS's limit. The clock stands
+// still, so only the new booking can end the wait soon.
+func TestAClimbBringsTheWaitingTurnsForward(t *testing.T) {
+	clk := simtest.NewClock()
+	p := New(Options{Rates: map[string]float64{action: 10}, Now: clk.Now}).For(key)
+	for range 40 {
+		p.reserve(action, clk.Now())
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.Wait(context.Background(), action) }()
+	for p.bookedAhead(action) < 3*time.Second {
+		time.Sleep(time.Millisecond)
+	}
+	p.Done(action, false) // callers wait and nothing was throttled: it climbs
+	if got := p.Rate(action); got != 11 {
+		t.Fatalf("the rate after a success under demand is %v, want 11", got)
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the waiter still waits for the turn booked 3 s ahead at 10/s; want it to book again at 11/s, about 90 ms away")
 	}
 }

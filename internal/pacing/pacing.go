@@ -168,6 +168,7 @@ func (ps *Pacers) For(k Key) *Pacer {
 			continue
 		}
 		p.budgets[action] = &budget{
+			changed: make(chan struct{}),
 			lim:     rate.NewLimiter(rate.Limit(r), burstFor(r)),
 			rate:    r,
 			floor:   min(ps.o.Floor, r),
@@ -220,6 +221,9 @@ type budget struct {
 	limit float64
 	// busyUntil is the latest turn given to a caller that had to wait.
 	busyUntil time.Time
+	// changed is closed, and replaced, when the rate changes: the callers
+	// waiting then book their turns again at the new rate.
+	changed chan struct{}
 }
 
 // burstFor lets about one second's calls through at once.
@@ -236,8 +240,7 @@ func (p *Pacer) Wait(ctx context.Context, action string) error {
 		return nil
 	}
 	for {
-		at := p.pacers.o.Now()
-		r, delay := p.reserve(action, at)
+		r, delay, changed := p.reserve(action, p.pacers.o.Now())
 		if delay == 0 {
 			return nil
 		}
@@ -246,63 +249,40 @@ func (p *Pacer) Wait(ctx context.Context, action string) error {
 			return fmt.Errorf("the next %s call may start in %v, after the context's deadline: %w",
 				action, delay.Round(time.Millisecond), context.DeadlineExceeded)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			t.Stop()
 			// Give the turn back, so that later callers need not wait for it.
 			r.CancelAt(p.pacers.o.Now())
-			return err
+			return ctx.Err()
+		case <-changed:
+			// The rate changed while this caller waited, and with it the
+			// bucket its turn was booked in. A hundred resources of
+			// different images book turns seconds ahead: kept, turns
+			// booked before a cut went on being throttled for as long as
+			// they reached, and turns booked before a climb held the old
+			// rate as long, then all came at once at the new one. It books
+			// again at the new rate.
+			t.Stop()
 		}
-		if !p.cutSince(action, at) {
-			return nil
-		}
-		// A throttle cut the rate while this caller waited: its turn was
-		// taken at the old rate, which ECS refuses. Callers that waited
-		// for turns booked ahead at that rate, as a hundred resources of
-		// different images do, would otherwise go on being throttled for
-		// seconds after the cut, cutting again each second down to the
-		// floor. It takes a turn at the new rate.
 	}
 }
 
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// bookedAhead is the latest turn given to a caller that had to wait, as a
-// time past the clock's now, or zero.
-func (p *Pacer) bookedAhead(action string) time.Duration {
-	p = p.lock(p.pacers.o.Now())
-	defer p.mu.Unlock()
-	return max(0, p.budgets[action].busyUntil.Sub(p.pacers.o.Now()))
-}
-
-// cutSince reports whether action's rate was cut after at.
-func (p *Pacer) cutSince(action string, at time.Time) bool {
-	p = p.lock(p.pacers.o.Now())
-	defer p.mu.Unlock()
-	return p.budgets[action].lastCut.After(at)
-}
-
-// reserve takes action's next turn at now and says how long until it comes.
-// action must be paced.
-func (p *Pacer) reserve(action string, now time.Time) (*rate.Reservation, time.Duration) {
+// reserve takes action's next turn at now and says how long until it
+// comes, and what is closed if the rate changes first. action must be paced.
+func (p *Pacer) reserve(action string, now time.Time) (*rate.Reservation, time.Duration, <-chan struct{}) {
 	p = p.lock(now)
 	defer p.mu.Unlock()
 	b := p.budgets[action]
 	r := b.lim.ReserveN(now, 1)
 	delay := r.DelayFrom(now)
-	// After a climb a new turn can come before one taken at the old rate.
 	if due := now.Add(delay); delay > 0 && due.After(b.busyUntil) {
 		b.busyUntil = due
 	}
-	return r, delay
+	return r, delay, b.changed
 }
 
 // Done tells how a call of action ended. A throttle cuts the rate, at most
@@ -332,13 +312,6 @@ func (p *Pacer) Done(action string, throttled bool) {
 			}
 			b.lastCut = now
 			p.set(action, b, now, max(b.floor, b.rate*factor))
-			// Turns booked at the old rate would hold the new one back
-			// for as long as they reach ahead: the waiters holding them
-			// book again (Wait), at the new rate, from an empty bucket,
-			// as ECS's is.
-			b.lim = rate.NewLimiter(rate.Limit(b.rate), burstFor(b.rate))
-			b.lim.ReserveN(now, burstFor(b.rate))
-			b.busyUntil = now
 		}
 	case now.Sub(b.lastThrottle) >= recoverAfter && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:
 		target, factor := b.ceiling, climbFactor
@@ -362,14 +335,20 @@ func (p *Pacer) Rate(action string) float64 {
 	return p.budgets[action].rate
 }
 
-// set changes action's rate. Turns already taken keep their time.
+// set changes action's rate. The turns booked at the old rate go: the
+// bucket starts again at the new rate, empty, as ECS's is after a throttle
+// and as a climb under demand leaves it, and the callers waiting for those
+// turns book again (Wait).
 func (p *Pacer) set(action string, b *budget, now time.Time, r float64) {
 	if r == b.rate {
 		return
 	}
 	b.rate = r
-	b.lim.SetLimitAt(now, rate.Limit(r))
-	b.lim.SetBurstAt(now, burstFor(r))
+	b.lim = rate.NewLimiter(rate.Limit(r), burstFor(r))
+	b.lim.ReserveN(now, burstFor(r))
+	b.busyUntil = now
+	close(b.changed)
+	b.changed = make(chan struct{})
 	p.pacers.onRate(p.key, action, r)
 }
 
