@@ -491,7 +491,6 @@ func TestACutDropsTheTurnsBookedAtTheOldRate(t *testing.T) {
 	}
 }
 
-
 // TestAClimbBringsTheWaitingTurnsForward: a caller waiting for a turn
 // booked seconds ahead at the old rate books again when the rate climbs.
 // Kept, such turns held the old rate for as long as they reached, and then
