@@ -325,6 +325,18 @@ func (p *Pacer) Done(action string, throttled bool) {
 	}
 }
 
+// Waiting reports whether a caller waits for a turn of action now: the
+// rate binds. False if action is not paced.
+func (p *Pacer) Waiting(action string) bool {
+	if p.budgets[action] == nil {
+		return false
+	}
+	now := p.pacers.o.Now()
+	p = p.lock(now)
+	defer p.mu.Unlock()
+	return p.budgets[action].busyUntil.After(now)
+}
+
 // Rate is action's current rate in calls per second; +Inf if it is not paced.
 func (p *Pacer) Rate(action string) float64 {
 	if p.budgets[action] == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/ecssim"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/pacing"
 )
 
 // caller is one AddAccounts or RemoveAccounts call.
@@ -473,5 +474,61 @@ func TestThrottledWriteKeepsTheListing(t *testing.T) {
 	}
 	if got := f.calls(describe); got != 1 {
 		t.Errorf("%d Describe calls, want 1: the listing was dropped for a throttle", got)
+	}
+}
+
+// TestWritesWaitForMoreWhileThePacerBinds: while another image's calls keep
+// the client's pacer busy, writes of an image that come further apart than
+// the Window still go in one call: the call would have waited for a turn
+// anyway. Objects that exist before the provider starts reach an image a
+// few a second, and went in calls of five or six. The pacer is real, at 2
+// Modify calls a second; the busy image has ten full calls to make.
+func TestWritesWaitForMoreWhileThePacerBinds(t *testing.T) {
+	const (
+		window = 200 * time.Millisecond
+		busy   = "m-test0002"
+	)
+	cfg := anyAccount(100)
+	cfg.Images = append(cfg.Images, ecssim.Image{ID: busy, Region: region, Owner: owner, MaxShares: 200})
+	f := newFixture(t, cfg, Options{Window: window})
+	pacer := pacing.New(pacing.Options{Rates: map[string]float64{ecs.ActionModify: 2}, CeilingFactor: 1}).For(pacing.Key{Budget: "test", Region: region})
+	c, err := ecs.New(ecs.Config{
+		Region: region, Endpoint: f.url, Credentials: ownerCreds,
+		ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second, Pacer: pacer,
+	})
+	if err != nil {
+		t.Fatalf("ecs.New: %v", err)
+	}
+	t.Cleanup(c.Close)
+	s := f.c.For(ownerCreds.AccessKeyID, c)
+
+	answered := make(chan struct{}, 200)
+	wake := func() { answered <- struct{}{} }
+	for _, a := range accountIDs(100) {
+		if err := s.Submit(t.Context(), busy, "6"+a[1:], true, wake); err != nil {
+			t.Fatalf("Submit on the busy image: %v", err)
+		}
+	}
+	// Ten writes 1.5 Windows apart: each gap would send what waits.
+	accounts := accountIDs(ecs.MaxAccountsPerCall)
+	for _, a := range accounts {
+		if err := s.Submit(t.Context(), imageID, a, true, wake); err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+		time.Sleep(window * 3 / 2)
+	}
+	for range 100 + len(accounts) {
+		select {
+		case <-answered:
+		case <-time.After(time.Minute):
+			t.Fatal("not every write was answered within a minute")
+		}
+	}
+	byImage := f.sim.CallsBy(func(c ecssim.Call) string { return c.Image }, func(c ecssim.Call) bool { return c.Action == modify })
+	if got := byImage[imageID]; got != 1 {
+		t.Errorf("%d Modify calls for %d writes %v apart while the pacer was busy, want 1", got, len(accounts), window*3/2)
+	}
+	if got := byImage[busy]; got != 10 {
+		t.Errorf("%d Modify calls on the busy image for 100 writes, want 10", got)
 	}
 }

@@ -12,7 +12,7 @@
 // when its turn under the pacer comes: what arrived while it waited goes
 // in it, and what arrives while it is under way joins the next. So calls
 // fill whenever ECS's rate limit binds, whether shares arrive one by one or
-// all at once. Submit queues a write and returns at once, so that a share
+// all at once; and while it binds, a short batch waits for more (holds). Submit queues a write and returns at once, so that a share
 // waiting for its call holds nothing of its caller's.
 package imageshares
 
@@ -46,7 +46,9 @@ type Options struct {
 	// within a Window of the last, while a lone write waits only one
 	// Window. A stream cannot hold a batch open for long: a call is full
 	// with ecs.MaxAccountsPerCall adds or removes, so its oldest write
-	// waits at most 2*ecs.MaxAccountsPerCall-1 Windows. Zero sends at once
+	// waits at most 2*ecs.MaxAccountsPerCall-1 Windows. While calls wait
+	// for turns under the client's pacer, Submit's writes wait that long
+	// for more even when none comes within a Window. Zero sends at once
 	// what arrived together.
 	Window time.Duration
 	// IdleAfter is how long an image may go unused before what is kept of
@@ -164,6 +166,8 @@ type op struct {
 	// and wakes are called once it is answered.
 	submitted bool
 	wakes     []func()
+	// queued is when the op joined, on the real clock, as the Window is.
+	queued time.Time
 
 	done chan struct{}
 	err  error // set before done is closed
@@ -466,7 +470,7 @@ func (s *Shares) Submit(ctx context.Context, imageID, accountID string, add bool
 		}
 		return nil
 	}
-	o := &op{account: accountID, add: add, ctx: context.WithoutCancel(ctx), client: s.client, submitted: true, done: make(chan struct{})}
+	o := &op{account: accountID, add: add, ctx: context.WithoutCancel(ctx), client: s.client, submitted: true, queued: time.Now(), done: make(chan struct{})}
 	if wake != nil {
 		o.wakes = []func(){wake}
 	}
@@ -590,15 +594,45 @@ func (c *Coalescer) arm(image string, e *entry) {
 	})
 }
 
-// flush has the sender take the head of the queue now, full call or not.
+// flush has the sender take the head of the queue now, full call or not,
+// unless the head may wait for more (holds).
 func (c *Coalescer) flush(image string, e *entry) {
 	if len(e.waiting) == 0 {
+		return
+	}
+	if c.holds(e) {
+		c.arm(image, e)
 		return
 	}
 	e.due = true
 	if !e.sending {
 		c.startSending(image, e)
 	}
+}
+
+// holds reports whether the head of the queue, a Window after its last
+// write, waits another Window for more: while calls already wait for turns
+// under the pacer (ECS's limit binds), a short call would only take a turn
+// that a fuller call of another image could have had, and the head's
+// shares would wait for a turn anyway. Writes that come as a backlog, when
+// the objects exist before the provider starts, reach an image a few a
+// second; without the hold they went in calls of five or six. Only
+// Submit's writes wait: those of a Modify are all there. The oldest waits
+// at most 2*ecs.MaxAccountsPerCall-1 Windows, the most a stream could hold
+// it.
+func (c *Coalescer) holds(e *entry) bool {
+	n, full := head(e.waiting)
+	if full || c.window <= 0 {
+		return false
+	}
+	for _, o := range e.waiting[:n] {
+		if !o.submitted {
+			return false
+		}
+	}
+	// Arrival order: the first is the oldest.
+	return time.Since(e.waiting[0].queued) < time.Duration(2*ecs.MaxAccountsPerCall-1)*c.window &&
+		e.waiting[0].client.Waiting(ecs.ActionModify)
 }
 
 func (c *Coalescer) startSending(image string, e *entry) {
