@@ -325,16 +325,18 @@ func (p *Pacer) Done(action string, throttled bool) {
 	}
 }
 
-// Waiting reports whether a caller waits for a turn of action now: the
-// rate binds. False if action is not paced.
-func (p *Pacer) Waiting(action string) bool {
+// Saturated reports whether callers have had to wait for turns of action
+// lately, within demandWindow, as the climb counts demand: the rate binds.
+// Between two waits no caller may be waiting for a moment. False if action
+// is not paced.
+func (p *Pacer) Saturated(action string) bool {
 	if p.budgets[action] == nil {
 		return false
 	}
 	now := p.pacers.o.Now()
 	p = p.lock(now)
 	defer p.mu.Unlock()
-	return p.budgets[action].busyUntil.After(now)
+	return !now.After(p.budgets[action].busyUntil.Add(demandWindow))
 }
 
 // Rate is action's current rate in calls per second; +Inf if it is not paced.

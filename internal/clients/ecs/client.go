@@ -73,9 +73,9 @@ type Client interface {
 	ListFamily(ctx context.Context, family string) ([]Image, error)
 	// Close frees the client's connections when it is dropped.
 	Close()
-	// Waiting reports whether calls of action wait for turns under the
-	// client's pacer now; false without a pacer.
-	Waiting(action string) bool
+	// Saturated reports whether calls of action have waited for turns
+	// under the client's pacer lately; false without a pacer.
+	Saturated(action string) bool
 	// Modify removes and adds accounts in one ModifyImageSharePermission
 	// call per 10 of each; ECS applies a call's removals before its
 	// additions. Like AddAccounts, a failure can leave earlier chunks applied.
@@ -96,9 +96,9 @@ type Pacer interface {
 	Wait(ctx context.Context, action string) error
 	// Done tells how a call of action ended: throttled by ECS or not.
 	Done(action string, throttled bool)
-	// Waiting reports whether callers wait for turns of action now: the
-	// rate ECS allows, as far as the pacer knows it, binds.
-	Waiting(action string) bool
+	// Saturated reports whether callers have waited for turns of action
+	// lately: the rate ECS allows, as far as the pacer knows it, binds.
+	Saturated(action string) bool
 }
 
 type client struct {
@@ -166,7 +166,7 @@ func New(cfg Config) (Client, error) {
 // their deadlines; the client is not used after.
 func (c *client) Close() { c.sdks.Close() }
 
-func (c *client) Waiting(action string) bool { return c.pacer != nil && c.pacer.Waiting(action) }
+func (c *client) Saturated(action string) bool { return c.pacer != nil && c.pacer.Saturated(action) }
 
 // callCreds are the credentials of one call with a source, and how to keep
 // them out of its messages. nil for a client with fixed credentials, whose

@@ -192,7 +192,7 @@ func (p *recordingPacer) Done(action string, throttled bool) {
 	p.told = append(p.told, fmt.Sprintf("Done %s throttled=%v", action, throttled))
 }
 
-func (p *recordingPacer) Waiting(string) bool { return false }
+func (p *recordingPacer) Saturated(string) bool { return false }
 
 // canned is the ECS error a server answers every call with.
 type canned struct {
@@ -313,7 +313,7 @@ type cancelOnWait struct{ cancel context.CancelFunc }
 
 func (p cancelOnWait) Wait(context.Context, string) error { p.cancel(); return nil }
 func (cancelOnWait) Done(string, bool)                    {}
-func (cancelOnWait) Waiting(string) bool                  { return false }
+func (cancelOnWait) Saturated(string) bool                { return false }
 
 // hangingECS never answers until the test ends.
 func hangingECS(t *testing.T) *httptest.Server {

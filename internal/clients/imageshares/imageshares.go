@@ -611,7 +611,7 @@ func (c *Coalescer) flush(image string, e *entry) {
 }
 
 // holds reports whether the head of the queue, a Window after its last
-// write, waits another Window for more: while calls already wait for turns
+// write, waits another Window for more: while calls have lately waited for turns
 // under the pacer (ECS's limit binds), a short call would only take a turn
 // that a fuller call of another image could have had, and the head's
 // shares would wait for a turn anyway. Writes that come as a backlog, when
@@ -632,7 +632,7 @@ func (c *Coalescer) holds(e *entry) bool {
 	}
 	// Arrival order: the first is the oldest.
 	return time.Since(e.waiting[0].queued) < time.Duration(2*ecs.MaxAccountsPerCall-1)*c.window &&
-		e.waiting[0].client.Waiting(ecs.ActionModify)
+		e.waiting[0].client.Saturated(ecs.ActionModify)
 }
 
 func (c *Coalescer) startSending(image string, e *entry) {

@@ -276,7 +276,7 @@ func (g gatePacer) Wait(ctx context.Context, action string) error {
 
 func (gatePacer) Done(string, bool) {}
 
-func (gatePacer) Waiting(string) bool { return false }
+func (gatePacer) Saturated(string) bool { return false }
 
 // TestCallTakesWhatCameWhileItWaitedForItsTurn: the call takes its accounts
 // when its turn under the pacer comes, so that the shares that came while
