@@ -313,7 +313,7 @@ func (p *Pacer) Done(action string, throttled bool) {
 			b.lastCut = now
 			p.set(action, b, now, max(b.floor, b.rate*factor))
 		}
-	case now.Sub(b.lastThrottle) >= recoverAfter && !now.After(b.busyUntil.Add(demandWindow)) && now.Sub(b.lastClimb) >= climbEvery:
+	case now.Sub(b.lastThrottle) >= recoverAfter && b.demand(now) && now.Sub(b.lastClimb) >= climbEvery:
 		target, factor := b.ceiling, climbFactor
 		if b.limit > 0 && now.Sub(b.lastThrottle) < limitMemory {
 			target, factor = min(b.ceiling, b.limit*belowLimit), recoverFactor
@@ -326,9 +326,8 @@ func (p *Pacer) Done(action string, throttled bool) {
 }
 
 // Saturated reports whether callers have had to wait for turns of action
-// lately, within demandWindow, as the climb counts demand: the rate binds.
-// Between two waits no caller may be waiting for a moment. False if action
-// is not paced.
+// lately, the demand a climb needs: the rate binds. Between two waits no
+// caller may be waiting for a moment. False if action is not paced.
 func (p *Pacer) Saturated(action string) bool {
 	if p.budgets[action] == nil {
 		return false
@@ -336,8 +335,12 @@ func (p *Pacer) Saturated(action string) bool {
 	now := p.pacers.o.Now()
 	p = p.lock(now)
 	defer p.mu.Unlock()
-	return !now.After(p.budgets[action].busyUntil.Add(demandWindow))
+	return p.budgets[action].demand(now)
 }
+
+// demand reports whether a caller had to wait for a turn within
+// demandWindow of now.
+func (b *budget) demand(now time.Time) bool { return !now.After(b.busyUntil.Add(demandWindow)) }
 
 // Rate is action's current rate in calls per second; +Inf if it is not paced.
 func (p *Pacer) Rate(action string) float64 {

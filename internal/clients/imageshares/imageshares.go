@@ -12,8 +12,9 @@
 // when its turn under the pacer comes: what arrived while it waited goes
 // in it, and what arrives while it is under way joins the next. So calls
 // fill whenever ECS's rate limit binds, whether shares arrive one by one or
-// all at once; and while it binds, a short batch waits for more (holds). Submit queues a write and returns at once, so that a share
-// waiting for its call holds nothing of its caller's.
+// all at once; and while it binds, a short batch waits for more (holds).
+// Submit queues a write and returns at once, so that a share waiting for
+// its call holds nothing of its caller's.
 package imageshares
 
 import (
@@ -46,10 +47,10 @@ type Options struct {
 	// within a Window of the last, while a lone write waits only one
 	// Window. A stream cannot hold a batch open for long: a call is full
 	// with ecs.MaxAccountsPerCall adds or removes, so its oldest write
-	// waits at most 2*ecs.MaxAccountsPerCall-1 Windows. While calls wait
-	// for turns under the client's pacer, Submit's writes wait that long
-	// for more even when none comes within a Window. Zero sends at once
-	// what arrived together.
+	// waits at most 2*ecs.MaxAccountsPerCall-1 Windows. While calls have
+	// lately waited for turns under the client's pacer, Submit's writes
+	// wait that long for more even when none comes within a Window. Zero
+	// sends at once what arrived together.
 	Window time.Duration
 	// IdleAfter is how long an image may go unused before what is kept of
 	// it is dropped; zero means twice Freshness, and at least a minute.
@@ -611,8 +612,8 @@ func (c *Coalescer) flush(image string, e *entry) {
 }
 
 // holds reports whether the head of the queue, a Window after its last
-// write, waits another Window for more: while calls have lately waited for turns
-// under the pacer (ECS's limit binds), a short call would only take a turn
+// write, waits another Window for more: while calls have lately waited for
+// turns under the pacer (ECS's limit binds), a short call would only take a turn
 // that a fuller call of another image could have had, and the head's
 // shares would wait for a turn anyway. Writes that come as a backlog, when
 // the objects exist before the provider starts, reach an image a few a
