@@ -56,4 +56,10 @@ type ImageSharePermissionObservation struct {
 	AccountID string `json:"accountId,omitempty"`
 	// SharedTime is when ECS recorded the share.
 	SharedTime *metav1.Time `json:"sharedTime,omitempty"`
+	// Adopted is true when the share was already in ECS when this resource
+	// first looked for it: the provider took it over rather than made it.
+	// A share that was removed outside the provider and shared again by it
+	// is no longer adopted.
+	// +optional
+	Adopted bool `json:"adopted,omitempty"`
 }

@@ -131,6 +131,13 @@ type SharedImage struct {
 	// +optional
 	// +listType=atomic
 	UnlistedAccounts []string `json:"unlistedAccounts,omitempty"`
+	// AdoptedAccounts are the listed accounts that already had the image
+	// when this ImageSharing first saw it: their shares were taken over,
+	// not made. An account whose share was removed outside the provider
+	// and shared again by it is no longer among them.
+	// +optional
+	// +listType=atomic
+	AdoptedAccounts []string `json:"adoptedAccounts,omitempty"`
 	// HeldAccounts are the unlisted accounts an exclusive ImageSharing
 	// leaves shared because another ImageSharePermission or ImageSharing
 	// of this provider manages their share of the image.

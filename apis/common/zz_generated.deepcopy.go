@@ -336,6 +336,11 @@ func (in *SharedImage) DeepCopyInto(out *SharedImage) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.AdoptedAccounts != nil {
+		in, out := &in.AdoptedAccounts, &out.AdoptedAccounts
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.HeldAccounts != nil {
 		in, out := &in.HeldAccounts, &out.HeldAccounts
 		*out = make([]string, len(*in))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	changelogsv1alpha1 "github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/gate"
@@ -19,6 +20,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -73,6 +76,9 @@ func main() {
 		cacheSecrets     = app.Flag("cache-secrets", "Cache every Secret in the cluster: faster credential reads, memory grows with the cluster's Secrets. Off, each read of a credentials or CA Secret asks the API server.").Default("false").Bool()
 		tenantEndpoints  = app.Flag("tenant-endpoints", "Where namespaced ProviderConfigs, which tenants write, may send requests (endpoint and stsEndpoint), and where source RRSA may send the pod's token: comma-separated hosts, IP addresses or *.domain, each with an optional :port. ClusterProviderConfigs and cluster-scoped ProviderConfigs are the operator's and are not restricted.").Default(alisdk.DefaultTenantEndpoints).String()
 		metadataEndpoint = app.Flag("ecs-metadata-endpoint", "The ECS instance metadata service that ClusterProviderConfigs with credentials.source ECSRole ask for the instance's RAM role. Only for testing: tenants cannot choose it.").Default("http://100.100.100.200").String()
+
+		enableChangeLogs = app.Flag("enable-changelogs", "Send an entry for every create, update and delete the provider makes in ECS (drift corrections say so) to the change log sidecar Crossplane adds to the provider's pod.").Default("false").Bool()
+		changeLogsSocket = app.Flag("changelogs-socket-path", "The change log sidecar's Unix socket, with --enable-changelogs.").Default("/var/run/changelogs/changelogs.sock").String()
 
 		enableManagementPolicies = app.Flag("enable-management-policies", "Enable support for management policies.").Default("true").Envar("ENABLE_MANAGEMENT_POLICIES").Bool()
 	)
@@ -143,6 +149,10 @@ func main() {
 			MRStateMetrics:          stateMetrics,
 		},
 	}
+	if *enableChangeLogs {
+		o.ChangeLogOptions = changeLogs(*changeLogsSocket)
+		log.Info("Change logs enabled", "socket", *changeLogsSocket)
+	}
 	if *enableManagementPolicies {
 		o.Features.Enable(feature.EnableBetaManagementPolicies)
 		log.Info("Beta feature enabled", "flag", feature.EnableBetaManagementPolicies)
@@ -185,6 +195,18 @@ func main() {
 		kingpin.FatalIfError(ecscontroller.Setup(mgr, o, e, c), "Cannot set up controllers")
 	}
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "Cannot start controller manager")
+}
+
+// changeLogs sends the managed reconcilers' change log entries to the
+// sidecar's socket. The connection is made lazily and each entry waits for
+// it (crossplane-runtime's logger sends with WaitForReady, up to 10s): a
+// sidecar that starts after the provider loses nothing.
+func changeLogs(socket string) *controller.ChangeLogOptions {
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	kingpin.FatalIfError(err, "Cannot create the change log client for %s", socket)
+	return &controller.ChangeLogOptions{ChangeLogger: managed.NewGRPCChangeLogger(
+		changelogsv1alpha1.NewChangeLogServiceClient(conn),
+		managed.WithProviderVersion("provider-alibabacloud-ecs:"+version.Version))}
 }
 
 // canWatchCRDs asks the API server; writes bypass the not yet started cache.

@@ -118,6 +118,7 @@ type ECS struct {
 	batchSize prometheus.Histogram
 	listings  *prometheus.CounterVec
 	keptPoll  prometheus.Gauge
+	drift     *prometheus.CounterVec
 }
 
 // New returns unregistered metrics.
@@ -153,12 +154,16 @@ func New() *ECS {
 			Namespace: namespace, Name: "kept_poll_seconds",
 			Help: "How often each managed resource can be observed: --poll, or more when the resources need more reconciles a second than --max-reconcile-rate allows.",
 		}),
+		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "drift_corrections_total",
+			Help: "Shares put back (removed outside the provider) or removed (added outside it, on an exclusive ImageSharing's image) to undo drift, by the kind of managed resource that corrected them.",
+		}, []string{"kind"}),
 	}
 }
 
 // Register adds the metrics to r.
 func (m *ECS) Register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.calls, m.latency, m.throttles, m.pacedRate, m.batchSize, m.listings, m.keptPoll} {
+	for _, c := range []prometheus.Collector{m.calls, m.latency, m.throttles, m.pacedRate, m.batchSize, m.listings, m.keptPoll, m.drift} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -218,4 +223,13 @@ func (m *ECS) KeptPoll(seconds float64) {
 		return
 	}
 	m.keptPoll.Set(seconds)
+}
+
+// DriftCorrected records that a resource of kind, one of the provider's
+// managed kinds, put back or removed shares to undo drift.
+func (m *ECS) DriftCorrected(kind string, shares int) {
+	if m == nil {
+		return
+	}
+	m.drift.WithLabelValues(kind).Add(float64(shares))
 }

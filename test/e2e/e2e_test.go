@@ -52,6 +52,10 @@ var (
 	providerM sync.Mutex
 	// kubelet projects the RRSA token the provider's environment names.
 	kubelet *projectedToken
+	// changeLogs receives the provider's change log entries, as the
+	// sidecar Crossplane adds to its pod would.
+	changeLogs     *changeLogSidecar
+	changeLogsPath string
 )
 
 // The demo tenant's owner and the accounts it shares with.
@@ -119,6 +123,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	changeLogsPath = filepath.Join(work, "changelogs.sock")
+	if changeLogs, err = startChangeLogSidecar(changeLogsPath); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer changeLogs.stop()
 	logPath = filepath.Join(work, "provider.log")
 	if err := startProvider(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -160,6 +170,7 @@ func world() ecssim.Config {
 		ecssim.Image{ID: "m-full00001", Region: "cn-hangzhou", Owner: owner, SharedWith: full},
 		ecssim.Image{ID: "m-healthy01", Region: "cn-hangzhou", Owner: owner},
 		ecssim.Image{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
+		ecssim.Image{ID: "m-changelog1", Region: "cn-hangzhou", Owner: owner},
 	)
 	credentialsWorld(&cfg)
 	return cfg
@@ -177,7 +188,7 @@ func startProvider() error {
 	// whose metadata service is the simulator's.
 	provider, err = devenv.StartProviderEnv(bin, cp.Kubeconfig, append(rrsaEnv(), podEnv...), f,
 		"--debug", "--poll="+poll.String(), "--sync=1h", "--max-reconcile-rate=50", "--batch-window="+batchWindow.String(), "--metrics-bind-address=0", devenv.TenantEndpointsFlag,
-		"--ecs-metadata-endpoint="+sim.MetadataURL)
+		"--ecs-metadata-endpoint="+sim.MetadataURL, "--enable-changelogs", "--changelogs-socket-path="+changeLogsPath)
 	return err
 }
 
@@ -221,6 +232,7 @@ func TestProvider(t *testing.T) {
 		scenario(t, "3 delete and orphan", true, testDelete)
 		scenario(t, "5 bad input is refused or reported", true, testBadInput)
 		scenario(t, "8 ImageSharing follows a family and spares ImageSharePermissions", true, testImageSharing)
+		scenario(t, "9 change logs record creates, drift corrections and deletes", true, testChangeLogs)
 	})
 	scenario(t, "6 restart loses and duplicates nothing", false, testRestart)
 	scenario(t, "7 no secret in logs, events or conditions", false, testNoSecrets)

@@ -140,9 +140,18 @@ func testImport(t *testing.T) {
 	var at struct {
 		ID         string `json:"id"`
 		SharedTime string `json:"sharedTime"`
+		Adopted    bool   `json:"adopted"`
 	}
-	if err := json.Unmarshal(o.Status.AtProvider, &at); err != nil || at.ID != "m-import001:"+partner || at.SharedTime == "" {
-		t.Errorf("atProvider = %s (%v)", o.Status.AtProvider, err)
+	eventually(t, 2*poll+5*time.Second, func() string {
+		o, _ = get(t, namespacedISP, "default", "imported")
+		if err := json.Unmarshal(o.Status.AtProvider, &at); err != nil || at.ID != "m-import001:"+partner || at.SharedTime == "" || !at.Adopted {
+			return fmt.Sprintf("atProvider = %s (%v), want the share, adopted", o.Status.AtProvider, err)
+		}
+		return ""
+	})
+	events := kubectl(t, "", "get", "events", "-n", "default", "--field-selector", "involvedObject.name=imported", "-o", "custom-columns=REASON:.reason,MESSAGE:.message", "--no-headers")
+	if want := "image m-import001 was already shared with account " + partner + ": taken over, not created"; !strings.Contains(events, "AdoptedExistingShare") || !strings.Contains(events, want) {
+		t.Errorf("the imported share's events do not say it was taken over (%q):\n%s", want, events)
 	}
 	after := sim.Counters()
 	if n := sum(after["ModifyImageSharePermission"]) - sum(before["ModifyImageSharePermission"]); n != 0 {

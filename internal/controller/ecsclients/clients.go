@@ -154,6 +154,10 @@ func New(o Options, poll time.Duration) *Clients {
 	return c
 }
 
+// Metrics are the metrics the clients record, which the controllers add
+// to with what they alone know (drift corrected); nil records nothing.
+func (c *Clients) Metrics() *metrics.ECS { return c.metrics }
+
 // For returns the client of a resolved configuration. Its key is
 // everything the client is built from (see config.Resolved.Key), so a
 // changed ProviderConfig or Secret gets a new client, and no configuration

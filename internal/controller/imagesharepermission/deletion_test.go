@@ -66,7 +66,7 @@ func TestYoungShareAbsence(t *testing.T) {
 			for range 3 {
 				limiter.When(request(cr))
 			}
-			said := reconcileSettled(t, objects, cr, limiter)
+			said := reconcileSettled(t, objects, cr, limiter, 0)
 
 			if diff := cmp.Diff(tc.wantGone, strings.Contains(said, "object gone\n")); diff != "" {
 				t.Errorf("%s\nobject gone: -want, +got:\n%s\n%s", tc.reason, diff, said)

@@ -19,6 +19,7 @@ import (
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/drift"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/externalname"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
@@ -28,6 +29,7 @@ import (
 type shareResource interface {
 	resource.Managed
 	GetParameters() common.ImageSharePermissionParameters
+	GetObservation() common.ImageSharePermissionObservation
 	SetObservation(common.ImageSharePermissionObservation)
 }
 
@@ -50,6 +52,11 @@ type external struct {
 	// wake has the resource reconciled again, once a change it queued is
 	// answered; nil in tests that do not look.
 	wake func()
+	// drift reports shares taken over, and shares removed outside the
+	// provider.
+	drift drift.Reporter
+	// drifted is the drift Observe found, which Create corrects.
+	drifted []drift.Shares
 }
 
 // Observe looks for our account among the image's shares. The share exists
@@ -58,6 +65,7 @@ type external struct {
 // change, so an existing one is always up to date.
 func (e *external) Observe(ctx context.Context, cr shareResource) (managed.ExternalObservation, error) {
 	p := cr.GetParameters()
+	prev := cr.GetObservation()
 	share, err := e.shares.FindShare(ctx, p.ImageID, p.AccountID)
 	var change *imageshares.ChangeError
 	switch {
@@ -103,10 +111,36 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 			// The object goes now: so does what was kept of its failures.
 			e.shares.Forget(p.ImageID, p.AccountID)
 		}
+		if prev.ID != "" && !meta.WasDeleted(cr) && !waits {
+			e.lost(cr, p, prev)
+		}
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
+	e.found(cr, p, prev, share)
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+}
+
+// lost reports drift: a share observed before is gone, and not by our
+// hand. Status keeps the ID, so that a correction that fails is still told
+// as one, and drops what ECS no longer reports.
+func (e *external) lost(cr shareResource, p common.ImageSharePermissionParameters, prev common.ImageSharePermissionObservation) {
+	e.drifted = []drift.Shares{{Image: p.ImageID, Missing: []string{p.AccountID}}}
+	e.drift.Detected(cr, e.drifted, e.drift.Corrects(cr, xpv2.ManagementActionCreate))
+	cr.SetObservation(common.ImageSharePermissionObservation{ID: prev.ID, Region: prev.Region, ImageID: prev.ImageID, AccountID: prev.AccountID})
+}
+
+// found records the share ECS lists. A share the runtime never asked for
+// was made by someone else, and this resource takes it over; one it asked
+// for, first or to correct drift, is its own. The runtime's annotations
+// say which, and outlive the status an Observe sets, which the runtime's
+// writes before a Create drop.
+func (e *external) found(cr shareResource, p common.ImageSharePermissionParameters, prev common.ImageSharePermissionObservation, share *ecs.Share) {
 	o := common.ImageSharePermissionObservation{
 		ID: p.ExternalName(), Region: p.Region, ImageID: share.ImageID, AccountID: share.AccountID,
+		Adopted: !createdByRuntime(cr),
+	}
+	if o.Adopted && prev.ID == "" && !meta.WasDeleted(cr) {
+		e.drift.Adopted(cr, p.ImageID, []string{p.AccountID})
 	}
 	if !share.SharedTime.IsZero() {
 		t := metav1.NewTime(share.SharedTime)
@@ -114,7 +148,6 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 	}
 	cr.SetObservation(o)
 	cr.SetConditions(xpv2.Available())
-	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 }
 
 // runtimeWaits reports whether, after this observation, crossplane-runtime
@@ -128,6 +161,15 @@ func (e *external) Observe(ctx context.Context, cr shareResource) (managed.Exter
 func runtimeWaits(cr shareResource, exists bool) bool {
 	return (!exists && meta.ExternalCreateSucceededDuring(cr, creationGracePeriod)) ||
 		(meta.WasDeleted(cr) && len(cr.GetFinalizers()) > 1)
+}
+
+// createdByRuntime reports whether crossplane-runtime has begun a Create
+// of cr: it marks one as pending before it calls Create, and as succeeded
+// or failed after.
+func createdByRuntime(cr shareResource) bool {
+	return !meta.GetExternalCreatePending(cr).IsZero() ||
+		!meta.GetExternalCreateSucceeded(cr).IsZero() ||
+		!meta.GetExternalCreateFailed(cr).IsZero()
 }
 
 // unsharedByUs reports whether cr is being deleted and its previous
@@ -146,9 +188,15 @@ func unsharedByUs(cr shareResource) bool {
 // again at the Observe after that (see Refused there), and that Create
 // waits for ECS's answer and returns it (imageshares.Shares.Submit), so
 // that a share ECS keeps refusing backs off as any failed Create does.
+// A Create that puts back a share removed outside the provider says so, in
+// an event, the drift metric and the change log.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
-	return managed.ExternalCreation{}, e.ended(cr, e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake))
+	if err := e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake); err != nil {
+		return managed.ExternalCreation{}, e.failed(cr, err)
+	}
+	e.succeeded(cr)
+	return managed.ExternalCreation{AdditionalDetails: e.drift.Corrected(cr, e.drifted)}, nil
 }
 
 // Update has nothing to do: every parameter is immutable.

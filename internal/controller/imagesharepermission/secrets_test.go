@@ -15,6 +15,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
@@ -87,6 +88,8 @@ func shareUnderCPC(name, image, account string) *ecsv1beta1.ImageSharePermission
 	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-" + name)}}
 	cr.Spec.ForProvider = common.ImageSharePermissionParameters{Region: region, ImageID: image, AccountID: account}
 	cr.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: alibabacloudv1beta1.ClusterProviderConfigKind, Name: "cpc"}
+	// The CRD's default, which the fake API server does not apply.
+	cr.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionAll}
 	return cr
 }
 
@@ -253,7 +256,7 @@ func TestNoSecretEscapes(t *testing.T) {
 					Data:       map[string][]byte{"credentials": []byte(tc.doc)},
 				})
 			}
-			seen := reconcileSettled(t, objects, cr, requeue.New())
+			seen := reconcileSettled(t, objects, cr, requeue.New(), 0)
 			if !strings.Contains(seen, tc.want) {
 				t.Fatalf("the reconciler never said %q, so this case did not reach its path:\n%s", tc.want, seen)
 			}
@@ -271,8 +274,9 @@ func TestNoSecretEscapes(t *testing.T) {
 // said: the reconcile errors, the resource's conditions (or that it is
 // gone), events and logs. A reconcile that queued a share or an unshare is
 // followed, once ECS answered and the coalescer woke the resource, by one
-// more, which reads the outcome, as in the controller.
-func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter) string {
+// more, which reads the outcome, as in the controller; and then by polls
+// more, as the poll interval would.
+func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.ImageSharePermission, limiter *requeue.Limiter, polls int) string {
 	t.Helper()
 	r, kube, said, wakes := newTestReconciler(t, objects, limiter)
 	key := types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}
@@ -291,6 +295,10 @@ func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.Imag
 			t.Fatalf("the queued change never woke the resource:\n%s", said.String())
 		}
 	}
+	for range polls {
+		_, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key})
+		fmt.Fprintf(&said.text, "reconcile error: %v\n", err)
+	}
 	got := &ecsv1beta1.ImageSharePermission{}
 	if err := kube.Get(ctx, key, got); kerrors.IsNotFound(err) {
 		fmt.Fprintln(&said.text, "object gone")
@@ -301,6 +309,7 @@ func reconcileSettled(t *testing.T, objects []client.Object, cr *ecsv1beta1.Imag
 	for _, c := range got.Status.Conditions {
 		fmt.Fprintf(&said.text, "condition %s=%s %s: %s\n", c.Type, c.Status, c.Reason, c.Message)
 	}
+	fmt.Fprintf(&said.text, "atProvider adopted=%t\n", got.Status.AtProvider.Adopted)
 	return said.String()
 }
 
@@ -314,7 +323,10 @@ func newTestReconciler(t *testing.T, objects []client.Object, limiter *requeue.L
 		WithStatusSubresource(&ecsv1beta1.ImageSharePermission{}).Build()
 	said := &capture{}
 	log := logging.NewLogrLogger(funcr.New(said.log, funcr.Options{Verbosity: 10}))
-	o := controller.Options{Logger: log, PollInterval: time.Minute}
+	// Management policies are on, as the provider's flag has them by
+	// default.
+	o := controller.Options{Logger: log, PollInterval: time.Minute, Features: &feature.Flags{}}
+	o.Features.Enable(feature.EnableBetaManagementPolicies)
 	wakes := make(chan ctrlevent.GenericEvent, 1)
 	r := managed.NewReconciler(&xpfake.Manager{Client: kube, Scheme: kube.Scheme()}, resource.ManagedKind(ecsv1beta1.ImageSharePermissionGroupVersionKind),
 		options(kube, config.NewResolver(kube, config.CredentialOptions{}), log, said, o, testClients(o), limiter, wakes)...)

@@ -19,6 +19,7 @@ import (
 	clusterecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/cluster/ecs/v1beta1"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/drift"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/managedkind"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
@@ -43,6 +44,7 @@ type connector struct {
 	// wakes, if set, takes the resources to reconcile again once a change
 	// they queued is answered.
 	wakes chan<- ctrlevent.GenericEvent
+	drift drift.Reporter
 }
 
 func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.TypedExternalClient[shareResource], error) {
@@ -54,7 +56,7 @@ func (c *connector) Connect(ctx context.Context, cr shareResource) (managed.Type
 	if err != nil {
 		return nil, ecsclients.Bounded(err)
 	}
-	return &external{shares: shares, requeues: c.requeues, wake: c.wake(cr)}, nil
+	return &external{shares: shares, requeues: c.requeues, wake: c.wake(cr), drift: c.drift}, nil
 }
 
 // wake returns what has cr reconciled again. It never blocks the
@@ -81,8 +83,12 @@ var scopes = []managedkind.Scope{
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
 func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsclients.Clients, limiter *requeue.Limiter, wakes chan<- ctrlevent.GenericEvent) []managed.ReconcilerOption {
+	reporter := drift.Reporter{
+		Kind: ecsv1beta1.ImageSharePermissionKind, Events: rec, Counted: clients.Metrics().DriftCorrected,
+		Policies: o.Features.Enabled(feature.EnableBetaManagementPolicies),
+	}
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter, wakes: wakes}),
+		managed.WithTypedExternalConnector[shareResource](&connector{resolver: resolver, clients: clients, requeues: limiter, wakes: wakes, drift: reporter}),
 		managed.WithInitializers(externalName(kube)),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),

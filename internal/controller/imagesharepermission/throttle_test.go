@@ -33,7 +33,7 @@ func TestThrottledResourceSaysWhenItRetries(t *testing.T) {
 	cr := shareUnderCPC("throttled", imageID, stranger)
 	objects := append([]client.Object{cr}, clusterConfigAt(endpoint)...)
 	limiter := requeue.New()
-	seen := reconcileSettled(t, objects, cr, limiter)
+	seen := reconcileSettled(t, objects, cr, limiter, 0)
 
 	if calls.Load() != 1 {
 		t.Errorf("ECS was called %d times in one reconcile, want 1: a throttled call must not be retried at once", calls.Load())

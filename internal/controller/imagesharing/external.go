@@ -24,6 +24,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/ecs"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/clients/imageshares"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/drift"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/requeue"
 )
@@ -55,6 +56,7 @@ type connector struct {
 	clients  *ecsclients.Clients
 	held     heldFn
 	requeues requeue.Reporter
+	drift    drift.Reporter
 }
 
 func (c *connector) Connect(ctx context.Context, cr sharingResource) (managed.TypedExternalClient[sharingResource], error) {
@@ -66,7 +68,7 @@ func (c *connector) Connect(ctx context.Context, cr sharingResource) (managed.Ty
 	if err != nil {
 		return nil, ecsclients.Bounded(err)
 	}
-	return &external{shares: shares, held: c.held, requeues: c.requeues}, nil
+	return &external{shares: shares, held: c.held, requeues: c.requeues, drift: c.drift}, nil
 }
 
 // heldFn returns the accounts among candidates whose share of the image
@@ -81,6 +83,7 @@ type external struct {
 	shares   ecsclients.ShareClient
 	held     heldFn
 	requeues requeue.Reporter
+	drift    drift.Reporter
 
 	plan *plan
 }
@@ -129,10 +132,18 @@ func (e *external) Observe(ctx context.Context, cr sharingResource) (managed.Ext
 		return managed.ExternalObservation{}, e.failed(cr, err)
 	}
 	e.plan = pl
-	e.report(cr)
 	if deleting {
+		e.report(cr)
 		return managed.ExternalObservation{ResourceExists: len(pl.changes()) > 0}, nil
 	}
+	pl.drifted = pl.see(prev)
+	e.report(cr)
+	for _, img := range pl.kept {
+		if img.firstSeen {
+			e.drift.Adopted(cr, img.id, img.adopted.sorted(func(string) bool { return true }))
+		}
+	}
+	e.drift.Detected(cr, pl.drifted, e.drift.Corrects(cr, xpv2.ManagementActionUpdate))
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: len(pl.changes()) == 0}, nil
 }
 
@@ -255,23 +266,30 @@ func (e *external) Create(context.Context, sharingResource) (managed.ExternalCre
 	return managed.ExternalCreation{}, nil
 }
 
-// Update makes the changes Observe planned.
+// Update makes the changes Observe planned. Those that undo drift say so,
+// in an event, the drift metric and the change log.
 func (e *external) Update(ctx context.Context, cr sharingResource) (managed.ExternalUpdate, error) {
-	return managed.ExternalUpdate{}, e.apply(ctx, cr)
+	refused, err := e.apply(ctx, cr)
+	if refused == nil {
+		return managed.ExternalUpdate{}, err
+	}
+	return managed.ExternalUpdate{AdditionalDetails: e.drift.Corrected(cr, e.plan.corrected(refused))}, err
 }
 
 // Delete unshares the listed accounts from every image the sharing
 // manages, except where an ImageSharePermission manages the share.
 func (e *external) Delete(ctx context.Context, cr sharingResource) (managed.ExternalDelete, error) {
-	return managed.ExternalDelete{}, e.apply(ctx, cr)
+	_, err := e.apply(ctx, cr)
+	return managed.ExternalDelete{}, err
 }
 
 // apply makes the plan's changes, each image's in its own calls, side by
 // side, and reports what they achieved. The accounts ECS refused do not
-// hold back the others: they are named, with ECS's reason, in the error.
-func (e *external) apply(ctx context.Context, cr sharingResource) error {
+// hold back the others: they are named, with ECS's reason, in the error,
+// and refused tells them; it is nil when nothing was tried.
+func (e *external) apply(ctx context.Context, cr sharingResource) (refused func(image, account string) bool, err error) {
 	if e.plan == nil {
-		return errors.New("no observation to act on: Observe did not run")
+		return nil, errors.New("no observation to act on: Observe did not run")
 	}
 	changes := e.plan.changes()
 	errs := make([]error, len(changes))
@@ -280,26 +298,27 @@ func (e *external) apply(ctx context.Context, cr sharingResource) error {
 		wg.Go(func() { errs[i] = e.shares.Modify(ctx, c.image, c.add, c.remove) })
 	}
 	wg.Wait()
-	refused := map[[2]string]bool{}
+	failed := map[[2]string]bool{}
 	var failures []error
 	for i, c := range changes {
 		if errs[i] == nil {
 			continue
 		}
 		for _, a := range failedAccounts(c, errs[i]) {
-			refused[[2]string{c.image, a}] = true
+			failed[[2]string{c.image, a}] = true
 		}
 		failures = append(failures, describe(c, errs[i]))
 	}
-	e.plan.applied(changes, func(image, account string) bool { return refused[[2]string{image, account}] })
+	refused = func(image, account string) bool { return failed[[2]string{image, account}] }
+	e.plan.applied(changes, refused)
 	if !meta.WasDeleted(cr) {
 		e.report(cr)
 	}
 	if err := errors.Join(failures...); err != nil {
-		return e.failed(cr, err)
+		return refused, e.failed(cr, err)
 	}
 	e.succeeded(cr)
-	return nil
+	return refused, nil
 }
 
 // failedAccounts are the accounts of c that err says ECS refused: those
@@ -362,27 +381,9 @@ func describe(c change, err error) error {
 		}
 		g := groups[reason]
 		_, why, _ := strings.Cut(reason, "\x00")
-		fmt.Fprintf(&b, "%s %s failed: %s", g.verb, accountList(g.accounts), why)
+		fmt.Fprintf(&b, "%s %s failed: %s", g.verb, drift.Accounts(g.accounts), why)
 	}
 	return &refusal{text: fmt.Sprintf("image %s: %s", c.image, b.String()), err: err}
-}
-
-// maxNamed bounds the accounts a message names for one reason, so that
-// fifty refused for a full quota leave room for the reason and the other
-// images' refusals within the condition's bound.
-const maxNamed = 5
-
-// accountList names accounts, up to maxNamed: "account A", "accounts A, B"
-// or "12 accounts (A, B, C, D, E and 7 more)".
-func accountList(accounts []string) string {
-	switch n := len(accounts); {
-	case n == 1:
-		return "account " + accounts[0]
-	case n <= maxNamed:
-		return "accounts " + strings.Join(accounts, ", ")
-	default:
-		return fmt.Sprintf("%d accounts (%s and %d more)", n, strings.Join(accounts[:maxNamed], ", "), n-maxNamed)
-	}
 }
 
 // withoutRequestID is err's text without ECS's request id, which differs

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/drift"
 )
 
 // image is one image an ImageSharing manages and who has it.
@@ -18,6 +19,11 @@ type image struct {
 	// held are the accounts an ImageSharePermission manages on it, among
 	// those the plan would remove.
 	held set
+	// adopted are the listed accounts that had it when the sharing first
+	// saw it, and have kept it since; firstSeen is whether this is that
+	// first time.
+	adopted   set
+	firstSeen bool
 }
 
 // set is a set of account IDs.
@@ -64,6 +70,70 @@ type change struct {
 type plan struct {
 	kept, retired []image
 	wanted        wanted
+	// drifted are the kept images' shares that changed outside the
+	// provider since the last observation, as see found them.
+	drifted []drift.Shares
+}
+
+// see compares the kept images with the last observation. A listed
+// account that had an image then and lacks it now, and, if exclusive, an
+// unlisted account that has it now and was not there then (nor listed, nor
+// held), drifted: see returns those. On an image seen for the first time,
+// the listed accounts that have it already are adopted; they stay so while
+// they keep it.
+func (p plan) see(prev common.ImageSharingObservation) []drift.Shares {
+	before := map[string]common.SharedImage{}
+	for _, img := range prev.Images {
+		before[img.ImageID] = img
+	}
+	w := p.wanted
+	var drifted []drift.Shares
+	for i := range p.kept {
+		img := &p.kept[i]
+		was, seen := before[img.id]
+		img.firstSeen = !seen
+		if !seen {
+			img.adopted = setOf(img.shared.sorted(func(a string) bool { return w.listed[a] })...)
+			continue
+		}
+		adopted := setOf(was.AdoptedAccounts...)
+		img.adopted = setOf(img.shared.sorted(func(a string) bool { return w.listed[a] && adopted[a] })...)
+		d := drift.Shares{Image: img.id}
+		had := setOf(was.SharedAccounts...)
+		d.Missing = w.listed.sorted(func(a string) bool { return had[a] && !img.shared[a] })
+		if w.exclusive {
+			unlisted := setOf(was.UnlistedAccounts...)
+			d.Unwanted = img.shared.sorted(func(a string) bool {
+				return !w.listed[a] && !w.former[a] && !unlisted[a] && !img.held[a]
+			})
+		}
+		if !d.Empty() {
+			drifted = append(drifted, d)
+		}
+	}
+	return drifted
+}
+
+// corrected are the drifted shares that the changes made put right: those
+// not refused.
+func (p plan) corrected(refused func(image, account string) bool) []drift.Shares {
+	out := make([]drift.Shares, 0, len(p.drifted))
+	for _, d := range p.drifted {
+		ok := func(a string) bool { return !refused(d.Image, a) }
+		c := drift.Shares{Image: d.Image}
+		for _, a := range d.Missing {
+			if ok(a) {
+				c.Missing = append(c.Missing, a)
+			}
+		}
+		for _, a := range d.Unwanted {
+			if ok(a) {
+				c.Unwanted = append(c.Unwanted, a)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // removable are the accounts of img the plan unshares, before the held
@@ -158,6 +228,7 @@ func (p plan) observation() common.ImageSharingObservation {
 			SharedAccounts:   img.shared.sorted(func(a string) bool { return w.listed[a] }),
 			MissingAccounts:  w.listed.sorted(func(a string) bool { return !img.shared[a] }),
 			UnlistedAccounts: img.shared.sorted(func(a string) bool { return !w.listed[a] }),
+			AdoptedAccounts:  img.adopted.sorted(func(a string) bool { return img.shared[a] }),
 		}
 		if w.exclusive {
 			s.HeldAccounts = img.held.sorted(func(a string) bool { return img.shared[a] && !w.listed[a] })

@@ -16,6 +16,7 @@ import (
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/common"
 	ecsv1beta1 "github.com/crossplane-contrib/provider-alibabacloud-ecs/apis/namespaced/ecs/v1beta1"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/config"
+	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/drift"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/ecsclients"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/externalname"
 	"github.com/crossplane-contrib/provider-alibabacloud-ecs/internal/controller/managedkind"
@@ -47,8 +48,12 @@ func externalName(kube client.Client) externalname.Initializer[sharingResource] 
 // options configure the managed reconciler of either scope, for the
 // controller and for tests that drive the very same reconciler.
 func options(kube client.Client, resolver *config.Resolver, log logging.Logger, rec event.Recorder, o controller.Options, clients *ecsclients.Clients, limiter *requeue.Limiter) []managed.ReconcilerOption {
+	reporter := drift.Reporter{
+		Kind: ecsv1beta1.ImageSharingKind, Events: rec, Counted: clients.Metrics().DriftCorrected,
+		Policies: o.Features.Enabled(feature.EnableBetaManagementPolicies),
+	}
 	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[sharingResource](&connector{resolver: resolver, clients: clients, held: heldBy(kube), requeues: limiter}),
+		managed.WithTypedExternalConnector[sharingResource](&connector{resolver: resolver, clients: clients, held: heldBy(kube), requeues: limiter, drift: reporter}),
 		managed.WithInitializers(externalName(kube)),
 		managed.WithDeterministicExternalName(true),
 		managed.WithLogger(log),

@@ -73,6 +73,9 @@ func setup(mgr ctrl.Manager, o controller.Options, s Scope, build BuildFn) error
 			}
 		}
 	}
+	if o.ChangeLogOptions != nil {
+		opts = append(opts, managed.WithChangeLogger(o.ChangeLogOptions.ChangeLogger))
+	}
 	r := managed.NewReconciler(mgr, resource.ManagedKind(s.GVK), opts...)
 	copts := o.ForControllerRuntime()
 	copts.RateLimiter = limiter

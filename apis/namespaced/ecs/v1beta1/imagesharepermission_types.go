@@ -57,6 +57,11 @@ func (mg *ImageSharePermission) GetParameters() common.ImageSharePermissionParam
 	return mg.Spec.ForProvider
 }
 
+// GetObservation returns what ECS last reported.
+func (mg *ImageSharePermission) GetObservation() common.ImageSharePermissionObservation {
+	return mg.Status.AtProvider
+}
+
 // SetObservation records what ECS reports.
 func (mg *ImageSharePermission) SetObservation(o common.ImageSharePermissionObservation) {
 	mg.Status.AtProvider = o
