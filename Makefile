@@ -124,7 +124,7 @@ GOLANGCI_LINT_VERSION := $(shell cd hack/tools/golangci-lint && $(GO) list -m -f
 GOLANGCI_LINT         ?= $(TOOLS_CACHE)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 .DEFAULT_GOAL := build
-.PHONY: build build-platform image function-image xpkg test controlplane generate lint reviewable simulator dev help
+.PHONY: build build-platform build-cli-platform image function-image xpkg test controlplane generate lint reviewable simulator dev help
 
 # make help prints the targets by group, the two commands first, then the
 # variables people set (dev first). A target's help is `## [Group] text` after its
@@ -141,12 +141,17 @@ help: ## [Tools] List the targets and the variables people set.
 		/^##> / { v = $$0; sub(/^##> /, "", v); name = v; sub(/ .*/, "", name); sub(/^[^ ]* +/, "", v); vars = vars sprintf("  %-15s %s\n", name, v) } \
 		END { for (i = 1; i <= n; i++) if (lines[order[i]] != "") printf "%s:\n%s\n", order[i], lines[order[i]]; printf "Variables (make <target> NAME=value):\n%s", vars }' $(MAKEFILE_LIST)
 
-build: ## [Build and ship] Build the static provider binary for each of PLATFORMS into _output/bin/<os>_<arch>/.
-	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory build-platform PLATFORM=$$p || exit 1; done
+build: ## [Build and ship] Build the static provider binary and the import command (ecs-shares) for each of PLATFORMS into _output/bin/<os>_<arch>/.
+	@for p in $(PLATFORMS); do $(MAKE) --no-print-directory build-platform build-cli-platform PLATFORM=$$p || exit 1; done
 
 build-platform:
 	$(STATIC_ENV) $(COMPILE_ENV) GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
 		$(GO) build -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/provider ./cmd/provider
+
+# The import command runs on a workstation, not in the package's image.
+build-cli-platform:
+	$(STATIC_ENV) $(COMPILE_ENV) GOOS=$(word 1,$(subst /, ,$(PLATFORM))) GOARCH=$(word 2,$(subst /, ,$(PLATFORM))) \
+		$(GO) build -ldflags "$(LDFLAGS)" -o $(OUTPUT_DIR)/bin/$(PLATFORM_DIR)/ecs-shares ./cmd/ecs-shares
 
 image: build-platform ## [Build and ship] Assemble the runtime image for PLATFORM as a tarball, without Docker.
 	@mkdir -p $(dir $(IMAGE_TAR))

@@ -69,33 +69,36 @@ func parseGoFlagHelp(help string) flags {
 	return f
 }
 
-// programFlags builds the provider and the simulator and reads their flags
-// from their help, as a user would: what the binaries accept, not what a
-// copy of their flag definitions says.
-func programFlags(t *testing.T, root string) (provider, simulator flags) {
+// programFlags builds the provider, the simulator and the import command
+// and reads their flags from their help, as a user would: what the
+// binaries accept, not what a copy of their flag definitions says. The
+// import command's are those of both its commands.
+func programFlags(t *testing.T, root string) (provider, simulator, importer flags) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	bin := t.TempDir()
-	if err := devenv.GoBuild(ctx, root, bin+string(filepath.Separator), "./cmd/provider", "./cmd/ecs-simulator"); err != nil {
+	if err := devenv.GoBuild(ctx, root, bin+string(filepath.Separator), "./cmd/provider", "./cmd/ecs-simulator", "./cmd/ecs-shares"); err != nil {
 		t.Fatal(err)
 	}
-	help := func(name, arg string) string {
-		// Both exit 0 on help; the flag package writes it to stderr.
-		out, err := exec.CommandContext(ctx, filepath.Join(bin, name), arg).CombinedOutput()
+	help := func(name string, args ...string) string {
+		// All exit 0 on help; the flag package writes it to stderr.
+		out, err := exec.CommandContext(ctx, filepath.Join(bin, name), args...).CombinedOutput()
 		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, arg, err, out)
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
 		return string(out)
 	}
 	provider = parseKingpinHelp(help("provider", "--help"))
 	simulator = parseGoFlagHelp(help("ecs-simulator", "-h"))
+	importer = parseKingpinHelp(help("ecs-shares", "import", "ecs", "--help"))
+	maps.Copy(importer, parseKingpinHelp(help("ecs-shares", "import", "terraform", "--help")))
 	// Guards against a change of help format that would find nothing, and
 	// so check nothing.
-	if !provider.has("poll") || !simulator.has("state") {
-		t.Fatalf("read flags %v from the provider's --help and %v from the simulator's -h: the help format changed, fix the parsing", provider, simulator)
+	if !provider.has("poll") || !simulator.has("state") || !importer.has("credentials-file") || !importer.has("region-for-alias") {
+		t.Fatalf("read flags %v from the provider's --help, %v from the simulator's -h and %v from the import command's: the help format changed, fix the parsing", provider, simulator, importer)
 	}
-	return provider, simulator
+	return provider, simulator, importer
 }
 
 // bareFlag is a code span that is a flag alone: `--poll` or `--poll=30s`.
@@ -104,33 +107,40 @@ var bareFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)(?:=.*)?$`)
 // simulatorReadme documents the simulator: its flags and its state file.
 const simulatorReadme = "cmd/ecs-simulator/README.md"
 
+// importerDoc documents the import command, cmd/ecs-shares.
+const importerDoc = "docs/migration.md"
+
 // checkFlags checks flags both ways. The rule, so that a doc can name other
 // programs' flags without an allowlist: a flag alone in a code span
 // (`--poll`, `--poll=30s`) names a flag of the program its doc is about,
 // and must exist. README.md and docs/ are about the provider; the
-// simulator's README about the simulator (or the provider it serves). Name
+// simulator's README about the simulator (or the provider it serves);
+// docs/migration.md about the import command (or the provider). Name
 // another program's flag with its command (`crossplane core start
 // --package-runtime=External`), or in a doc about that program
 // (CONTRIBUTING.md, examples/, which are not checked this way). Every
 // provider flag but --help must be named alone in a code span in some doc
 // (docs/operations.md's flags table), every simulator flag in the
-// simulator's README.
+// simulator's README, every import command flag in docs/migration.md.
 func checkFlags(t *testing.T, root string, docs map[string]*markdown.Doc) {
-	provider, simulator := programFlags(t, root)
+	provider, simulator, importer := programFlags(t, root)
+	either := func(a, b flags) flags {
+		f := flags{}
+		maps.Copy(f, a)
+		maps.Copy(f, b)
+		return f
+	}
 	named := map[string]map[string]bool{} // flag name as written -> docs naming it alone
 	for _, d := range sorted(docs) {
 		var program flags
 		var about string
 		switch {
+		case d.Path == importerDoc:
+			program, about = either(importer, provider), "the import command (cmd/ecs-shares) or the provider"
 		case d.Path == "README.md" || strings.HasPrefix(d.Path, "docs/"):
 			program, about = provider, "the provider (cmd/provider)"
 		case d.Path == simulatorReadme:
-			program, about = flags{}, "the simulator or the provider"
-			for _, f := range []flags{provider, simulator} {
-				for k, v := range f {
-					program[k] = v
-				}
-			}
+			program, about = either(simulator, provider), "the simulator or the provider"
 		}
 		for _, s := range d.Spans {
 			m := bareFlag.FindStringSubmatch(s.Text)
@@ -155,6 +165,11 @@ func checkFlags(t *testing.T, root string, docs map[string]*markdown.Doc) {
 	for _, name := range slices.Sorted(maps.Keys(simulator)) {
 		if !named[name][simulatorReadme] {
 			t.Errorf("the simulator's flag -%s is not documented in %s: name it there as `--%s`", name, simulatorReadme, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(importer)) {
+		if !named[name][importerDoc] && (!importer[name] || !named["no-"+name][importerDoc]) {
+			t.Errorf("the import command's flag --%s is not documented in %s: name it there as `--%s`", name, importerDoc, name)
 		}
 	}
 }

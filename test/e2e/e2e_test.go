@@ -43,13 +43,15 @@ const (
 
 // The suite's shared world, set up once by TestMain.
 var (
-	root      string
-	cp        *devenv.ControlPlane
-	sim       *devenv.Simulator
-	bin       string
-	logPath   string
-	provider  *devenv.Provider
-	providerM sync.Mutex
+	root string
+	cp   *devenv.ControlPlane
+	sim  *devenv.Simulator
+	bin  string
+	// ecsSharesBin is the import command, cmd/ecs-shares.
+	ecsSharesBin string
+	logPath      string
+	provider     *devenv.Provider
+	providerM    sync.Mutex
 	// kubelet projects the RRSA token the provider's environment names.
 	kubelet *projectedToken
 	// changeLogs receives the provider's change log entries, as the
@@ -97,6 +99,11 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	begin := time.Now()
 	if bin, err = devenv.BuildProvider(ctx, root, work); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	ecsSharesBin = filepath.Join(work, "ecs-shares")
+	if err := devenv.GoBuild(ctx, root, ecsSharesBin, "./cmd/ecs-shares"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
@@ -172,6 +179,7 @@ func world() ecssim.Config {
 		ecssim.Image{ID: "m-restart01", Region: "cn-hangzhou", Owner: owner},
 		ecssim.Image{ID: "m-changelog1", Region: "cn-hangzhou", Owner: owner},
 	)
+	cfg.Images = append(cfg.Images, importedImages...)
 	credentialsWorld(&cfg)
 	return cfg
 }
@@ -233,6 +241,7 @@ func TestProvider(t *testing.T) {
 		scenario(t, "5 bad input is refused or reported", true, testBadInput)
 		scenario(t, "8 ImageSharing follows a family and spares ImageSharePermissions", true, testImageSharing)
 		scenario(t, "9 change logs record creates, drift corrections and deletes", true, testChangeLogs)
+		scenario(t, "10 the import command takes shares over from ECS and Terraform with no write", true, testImportCommand)
 	})
 	scenario(t, "6 restart loses and duplicates nothing", false, testRestart)
 	scenario(t, "7 no secret in logs, events or conditions", false, testNoSecrets)

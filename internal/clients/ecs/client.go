@@ -71,6 +71,10 @@ type Client interface {
 	// with no images is an empty list, not an error; one with more than
 	// MaxFamilyVersions is an error wrapping ErrFamilyTooLarge.
 	ListFamily(ctx context.Context, family string) ([]Image, error)
+	// ListOwnImages reads the caller's own images (ImageOwnerAlias=self),
+	// every status, that f picks, in ID order. More than MaxOwnImages is an
+	// error.
+	ListOwnImages(ctx context.Context, f ImageFilter) ([]Image, error)
 	// Close frees the client's connections when it is dropped.
 	Close()
 	// Saturated reports whether calls of action have waited for turns

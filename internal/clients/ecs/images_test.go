@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -449,6 +450,102 @@ func TestListFamilyPacedAndCounted(t *testing.T) {
 			}
 			if diff := gocmp.Diff(tc.wantMetrics, counts(t, reg), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s: metrics (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestListOwnImages(t *testing.T) {
+	// The test world's own images, beside: one named and shared in a
+	// family, another account's shared with the owner, one in another
+	// region, and 150 more of the owner's.
+	extra := []ecssim.Image{
+		{ID: "m-named001", Name: "golden-v1", Region: region, Owner: owner, Family: golden, CreationTime: familyEpoch, SharedWith: []string{friend}},
+		{ID: "m-theirs01", Region: region, Owner: other, SharedWith: []string{owner}},
+		{ID: "m-shanghai1", Region: "cn-shanghai", Owner: owner},
+	}
+	var ids []string
+	for i := range 150 {
+		id := fmt.Sprintf("m-many%05d", i)
+		ids = append(ids, id)
+		extra = append(extra, ecssim.Image{ID: id, Region: region, Owner: owner, CreationTime: familyEpoch})
+	}
+	named := ecs.Image{ID: "m-named001", Name: "golden-v1", Family: golden, Status: ecs.ImageStatusAvailable, CreationTime: familyEpoch, SelfShared: true}
+	onlyIDs := func(images []ecs.Image) []string {
+		out := make([]string, 0, len(images))
+		for _, im := range images {
+			out = append(out, im.ID)
+		}
+		return out
+	}
+	cases := []struct {
+		name      string
+		reason    string
+		filter    ecs.ImageFilter
+		check     func(t *testing.T, got []ecs.Image)
+		wantCalls uint64
+	}{
+		{
+			name: "every own image", reason: "all of the owner's images in the region, in ID order, and none of another account's or region's",
+			check: func(t *testing.T, got []ecs.Image) {
+				gotIDs := onlyIDs(got)
+				if len(got) < 151 || !slices.IsSorted(gotIDs) || slices.Contains(gotIDs, "m-theirs01") || slices.Contains(gotIDs, "m-shanghai1") {
+					t.Errorf("got %d images %v", len(got), gotIDs)
+				}
+				i := slices.Index(gotIDs, "m-named001")
+				if i < 0 {
+					t.Fatalf("m-named001 missing: %v", gotIDs)
+				}
+				if diff := gocmp.Diff(named, got[i]); diff != "" {
+					t.Errorf("name, family and IsSelfShared are read (-want +got):\n%s", diff)
+				}
+			},
+			wantCalls: 2,
+		},
+		{
+			name: "by ID", reason: "only the images named, the caller's own: another account's is not listed, though shared with the caller",
+			filter: ecs.ImageFilter{IDs: []string{"m-theirs01", "m-named001"}},
+			check: func(t *testing.T, got []ecs.Image) {
+				if diff := gocmp.Diff([]ecs.Image{named}, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			},
+			wantCalls: 1,
+		},
+		{
+			name: "by 150 IDs", reason: "at most 100 IDs go in one call",
+			filter: ecs.ImageFilter{IDs: ids},
+			check: func(t *testing.T, got []ecs.Image) {
+				if diff := gocmp.Diff(ids, onlyIDs(got)); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			},
+			wantCalls: 2,
+		},
+		{
+			name: "by family", reason: "only the family's",
+			filter: ecs.ImageFilter{Family: golden},
+			check: func(t *testing.T, got []ecs.Image) {
+				if diff := gocmp.Diff([]ecs.Image{named}, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			},
+			wantCalls: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			withImages(extra...)(&cfg)
+			sim, srv := simtest.Serve(t, cfg)
+			got, err := newClient(t, srv.URL, ownerCreds).ListOwnImages(context.Background(), tc.filter)
+			if err != nil {
+				t.Fatalf("ListOwnImages: %v", err)
+			}
+			t.Log(tc.reason)
+			tc.check(t, got)
+			if calls := sim.Calls(ecs.ActionDescribeImages); calls != tc.wantCalls {
+				t.Errorf("%s: DescribeImages called %d times, want %d", tc.reason, calls, tc.wantCalls)
 			}
 		})
 	}

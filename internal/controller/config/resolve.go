@@ -80,19 +80,34 @@ type Resolved struct {
 // a namespaced resource is modern and a cluster-scoped one legacy, and no
 // resource is both (their GetProviderConfigReference methods differ).
 func (r *Resolver) Resolve(ctx context.Context, mg resource.Managed, region string) (Resolved, error) {
+	return r.resolveFor(ctx, mg, region, true)
+}
+
+// ResolveUntracked is Resolve for a caller that is not the resource's
+// controller, such as the import command resolving the configuration that
+// the objects it writes will name: it records no use of the configuration,
+// which would outlive the call and name a resource that does not exist.
+func (r *Resolver) ResolveUntracked(ctx context.Context, mg resource.Managed, region string) (Resolved, error) {
+	return r.resolveFor(ctx, mg, region, false)
+}
+
+func (r *Resolver) resolveFor(ctx context.Context, mg resource.Managed, region string, tracked bool) (Resolved, error) {
 	switch mg := mg.(type) {
 	case resource.ModernManaged:
-		return r.namespaced(ctx, mg, region)
+		return r.namespaced(ctx, mg, region, tracked)
 	case resource.LegacyManaged:
-		return r.cluster(ctx, mg, region)
+		return r.cluster(ctx, mg, region, tracked)
 	}
 	return Resolved{}, fmt.Errorf("%T is neither a namespaced nor a cluster-scoped managed resource", mg)
 }
 
 // namespaced resolves the ProviderConfig (in the resource's namespace) or
 // ClusterProviderConfig of a namespaced managed resource.
-func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string) (Resolved, error) {
+func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, region string, tracked bool) (Resolved, error) {
 	track := func() error {
+		if !tracked {
+			return nil
+		}
 		if err := r.modern.Track(ctx, mg); err != nil {
 			return fmt.Errorf("cannot track ProviderConfig usage: %w", err)
 		}
@@ -130,9 +145,11 @@ func (r *Resolver) namespaced(ctx context.Context, mg resource.ModernManaged, re
 
 // cluster resolves the cluster-scoped ProviderConfig of a cluster-scoped
 // managed resource.
-func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, region string) (Resolved, error) {
-	if err := r.legacy.Track(ctx, mg); err != nil {
-		return Resolved{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+func (r *Resolver) cluster(ctx context.Context, mg resource.LegacyManaged, region string, tracked bool) (Resolved, error) {
+	if tracked {
+		if err := r.legacy.Track(ctx, mg); err != nil {
+			return Resolved{}, fmt.Errorf("cannot track ProviderConfig usage: %w", err)
+		}
 	}
 	pc := &clusterv1beta1.ProviderConfig{}
 	if err := r.get(ctx, types.NamespacedName{Name: mg.GetProviderConfigReference().Name}, clusterv1beta1.ProviderConfigKind, pc); err != nil {

@@ -362,22 +362,42 @@ func TestResolve(t *testing.T) {
 }
 
 // TestUsageTracked checks that resolving records the use, so the
-// configuration cannot be deleted from under the resource.
+// configuration cannot be deleted from under the resource; and that
+// resolving for a caller that is not the resource's controller (the import
+// command) records none, since no resource exists to own it.
 func TestUsageTracked(t *testing.T) {
 	endpoint := simulator(t)
-	kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
-		&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
-		secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
-	).Build()
-	if _, err := NewResolver(kube, CredentialOptions{TenantEndpoints: loopback}).Resolve(context.Background(), namespacedShare("ClusterProviderConfig", "default"), region); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		reason  string
+		resolve func(*Resolver, resource.Managed) (Resolved, error)
+		want    int
+	}{
+		{reason: "Resolve records the use.", resolve: func(r *Resolver, mg resource.Managed) (Resolved, error) {
+			return r.Resolve(context.Background(), mg, region)
+		}, want: 1},
+		{reason: "ResolveUntracked records none.", resolve: func(r *Resolver, mg resource.Managed) (Resolved, error) {
+			return r.ResolveUntracked(context.Background(), mg, region)
+		}},
 	}
-	usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
-	if err := kube.List(context.Background(), usages, client.InNamespace("team")); err != nil {
-		t.Fatal(err)
-	}
-	if len(usages.Items) != 1 || usages.Items[0].ProviderConfigReference.Name != "default" {
-		t.Fatalf("usages = %+v, want one for ClusterProviderConfig default", usages.Items)
+	for _, tc := range cases {
+		kube := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(
+			&alibabacloudv1beta1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: clusterSpec(endpoint, "crossplane-system")},
+			secret("crossplane-system", "creds", map[string]string{"credentials": `{"accessKeyId":"a","accessKeySecret":"b"}`}),
+		).Build()
+		res, err := tc.resolve(NewResolver(kube, CredentialOptions{TenantEndpoints: loopback}), namespacedShare("ClusterProviderConfig", "default"))
+		if err != nil {
+			t.Fatalf("%s\n%v", tc.reason, err)
+		}
+		if res.Endpoint != endpoint {
+			t.Errorf("%s\nresolved endpoint %q, want %q", tc.reason, res.Endpoint, endpoint)
+		}
+		usages := &alibabacloudv1beta1.ProviderConfigUsageList{}
+		if err := kube.List(context.Background(), usages, client.InNamespace("team")); err != nil {
+			t.Fatal(err)
+		}
+		if len(usages.Items) != tc.want || (tc.want == 1 && usages.Items[0].ProviderConfigReference.Name != "default") {
+			t.Errorf("%s\nusages = %+v, want %d for ClusterProviderConfig default", tc.reason, usages.Items, tc.want)
+		}
 	}
 }
 
