@@ -29,7 +29,7 @@ func TestCredentialsFile(t *testing.T) {
 	if err := os.WriteFile(good, []byte(`{"accessKeyId": "LTAIfileOwner", "accessKeySecret": "fileSecret"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bad, []byte(`{"accessKeyId": "LTAIfileOwner"}`), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte(`{"accessKeySecret": "fileSecret"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := &output{}
@@ -49,7 +49,7 @@ func TestCredentialsFile(t *testing.T) {
 
 	src.credentialsFile = bad
 	if _, err := src.client(context.Background(), out, "cn-hangzhou"); err == nil || !strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), "fileSecret") {
-		t.Errorf("a file without a secret: error = %v, want one naming the file and no secret", err)
+		t.Errorf("a file without a key ID: error = %v, want one naming the file and not its secret", err)
 	}
 	if _, err := (&ecsSource{}).client(context.Background(), out, "cn-hangzhou"); err == nil || !strings.Contains(err.Error(), "--kubeconfig") {
 		t.Errorf("neither a kubeconfig nor a file: error = %v, want one saying how to read ECS", err)

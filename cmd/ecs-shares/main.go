@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -31,8 +33,8 @@ func main() {
 
 	fromTF := imp.Command("terraform", "Read the alicloud_image_share_permission instances of a Terraform state, and say how to make Terraform forget them without destroying them.")
 	statePath := fromTF.Arg("state", "The state: the state file's JSON (format version 4; terraform state pull > state.json), or the output of terraform show -json; - reads standard input.").Required().String()
-	region := fromTF.Flag("region", "The region of the shares: a state does not record it. Required unless --region-for-alias names every provider configuration's.").String()
-	aliasRegions := fromTF.Flag("region-for-alias", "The region of the shares of an aliased alicloud provider configuration, as alias=region (repeatable); only a state file, not show -json, records aliases.").StringMap()
+	region := fromTF.Flag("region", "The region of the shares of the default alicloud provider configuration: a state does not record it.").String()
+	aliasRegions := fromTF.Flag("region-for-alias", "The region of the shares of an aliased alicloud provider configuration, as alias=region (repeatable); required for each alias the state names. Only a state file, not show -json, records aliases.").StringMap()
 
 	commands := map[string]func(context.Context) error{
 		fromECS.FullCommand(): func(ctx context.Context) error { return importECS(ctx, out, src) },
@@ -134,14 +136,16 @@ func importTerraform(out *output, path, region string, aliasRegions map[string]s
 	}
 	var shares []importer.Share
 	for _, in := range instances {
+		// An aliased provider configuration is usually another region or
+		// account: its shares take only the region said for it.
 		reg := region
-		if in.ProviderAlias != "" && aliasRegions[in.ProviderAlias] != "" {
+		if in.ProviderAlias != "" {
 			reg = aliasRegions[in.ProviderAlias]
 		}
 		s := importer.Share{Region: reg, ImageID: in.ImageID, AccountID: in.AccountID}
 		switch err := s.Validate(); {
 		case reg == "" && in.ProviderAlias != "":
-			refused = append(refused, terraform.Refusal{Address: in.Address, Reason: fmt.Sprintf("no region for provider alias %q: add --region-for-alias %s=<region>, or --region", in.ProviderAlias, in.ProviderAlias)})
+			refused = append(refused, terraform.Refusal{Address: in.Address, Reason: fmt.Sprintf("managed through the provider alias %q, whose region the state does not record: add --region-for-alias %s=<region>", in.ProviderAlias, in.ProviderAlias)})
 		case reg == "":
 			refused = append(refused, terraform.Refusal{Address: in.Address, Reason: "no region: a state does not record it; add --region"})
 		case err != nil:
@@ -173,8 +177,8 @@ func describeRegions(region string, aliasRegions map[string]string) string {
 	if region != "" {
 		parts = append(parts, region+" (--region)")
 	}
-	for alias, r := range aliasRegions {
-		parts = append(parts, r+" for provider alias "+alias)
+	for _, alias := range slices.Sorted(maps.Keys(aliasRegions)) {
+		parts = append(parts, aliasRegions[alias]+" for provider alias "+alias)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -198,9 +198,11 @@ func main() {
 }
 
 // changeLogs sends the managed reconcilers' change log entries to the
-// sidecar's socket. The connection is made lazily and each entry waits for
-// it (crossplane-runtime's logger sends with WaitForReady, up to 10s): a
-// sidecar that starts after the provider loses nothing.
+// sidecar's socket. The connection is made when the first entry is sent,
+// and each entry waits up to 10 s for it (crossplane-runtime's logger sends
+// with WaitForReady), so that a sidecar a little slower to start than the
+// provider loses nothing; an entry it cannot take by then is logged and
+// dropped.
 func changeLogs(socket string) *controller.ChangeLogOptions {
 	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	kingpin.FatalIfError(err, "Cannot create the change log client for %s", socket)

@@ -120,7 +120,7 @@ spec:
 	})
 
 	events := kubectl(t, "", "get", "events", "-n", "default", "--field-selector", "involvedObject.name=changelogs,involvedObject.kind=ImageSharing", "-o", "custom-columns=REASON:.reason,MESSAGE:.message", "--no-headers")
-	for _, want := range []string{"DriftDetected", correction + ", outside this provider: it corrects that now", "DriftCorrected"} {
+	for _, want := range []string{"DriftDetected", correction + ", a change this resource did not make: it corrects that now", "DriftCorrected"} {
 		if !strings.Contains(events, want) {
 			t.Errorf("the ImageSharing's events lack %q:\n%s", want, events)
 		}

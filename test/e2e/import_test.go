@@ -70,7 +70,8 @@ func testImportCommand(t *testing.T) {
 			t.Errorf("import terraform does not say %q:\n%s", want, said)
 		}
 	}
-	kubectl(t, "", "apply", "-f", fromECS, "-f", fromTF)
+	// As docs/migration.md has it: create, which refuses to replace an object.
+	kubectl(t, "", "create", "-f", fromECS, "-f", fromTF)
 
 	waitReady(t, namespacedSharing, "default", "m-ecsimp001")
 	for _, name := range []string{

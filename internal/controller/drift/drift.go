@@ -97,10 +97,10 @@ func (r Reporter) Detected(cr resource.Managed, drifted []Shares, corrects bool)
 		return
 	}
 	if corrects {
-		r.record(cr, event.Normal(ReasonDetected, what+", outside this provider: it corrects that now"))
+		r.record(cr, event.Normal(ReasonDetected, what+", a change this resource did not make: it corrects that now"))
 		return
 	}
-	msg := what + ", outside this provider: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS"
+	msg := what + ", a change this resource did not make: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS"
 	r.record(cr, event.Normal(ReasonDetected, msg))
 	cr.SetConditions(xpv2.Unavailable().WithMessage(msg))
 }

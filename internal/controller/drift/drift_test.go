@@ -73,7 +73,7 @@ func TestReporter(t *testing.T) {
 				r.Detected(cr, []Shares{{Image: "m-1", Missing: []string{"1"}}}, true)
 				return nil
 			},
-			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1, outside this provider: it corrects that now"},
+			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1, a change this resource did not make: it corrects that now"},
 		},
 		{
 			reason: "Drift the management policies keep it from correcting is told, and is the Ready condition.",
@@ -81,8 +81,8 @@ func TestReporter(t *testing.T) {
 				r.Detected(cr, []Shares{{Image: "m-1", Missing: []string{"1"}, Unwanted: []string{"2", "3"}}}, false)
 				return nil
 			},
-			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1 and shared with unlisted accounts 2, 3, outside this provider: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS"},
-			wantReady:  "image m-1 no longer shared with account 1 and shared with unlisted accounts 2, 3, outside this provider: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS",
+			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1 and shared with unlisted accounts 2, 3, a change this resource did not make: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS"},
+			wantReady:  "image m-1 no longer shared with account 1 and shared with unlisted accounts 2, 3, a change this resource did not make: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS",
 		},
 		{
 			reason: "A correction counts every share it puts back or removes, and names itself in the change log.",
@@ -108,7 +108,7 @@ func TestReporter(t *testing.T) {
 				}, true)
 				return nil
 			},
-			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1; image m-2 no longer shared with account 1; image m-3 no longer shared with account 1; 2 more images, outside this provider: it corrects that now"},
+			wantEvents: events{"Normal DriftDetected: image m-1 no longer shared with account 1; image m-2 no longer shared with account 1; image m-3 no longer shared with account 1; 2 more images, a change this resource did not make: it corrects that now"},
 		},
 	}
 	for _, tc := range cases {

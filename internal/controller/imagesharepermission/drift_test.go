@@ -67,11 +67,11 @@ func TestDriftAndAdoption(t *testing.T) {
 			wantModify:  1,
 		},
 		"RemovedOutside": {
-			reason:  "a share observed before was removed by hand: told, put back, counted as a correction, and no longer adopted",
+			reason:  "a share observed before was removed by hand: told, put back (waiting for ECS's answer) as a correction, and no longer adopted",
 			account: stranger,
 			prepare: observed(true),
 			wantSaid: []string{
-				"DriftDetected image " + imageID + " no longer shared with account " + stranger + ", outside this provider: it corrects that now",
+				"DriftDetected image " + imageID + " no longer shared with account " + stranger + ", a change this resource did not make: it corrects that now",
 				"DriftCorrected corrected drift: image " + imageID + " no longer shared with account " + stranger,
 			},
 			wantNotSaid: []string{"AdoptedExistingShare"},
@@ -86,7 +86,7 @@ func TestDriftAndAdoption(t *testing.T) {
 				cr.SetManagementPolicies(xpv2.ManagementPolicies{xpv2.ManagementActionObserve})
 			},
 			wantSaid: []string{
-				"DriftDetected image " + imageID + " no longer shared with account " + stranger + ", outside this provider: its managementPolicies do not let it correct that",
+				"DriftDetected image " + imageID + " no longer shared with account " + stranger + ", a change this resource did not make: its managementPolicies do not let it correct that",
 				"condition Ready=False Unavailable: image " + imageID + " no longer shared with account " + stranger,
 			},
 			wantNotSaid: []string{"DriftCorrected"},

@@ -188,14 +188,22 @@ func unsharedByUs(cr shareResource) bool {
 // again at the Observe after that (see Refused there), and that Create
 // waits for ECS's answer and returns it (imageshares.Shares.Submit), so
 // that a share ECS keeps refusing backs off as any failed Create does.
-// A Create that puts back a share removed outside the provider says so, in
-// an event, the drift metric and the change log.
+// A Create that puts back a share removed outside the resource waits for
+// ECS's answer, so that what it tells (an event, the drift metric, the
+// change log) is what ECS did; drift is rare, and the worker waits for one
+// batch.
 func (e *external) Create(ctx context.Context, cr shareResource) (managed.ExternalCreation, error) {
 	p := cr.GetParameters()
-	if err := e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake); err != nil {
+	if len(e.drifted) == 0 {
+		return managed.ExternalCreation{}, e.ended(cr, e.shares.Submit(ctx, p.ImageID, p.AccountID, true, e.wake))
+	}
+	if err := e.shares.Modify(ctx, p.ImageID, []string{p.AccountID}, nil); err != nil {
 		return managed.ExternalCreation{}, e.failed(cr, err)
 	}
 	e.succeeded(cr)
+	if e.wake != nil {
+		e.wake()
+	}
 	return managed.ExternalCreation{AdditionalDetails: e.drift.Corrected(cr, e.drifted)}, nil
 }
 

@@ -84,7 +84,7 @@ func TestDriftAndAdoption(t *testing.T) {
 	got = r.reconcile("img", 1)
 	check("alice's share removed by hand is put back; bob's share made by hand is someone else's", got, want{
 		events: []string{
-			"DriftDetected: image m-img0001 no longer shared with account " + alice + ", outside this provider: it corrects that now",
+			"DriftDetected: image m-img0001 no longer shared with account " + alice + ", a change this resource did not make: it corrects that now",
 			"DriftCorrected: corrected drift: image m-img0001 no longer shared with account " + alice,
 		},
 		shared:    []string{alice, bob, mallory},
@@ -96,7 +96,7 @@ func TestDriftAndAdoption(t *testing.T) {
 	got = r.reconcile("img", 1)
 	check("mallory's share removed by hand and put back is the provider's own now", got, want{
 		events: []string{
-			"DriftDetected: image m-img0001 no longer shared with account " + mallory + ", outside this provider: it corrects that now",
+			"DriftDetected: image m-img0001 no longer shared with account " + mallory + ", a change this resource did not make: it corrects that now",
 			"DriftCorrected: corrected drift: image m-img0001 no longer shared with account " + mallory,
 		},
 		shared:    []string{alice, bob, mallory},
@@ -114,7 +114,7 @@ func TestDriftAndAdoption(t *testing.T) {
 	got = r.reconcile("img", 1)
 	check("carol's share made by hand on an exclusive sharing's image is drift, and goes", got, want{
 		events: []string{
-			"DriftDetected: image m-img0001 shared with unlisted account " + carol + ", outside this provider: it corrects that now",
+			"DriftDetected: image m-img0001 shared with unlisted account " + carol + ", a change this resource did not make: it corrects that now",
 			"DriftCorrected: corrected drift: image m-img0001 shared with unlisted account " + carol,
 		},
 		shared:    []string{alice, mallory},
@@ -127,13 +127,28 @@ func TestDriftAndAdoption(t *testing.T) {
 	got = r.reconcile("img", 1)
 	check("only observing, alice's share removed by hand is told and not put back", got, want{
 		events: []string{
-			"DriftDetected: image m-img0001 no longer shared with account " + alice + ", outside this provider: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS",
+			"DriftDetected: image m-img0001 no longer shared with account " + alice + ", a change this resource did not make: its managementPolicies do not let it correct that; add Create and Update to them to have it corrected, or change the shares in ECS",
 		},
 		shared:    []string{mallory},
 		corrected: 3,
 	})
 	if ready := got.GetCondition(xpv2.TypeReady); ready.Status != corev1.ConditionFalse || !strings.Contains(ready.Message, "no longer shared with account "+alice) {
 		t.Errorf("only observing, Ready = %s %q: want False, naming the drift", ready.Status, ready.Message)
+	}
+
+	byHand(true, carol)
+	r.reconcile("img", 1)
+	r.events.take()
+	got = r.reconcile("img", 1)
+	check("only observing, a poll later: the drift was told once, and nothing is put right", got, want{
+		shared:    []string{carol, mallory},
+		corrected: 3,
+	})
+	ready := got.GetCondition(xpv2.TypeReady)
+	for _, want := range []string{"1 of 2 accounts × images not shared yet", "1 shares of accounts not listed still to remove", "managementPolicies without Update leave that as it is"} {
+		if ready.Status != corev1.ConditionFalse || !strings.Contains(ready.Message, want) {
+			t.Errorf("only observing, a poll after the drift, Ready = %s %q: want False, saying %q", ready.Status, ready.Message, want)
+		}
 	}
 }
 

@@ -248,15 +248,30 @@ func (e *external) hold(ctx context.Context, self resource.Managed, region strin
 }
 
 // report sets the observation and Ready from the plan.
+// A kept image that still has a share to remove (of an account taken off
+// the list, or an unlisted one when exclusive) is not Ready either:
+// otherwise, only observing, a share that someone added to an exclusive
+// sharing's image would read as Ready from the poll after it was told.
 func (e *external) report(cr sharingResource) {
 	pl := e.plan
 	cr.SetObservation(pl.observation())
-	if n := pl.missing(); n > 0 {
-		cr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(
-			"%d of %d accounts × images not shared yet; status.atProvider.images lists the missing accounts", n, len(pl.wanted.listed)*len(pl.kept))))
+	missing, extra := pl.missing(), pl.extra()
+	if missing+extra == 0 {
+		cr.SetConditions(xpv2.Available())
 		return
 	}
-	cr.SetConditions(xpv2.Available())
+	var parts []string
+	if missing > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d accounts × images not shared yet; status.atProvider.images lists the missing accounts", missing, len(pl.wanted.listed)*len(pl.kept)))
+	}
+	if extra > 0 {
+		parts = append(parts, fmt.Sprintf("%d shares of accounts not listed still to remove; status.atProvider lists them as unlisted or removed accounts", extra))
+	}
+	msg := strings.Join(parts, "; ")
+	if !meta.WasDeleted(cr) && !e.drift.Corrects(cr, xpv2.ManagementActionUpdate) {
+		msg += "; managementPolicies without Update leave that as it is"
+	}
+	cr.SetConditions(xpv2.Unavailable().WithMessage(msg))
 }
 
 // Create has nothing to do: Observe reports a sharing that is not being

@@ -217,6 +217,21 @@ func (p plan) missing() int {
 	return n
 }
 
+// extra counts the shares the plan removes from kept images, in all: of
+// accounts taken off the list and, if exclusive, of unlisted ones; held
+// ones stay, and are not counted.
+func (p plan) extra() int {
+	n := 0
+	for _, img := range p.kept {
+		for _, a := range p.removable(img, false) {
+			if !img.held[a] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // observation is the plan as status reports it. A retired image stays
 // until nothing of it is to be removed.
 func (p plan) observation() common.ImageSharingObservation {

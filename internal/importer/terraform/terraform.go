@@ -158,13 +158,15 @@ func readShow(b []byte, version string) ([]Instance, []Refusal, error) {
 		return nil, nil, fmt.Errorf("cannot read terraform show -json output: %w", err)
 	}
 	if s.Values == nil {
-		return nil, nil, errors.New("terraform show -json printed no values: give the output for a state (terraform show -json), not for a plan")
+		return nil, nil, errors.New("terraform show -json printed no values: the state is empty, or this is the output for a plan; give terraform show -json of the state")
 	}
 	var out []Instance
 	var refused []Refusal
+	deep := false
 	var walk func(m module, depth int)
 	walk = func(m module, depth int) {
 		if depth > maxModuleDepth {
+			deep = true
 			return
 		}
 		for _, r := range m.Resources {
@@ -183,11 +185,15 @@ func readShow(b []byte, version string) ([]Instance, []Refusal, error) {
 		}
 	}
 	walk(s.Values.RootModule, 0)
+	if deep {
+		return nil, nil, fmt.Errorf("modules nest more than %d deep: not a state this command reads", maxModuleDepth)
+	}
 	return out, refused, nil
 }
 
 // maxModuleDepth bounds how deep modules nest: far past any real
-// configuration, and short of a stack that a crafted file could exhaust.
+// configuration. (Decoding has recursed as deep already, bounded by the
+// state's size; the bound is so that no module is left out unsaid.)
 const maxModuleDepth = 64
 
 // fill takes the share from the instance's attributes, or says why it

@@ -70,7 +70,12 @@ func TestRead(t *testing.T) {
 		{
 			reason:  "A plan's show -json output has no values.",
 			input:   `{"format_version": "1.2", "planned_values": {}}`,
-			wantErr: "give the output for a state",
+			wantErr: "the state is empty, or this is the output for a plan",
+		},
+		{
+			reason:  "Modules nested past the bound are refused, not left out.",
+			input:   `{"format_version": "1.0", "values": {"root_module": ` + strings.Repeat(`{"child_modules": [`, 66) + `{}` + strings.Repeat(`]}`, 66) + `}}`,
+			wantErr: "modules nest more than 64 deep",
 		},
 		{
 			reason:  "A future show -json format is refused.",
