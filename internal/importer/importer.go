@@ -59,27 +59,22 @@ type Options struct {
 	FullControl bool
 }
 
-// The API's own patterns (apis/common), so that an object written here is
-// one the API server admits, and a refusal says why before anything is
-// applied.
+// The API's own patterns, so that an object written here is one the API
+// server admits, and a refusal says why before anything is applied.
 var (
-	regionPattern  = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
-	imagePattern   = regexp.MustCompile(`^m-[a-zA-Z0-9]+$`)
-	accountPattern = regexp.MustCompile(`^[0-9]+$`)
+	regionPattern  = regexp.MustCompile(common.RegionPattern)
+	imagePattern   = regexp.MustCompile(common.ImageIDPattern)
+	accountPattern = regexp.MustCompile(common.AccountIDPattern)
 )
-
-// maxAccounts is how many accounts an ImageSharing lists at most (its CRD
-// says so).
-const maxAccounts = 500
 
 // Validate says what of s the API would refuse.
 func (s Share) Validate() error {
 	switch {
-	case len(s.Region) > 64 || !regionPattern.MatchString(s.Region):
+	case len(s.Region) > common.RegionMaxLength || !regionPattern.MatchString(s.Region):
 		return fmt.Errorf("region %q is not an Alibaba Cloud region ID such as cn-hangzhou", s.Region)
-	case len(s.ImageID) > 64 || !imagePattern.MatchString(s.ImageID):
+	case len(s.ImageID) > common.ImageIDMaxLength || !imagePattern.MatchString(s.ImageID):
 		return fmt.Errorf("image ID %q is not a custom image ID such as m-bp1g7004ksh0oeuco4y5", s.ImageID)
-	case len(s.AccountID) > 20 || !accountPattern.MatchString(s.AccountID):
+	case len(s.AccountID) > common.AccountIDMaxLength || !accountPattern.MatchString(s.AccountID):
 		return fmt.Errorf("account ID %q is not the numeric ID of an Alibaba Cloud account", s.AccountID)
 	}
 	return nil
@@ -108,8 +103,8 @@ func Objects(shares []Share, o Options) ([]resource.Managed, error) {
 		}
 	} else {
 		for group := range images(shares) {
-			if len(group) > maxAccounts {
-				return nil, fmt.Errorf("image %s is shared with %d accounts, and an ImageSharing lists at most %d: import it as ImageSharePermissions", group[0].ImageID, len(group), maxAccounts)
+			if len(group) > common.MaxAccounts {
+				return nil, fmt.Errorf("image %s is shared with %d accounts, and an ImageSharing lists at most %d: import it as ImageSharePermissions", group[0].ImageID, len(group), common.MaxAccounts)
 			}
 			out = append(out, o.sharing(group))
 		}

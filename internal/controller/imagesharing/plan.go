@@ -279,7 +279,7 @@ func (p plan) observation() common.ImageSharingObservation {
 // maxFormer bounds the accounts read from status as formerly listed:
 // twice as many as a list may hold, since a list replaced by another one
 // leaves the old one to unshare.
-const maxFormer = 1000
+const maxFormer = 2 * common.MaxAccounts
 
 // formerly are the accounts an observation had listed, or was still
 // unsharing after they left the list, up to maxFormer.
