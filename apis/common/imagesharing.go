@@ -132,8 +132,8 @@ type SharedImage struct {
 	// +listType=atomic
 	UnlistedAccounts []string `json:"unlistedAccounts,omitempty"`
 	// AdoptedAccounts are the listed accounts that already had the image
-	// when this ImageSharing first saw it: their shares were taken over,
-	// not made. An account whose share was removed outside the provider
+	// when this ImageSharing first saw it, or first listed them: their
+	// shares were taken over, not made. An account whose share was removed outside the provider
 	// and shared again by it is no longer among them.
 	// +optional
 	// +listType=atomic

@@ -150,6 +150,18 @@ func TestDriftAndAdoption(t *testing.T) {
 			t.Errorf("only observing, a poll after the drift, Ready = %s %q: want False, saying %q", ready.Status, ready.Message, want)
 		}
 	}
+
+	got.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionAll}
+	r.update(got, func(p *common.ImageSharingParameters) { p.Accounts = append(p.Accounts, carol) })
+	got = r.reconcile("img", 1)
+	check("carol, listed once she has the image, is taken over; alice is shared again, as the list asks", got, want{
+		events: []string{
+			"AdoptedExistingShare: image m-img0001 was already shared with account " + carol + ": taken over, not created; deleting this resource unshares it unless its deletionPolicy is Orphan",
+		},
+		shared:    []string{alice, carol, mallory},
+		adopted:   []string{carol},
+		corrected: 3,
+	})
 }
 
 // driftCorrected is drift_corrections_total{kind="ImageSharing"}, or 0

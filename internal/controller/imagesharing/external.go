@@ -139,9 +139,7 @@ func (e *external) Observe(ctx context.Context, cr sharingResource) (managed.Ext
 	pl.drifted = pl.see(prev)
 	e.report(cr)
 	for _, img := range pl.kept {
-		if img.firstSeen {
-			e.drift.Adopted(cr, img.id, img.adopted.sorted(func(string) bool { return true }))
-		}
+		e.drift.Adopted(cr, img.id, img.newlyAdopted)
 	}
 	e.drift.Detected(cr, pl.drifted, e.drift.Corrects(cr, xpv2.ManagementActionUpdate))
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: len(pl.changes()) == 0}, nil

@@ -19,11 +19,11 @@ type image struct {
 	// held are the accounts an ImageSharePermission manages on it, among
 	// those the plan would remove.
 	held set
-	// adopted are the listed accounts that had it when the sharing first
-	// saw it, and have kept it since; firstSeen is whether this is that
-	// first time.
-	adopted   set
-	firstSeen bool
+	// adopted are the listed accounts that had it before the sharing
+	// listed them, and have kept it since; newlyAdopted are those this
+	// observation found.
+	adopted      set
+	newlyAdopted []string
 }
 
 // set is a set of account IDs.
@@ -78,9 +78,9 @@ type plan struct {
 // see compares the kept images with the last observation. A listed
 // account that had an image then and lacks it now, and, if exclusive, an
 // unlisted account that has it now and was not there then (nor listed, nor
-// held), drifted: see returns those. On an image seen for the first time,
-// the listed accounts that have it already are adopted; they stay so while
-// they keep it.
+// held), drifted: see returns those. A listed account that has an image
+// already when the sharing first lists it (or first sees the image) is
+// adopted; it stays so while it keeps the image.
 func (p plan) see(prev common.ImageSharingObservation) []drift.Shares {
 	before := map[string]common.SharedImage{}
 	for _, img := range prev.Images {
@@ -91,13 +91,17 @@ func (p plan) see(prev common.ImageSharingObservation) []drift.Shares {
 	for i := range p.kept {
 		img := &p.kept[i]
 		was, seen := before[img.id]
-		img.firstSeen = !seen
 		if !seen {
-			img.adopted = setOf(img.shared.sorted(func(a string) bool { return w.listed[a] })...)
+			img.newlyAdopted = img.shared.sorted(func(a string) bool { return w.listed[a] })
+			img.adopted = setOf(img.newlyAdopted...)
 			continue
 		}
 		adopted := setOf(was.AdoptedAccounts...)
+		img.newlyAdopted = img.shared.sorted(func(a string) bool { return w.listed[a] && !w.former[a] })
 		img.adopted = setOf(img.shared.sorted(func(a string) bool { return w.listed[a] && adopted[a] })...)
+		for _, a := range img.newlyAdopted {
+			img.adopted[a] = true
+		}
 		d := drift.Shares{Image: img.id}
 		had := setOf(was.SharedAccounts...)
 		d.Missing = w.listed.sorted(func(a string) bool { return had[a] && !img.shared[a] })
