@@ -8,7 +8,6 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -112,14 +111,8 @@ func (s *ecsSource) config(ctx context.Context, out *output, region string) (ecs
 // user is an object of those the import writes, which names their
 // configuration.
 func user(out *output) resource.Managed {
-	if out.scope == "cluster" {
-		cr := &clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "import"}}
-		cr.SetProviderConfigReference(&xpv2.Reference{Name: out.ConfigName})
-		return cr
-	}
-	cr := &ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Namespace: out.Namespace, Name: "import"}}
-	cr.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: out.ConfigKind, Name: out.ConfigName})
-	return cr
+	return out.options().Scoped(&clusterecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "import"}},
+		&ecsv1beta1.ImageSharePermission{ObjectMeta: metav1.ObjectMeta{Name: "import"}})
 }
 
 func (s *ecsSource) kube() (client.Client, error) {

@@ -72,10 +72,16 @@ func outputFlags(c *kingpin.CmdClause) *output {
 	return o
 }
 
+// options are the importer's options the flags set.
+func (o *output) options() importer.Options {
+	opts := o.Options
+	opts.Cluster = o.scope == "cluster"
+	return opts
+}
+
 // write writes the objects of shares, and says what it wrote.
 func (o *output) write(shares []importer.Share) error {
-	o.Cluster = o.scope == "cluster"
-	objs, err := importer.Objects(shares, o.Options)
+	objs, err := importer.Objects(shares, o.options())
 	if err != nil {
 		return err
 	}

@@ -150,21 +150,12 @@ func images(shares []Share) func(yield func([]Share) bool) {
 
 func (o Options) permission(s Share) resource.Managed {
 	p := common.ImageSharePermissionParameters{Region: s.Region, ImageID: s.ImageID, AccountID: s.AccountID}
-	name := objectName(s.ImageID) + "-" + s.AccountID
-	var mg resource.Managed
-	if o.Cluster {
-		cr := &clusterecsv1beta1.ImageSharePermission{TypeMeta: typeMeta(clusterecsv1beta1.ImageSharePermissionGroupVersionKind.GroupVersion().String(), KindImageSharePermission)}
-		cr.Spec.ForProvider = p
-		cr.SetProviderConfigReference(&xpv2.Reference{Name: o.ConfigName})
-		mg = cr
-	} else {
-		cr := &ecsv1beta1.ImageSharePermission{TypeMeta: typeMeta(ecsv1beta1.ImageSharePermissionGroupVersionKind.GroupVersion().String(), KindImageSharePermission)}
-		cr.Spec.ForProvider = p
-		cr.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: o.ConfigKind, Name: o.ConfigName})
-		cr.SetNamespace(o.Namespace)
-		mg = cr
-	}
-	o.finish(mg, name, p.ExternalName())
+	cl := &clusterecsv1beta1.ImageSharePermission{TypeMeta: typeMeta(clusterecsv1beta1.ImageSharePermissionGroupVersionKind.GroupVersion().String(), KindImageSharePermission)}
+	cl.Spec.ForProvider = p
+	ns := &ecsv1beta1.ImageSharePermission{TypeMeta: typeMeta(ecsv1beta1.ImageSharePermissionGroupVersionKind.GroupVersion().String(), KindImageSharePermission)}
+	ns.Spec.ForProvider = p
+	mg := o.Scoped(cl, ns)
+	o.finish(mg, objectName(s.ImageID)+"-"+s.AccountID, p.ExternalName())
 	return mg
 }
 
@@ -173,21 +164,39 @@ func (o Options) sharing(shares []Share) resource.Managed {
 	for _, s := range shares {
 		p.Accounts = append(p.Accounts, s.AccountID)
 	}
-	var mg resource.Managed
-	if o.Cluster {
-		cr := &clusterecsv1beta1.ImageSharing{TypeMeta: typeMeta(clusterecsv1beta1.ImageSharingGroupVersionKind.GroupVersion().String(), KindImageSharing)}
-		cr.Spec.ForProvider = p
-		cr.SetProviderConfigReference(&xpv2.Reference{Name: o.ConfigName})
-		mg = cr
-	} else {
-		cr := &ecsv1beta1.ImageSharing{TypeMeta: typeMeta(ecsv1beta1.ImageSharingGroupVersionKind.GroupVersion().String(), KindImageSharing)}
-		cr.Spec.ForProvider = p
-		cr.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: o.ConfigKind, Name: o.ConfigName})
-		cr.SetNamespace(o.Namespace)
-		mg = cr
-	}
+	cl := &clusterecsv1beta1.ImageSharing{TypeMeta: typeMeta(clusterecsv1beta1.ImageSharingGroupVersionKind.GroupVersion().String(), KindImageSharing)}
+	cl.Spec.ForProvider = p
+	ns := &ecsv1beta1.ImageSharing{TypeMeta: typeMeta(ecsv1beta1.ImageSharingGroupVersionKind.GroupVersion().String(), KindImageSharing)}
+	ns.Spec.ForProvider = p
+	mg := o.Scoped(cl, ns)
 	o.finish(mg, objectName(p.ImageID), p.ExternalName())
 	return mg
+}
+
+// A ClusterObject is a cluster-scoped managed resource; a
+// NamespacedObject a namespaced one. They name their configuration
+// differently.
+type (
+	ClusterObject interface {
+		resource.Managed
+		SetProviderConfigReference(*xpv2.Reference)
+	}
+	NamespacedObject interface {
+		resource.Managed
+		SetProviderConfigReference(*xpv2.ProviderConfigReference)
+	}
+)
+
+// Scoped is the object of the options' scope, of the two given, naming the
+// options' configuration and, namespaced, in their namespace.
+func (o Options) Scoped(cluster ClusterObject, namespaced NamespacedObject) resource.Managed {
+	if o.Cluster {
+		cluster.SetProviderConfigReference(&xpv2.Reference{Name: o.ConfigName})
+		return cluster
+	}
+	namespaced.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: o.ConfigKind, Name: o.ConfigName})
+	namespaced.SetNamespace(o.Namespace)
+	return namespaced
 }
 
 func typeMeta(apiVersion, kind string) metav1.TypeMeta {
